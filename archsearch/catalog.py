@@ -1,0 +1,375 @@
+"""Loading the hardware and model catalogs into frozen, typed entries.
+
+Five YAML files (schema: ``docs/catalogs.md``): ``memory.yaml``, ``nodes.yaml``,
+``interconnects.yaml``, ``topologies.yaml``, ``models.yaml``.  The bundled ones
+ship inside the package; ``--catalog DIR`` names another folder.  A problem may
+override any field of any entry before the entries are typed.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+from .errors import CatalogError, ProblemError
+from .yamlio import Entry, entries, read_yaml
+
+FILES = ("memory", "nodes", "interconnects", "topologies", "models")
+SECTION = {"memory": "memory", "nodes": "nodes", "interconnects": "interconnects",
+           "topologies": "topologies", "models": "models"}
+ATTACH = ("die", "wafer", "package", "board")
+COST_BASES = ("build", "market")
+TOPOLOGY_KINDS = ("ring", "torus", "mesh", "fat_tree", "dragonfly", "switch", "all_to_all")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+
+Estimate = Union[bool, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class DieYield:
+    """A die whose area grows with its SRAM units; cost per good die from a Poisson yield model."""
+
+    wafer_cost_usd: float
+    wafer_diameter_mm: float
+    defect_density_per_cm2: float
+    logic_area_mm2: float
+    area_per_unit_mm2: float
+    reticle_area_mm2: float
+    fixed_usd: float
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Cost over a quantity: piecewise-linear ``points`` or a ``die_yield`` model (exactly one)."""
+
+    points: tuple[tuple[int, float], ...] | None = None
+    die_yield: DieYield | None = None
+
+
+@dataclass(frozen=True)
+class Memory:
+    name: str
+    description: str
+    attach: str
+    capacity_gb: float
+    bandwidth_gb_per_s: float
+    power_w: float
+    max_units_per_node: int
+    cost_usd: Curve
+    cost_basis: str
+    source: str
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    description: str
+    memory: tuple[str, ...]
+    min_units: int
+    max_units: int
+    compute_tflops: float
+    power_w: float
+    cost_usd: Curve
+    cost_basis: str
+    source: str
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class Switch:
+    ports: int
+    cost_usd: float
+    power_w: float
+
+
+@dataclass(frozen=True)
+class Interconnect:
+    name: str
+    description: str
+    link_bandwidth_gb_per_s: float
+    links_per_node: int
+    latency_ns: float
+    reach_nodes: int
+    rack_nodes: int
+    energy_pj_per_bit: float
+    port_cost_usd: float
+    cable_cost_usd: float
+    optics_cost_usd: float
+    switch: Switch | None
+    topologies: tuple[str, ...]
+    cost_basis: str
+    source: str
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    description: str
+    kind: str
+    dimensions: int
+    source: str
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    description: str
+    layers: int
+    hidden_size: int
+    attention_heads: int
+    kv_heads: int
+    head_dim: int
+    parameters: float
+    active_parameters: float
+    kv_elements_per_token_per_layer: int | None
+    source: str
+    estimate: Estimate
+
+    @property
+    def kv_elements_per_layer(self) -> int:
+        """Cached elements per token per layer: K and V of every KV head, unless overridden (MLA)."""
+        if self.kv_elements_per_token_per_layer is not None:
+            return self.kv_elements_per_token_per_layer
+        return 2 * self.kv_heads * self.head_dim
+
+
+@dataclass(frozen=True)
+class Catalog:
+    memory: Mapping[str, Memory]
+    nodes: Mapping[str, Node]
+    interconnects: Mapping[str, Interconnect]
+    topologies: Mapping[str, Topology]
+    models: Mapping[str, ModelSpec]
+    directory: str
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        return getattr(self, name)
+
+
+# -- field readers shared by entry kinds -------------------------------------------
+def _common(e: Entry) -> dict[str, Any]:
+    name = e.string("name")
+    if not NAME_RE.match(name):
+        raise e.fail("name", "lower-case letters, digits, '.' and '-'", name)
+    out = {"name": name, "description": e.string("description"), "source": e.string("source")}
+    est = e.pop("estimate")
+    if isinstance(est, bool):
+        out["estimate"] = est
+    elif isinstance(est, list) and est and all(isinstance(x, str) and x for x in est):
+        out["estimate"] = tuple(est)
+    else:
+        raise e.fail("estimate", "true, false or a list of field names", est)
+    return out
+
+
+def _curve(e: Entry, field: str) -> Curve:
+    c = e.child(field)
+    if c.has("points") == c.has("die_yield"):
+        raise c.message(None, "expected exactly one of 'points' or 'die_yield'")
+    if c.has("points"):
+        raw = c.pop("points")
+        if not isinstance(raw, list) or not raw:
+            raise c.fail("points", "a non-empty list of [quantity, usd] pairs", raw)
+        pts: list[tuple[int, float]] = []
+        for p in raw:
+            ok = (isinstance(p, list) and len(p) == 2 and isinstance(p[0], int) and not isinstance(p[0], bool)
+                  and p[0] >= 0 and isinstance(p[1], (int, float)) and not isinstance(p[1], bool) and p[1] >= 0)
+            if not ok:
+                raise c.fail("points", "[quantity, usd] pairs with a whole quantity >= 0 and usd >= 0", p)
+            if pts and p[0] <= pts[-1][0]:
+                raise c.message("points", f"quantities must increase strictly, found {pts[-1][0]} then {p[0]}")
+            pts.append((p[0], p[1]))
+        c.done()
+        return Curve(points=tuple(pts))
+    d = c.child("die_yield")
+    dy = DieYield(
+        wafer_cost_usd=d.number("wafer_cost_usd", positive=True),
+        wafer_diameter_mm=d.number("wafer_diameter_mm", positive=True),
+        defect_density_per_cm2=d.number("defect_density_per_cm2", minimum=0),
+        logic_area_mm2=d.number("logic_area_mm2", minimum=0),
+        area_per_unit_mm2=d.number("area_per_unit_mm2", positive=True),
+        reticle_area_mm2=d.number("reticle_area_mm2", positive=True),
+        fixed_usd=d.number("fixed_usd", minimum=0, default=0),
+    )
+    d.done()
+    c.done()
+    if dy.logic_area_mm2 + dy.area_per_unit_mm2 > dy.reticle_area_mm2:
+        raise d.message("reticle_area_mm2", "even one unit does not fit on the reticle")
+    return Curve(die_yield=dy)
+
+
+def _memory(e: Entry) -> Memory:
+    common = _common(e)
+    m = Memory(
+        attach=e.string("attach", choices=ATTACH),
+        capacity_gb=e.number("capacity_gb", positive=True),
+        bandwidth_gb_per_s=e.number("bandwidth_gb_per_s", positive=True),
+        power_w=e.number("power_w", minimum=0),
+        max_units_per_node=e.number("max_units_per_node", positive=True, integer=True),
+        cost_basis=e.string("cost_basis", choices=COST_BASES),
+        cost_usd=_curve(e, "cost_usd"),
+        **common,
+    )
+    e.done()
+    return m
+
+
+def _node(e: Entry) -> Node:
+    common = _common(e)
+    n = Node(
+        memory=e.string_list("memory"),
+        min_units=e.number("min_units", positive=True, integer=True, default=1),
+        max_units=e.number("max_units", positive=True, integer=True),
+        compute_tflops=e.number("compute_tflops", positive=True),
+        power_w=e.number("power_w", minimum=0),
+        cost_basis=e.string("cost_basis", choices=COST_BASES),
+        cost_usd=_curve(e, "cost_usd"),
+        **common,
+    )
+    if n.min_units > n.max_units:
+        raise e.message("min_units", f"min_units {n.min_units} exceeds max_units {n.max_units}")
+    e.done()
+    return n
+
+
+def _interconnect(e: Entry) -> Interconnect:
+    common = _common(e)
+    switch = None
+    if e.has("switch"):
+        s = e.child("switch")
+        switch = Switch(ports=s.number("ports", positive=True, integer=True),
+                        cost_usd=s.number("cost_usd", minimum=0), power_w=s.number("power_w", minimum=0))
+        s.done()
+    i = Interconnect(
+        link_bandwidth_gb_per_s=e.number("link_bandwidth_gb_per_s", positive=True),
+        links_per_node=e.number("links_per_node", positive=True, integer=True),
+        latency_ns=e.number("latency_ns", minimum=0),
+        reach_nodes=e.number("reach_nodes", positive=True, integer=True),
+        rack_nodes=e.number("rack_nodes", positive=True, integer=True),
+        energy_pj_per_bit=e.number("energy_pj_per_bit", minimum=0),
+        port_cost_usd=e.number("port_cost_usd", minimum=0),
+        cable_cost_usd=e.number("cable_cost_usd", minimum=0),
+        optics_cost_usd=e.number("optics_cost_usd", minimum=0),
+        switch=switch,
+        topologies=e.string_list("topologies"),
+        cost_basis=e.string("cost_basis", choices=COST_BASES),
+        **common,
+    )
+    e.done()
+    return i
+
+
+def _topology(e: Entry) -> Topology:
+    common = _common(e)
+    kind = e.string("kind", choices=TOPOLOGY_KINDS)
+    if kind in ("torus", "mesh"):
+        dims = e.number("dimensions", integer=True, positive=True)
+        if dims not in (2, 3):
+            raise e.fail("dimensions", "2 or 3", dims)
+    else:
+        dims = e.number("dimensions", integer=True, positive=True, default=1)
+    t = Topology(kind=kind, dimensions=dims, **common)
+    e.done()
+    return t
+
+
+def _model(e: Entry) -> ModelSpec:
+    common = _common(e)
+    m = ModelSpec(
+        layers=e.number("layers", positive=True, integer=True),
+        hidden_size=e.number("hidden_size", positive=True, integer=True),
+        attention_heads=e.number("attention_heads", positive=True, integer=True),
+        kv_heads=e.number("kv_heads", positive=True, integer=True),
+        head_dim=e.number("head_dim", positive=True, integer=True),
+        parameters=e.number("parameters", positive=True),
+        active_parameters=e.number("active_parameters", positive=True),
+        kv_elements_per_token_per_layer=e.number("kv_elements_per_token_per_layer", positive=True,
+                                                 integer=True, default=None),
+        **common,
+    )
+    if m.active_parameters > m.parameters:
+        raise e.message("active_parameters", f"{m.active_parameters:g} exceeds parameters {m.parameters:g}")
+    e.done()
+    return m
+
+
+READERS = {"memory": _memory, "nodes": _node, "interconnects": _interconnect,
+           "topologies": _topology, "models": _model}
+
+
+def model_from_entry(e: Entry) -> ModelSpec:
+    """Read an explicit model (the same fields as a ``models.yaml`` entry) from a problem file."""
+    return _model(e)
+
+
+def default_directory() -> Path:
+    return Path(str(resources.files("archsearch.catalogs")))
+
+
+def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, Any] | None = None,
+                 overrides_file: str = "problem") -> Catalog:
+    """Load the five catalog files of ``directory`` (default: the bundled catalogs).
+
+    ``overrides`` is ``{section: {entry name: {field: value}}}``, applied to the raw
+    entries before they are typed; naming an unknown section or entry is a ProblemError.
+    """
+    directory = Path(directory) if directory is not None else default_directory()
+    if not directory.is_dir():
+        raise CatalogError(f"{directory}: catalog directory not found")
+    overrides = dict(overrides or {})
+    for section in overrides:
+        if section not in FILES:
+            raise ProblemError(f"{overrides_file}: overrides.{section}: unknown catalog section "
+                               f"(expected one of {', '.join(FILES)})")
+    loaded: dict[str, dict[str, Any]] = {}
+    for section in FILES:
+        path = directory / f"{section}.yaml"
+        raw = read_yaml(path, CatalogError)
+        label = str(path)
+        sec_over = overrides.get(section) or {}
+        if not isinstance(sec_over, dict):
+            raise ProblemError(f"{overrides_file}: overrides.{section}: expected a mapping of entry names, "
+                               f"found {type(sec_over).__name__}")
+        raw = copy.deepcopy(raw)
+        items = raw.get(section) if isinstance(raw, dict) else None
+        if sec_over and isinstance(items, list):
+            names = {it.get("name"): it for it in items if isinstance(it, dict)}
+            for name, fields in sec_over.items():
+                if name not in names:
+                    raise ProblemError(f"{overrides_file}: overrides.{section}.{name}: no such {section} "
+                                       f"entry in {path}")
+                if not isinstance(fields, dict):
+                    raise ProblemError(f"{overrides_file}: overrides.{section}.{name}: expected a mapping "
+                                       f"of fields, found {type(fields).__name__}")
+                names[name].update(copy.deepcopy(fields))
+            label = f"{path} (with overrides from {overrides_file})"
+        out: dict[str, Any] = {}
+        for e in entries(raw, label, section, CatalogError):
+            item = READERS[section](e)
+            if item.name in out:
+                raise CatalogError(f"{label}: {section}[{item.name}]: name: duplicate entry name")
+            out[item.name] = item
+        loaded[section] = out
+    cat = Catalog(directory=str(directory), **loaded)
+    _check_references(cat, directory)
+    return cat
+
+
+def _check_references(cat: Catalog, directory: Path) -> None:
+    for node in cat.nodes.values():
+        for m in node.memory:
+            if m not in cat.memory:
+                raise CatalogError(f"{directory / 'nodes.yaml'}: nodes[{node.name}]: memory: unknown memory "
+                                   f"'{m}' (known: {', '.join(sorted(cat.memory))})")
+    for ic in cat.interconnects.values():
+        for t in ic.topologies:
+            if t not in cat.topologies:
+                raise CatalogError(f"{directory / 'interconnects.yaml'}: interconnects[{ic.name}]: topologies: "
+                                   f"unknown topology '{t}' (known: {', '.join(sorted(cat.topologies))})")

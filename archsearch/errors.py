@@ -1,0 +1,50 @@
+"""The one exception tree of archsearch.
+
+    ArchsearchError            base: the CLI turns these into one line and a non-zero exit
+    ├── InputError             bad input (exit code 2)
+    │   ├── CatalogError       a catalog file or entry is malformed
+    │   ├── ProblemError       a problem file is malformed or names something missing
+    │   └── UsageError         a command-line argument is malformed
+    ├── InfeasibleError        no design meets the requirements (exit code 1)
+    └── SolverError            CP-SAT failed, timed out without a design, or would overflow (exit code 3)
+
+Anything else raised inside archsearch is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ArchsearchError(Exception):
+    """Base of every error archsearch reports to a user."""
+
+    exit_code = 1
+
+
+class InputError(ArchsearchError):
+    """Input that archsearch cannot use; the message names file, entry and field."""
+
+    exit_code = 2
+
+
+class CatalogError(InputError):
+    """A catalog file or entry is malformed."""
+
+
+class ProblemError(InputError):
+    """A problem file is malformed or refers to something that does not exist."""
+
+
+class UsageError(InputError):
+    """A command-line argument is malformed."""
+
+
+class InfeasibleError(ArchsearchError):
+    """No design in the search space meets the requirements; the message says which and by how much."""
+
+    exit_code = 1
+
+
+class SolverError(ArchsearchError):
+    """CP-SAT could not produce a trustworthy answer (invalid model, overflow, time limit without a design)."""
+
+    exit_code = 3

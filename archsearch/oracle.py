@@ -1,0 +1,161 @@
+"""The exhaustive oracle: every design of a ``Space``, enumerated with numpy over the same physics.
+
+It exists to check the CP-SAT model (tests compare their top-K exactly) and to
+measure what exhaustive search costs (the benchmark).  It evaluates, for every
+network configuration j and tensor-parallel degree t, all memory
+configurations k (rows) against all pipeline depths PP (columns) at once, with
+the integer coefficients that ``physics`` gives the model, and keeps the best
+candidates; near-ties in floating point are settled with exact fractions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional
+
+import numpy as np
+
+from . import physics
+from .model import Space
+from .physics import Design
+from .scaling import check_bound, scale_column
+from .units import exact
+
+REL_TIE = 1e-12
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A feasible design with its exact ranking key."""
+
+    design: Design
+    bandwidth_units: int
+    cost_usd: int
+
+    def sort_key(self):
+        d = self.design
+        return (-Fraction(self.bandwidth_units, self.cost_usd), self.cost_usd, d.pipeline_parallel,
+                d.mem.index, d.net.index)
+
+
+def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
+    """Yield (j, tau, K x P arrays...) of feasible designs, evaluated exactly in int64."""
+    p, req = space.problem, space.req
+    c = p.constraints
+    mems, nets, tps, nmax = space.mems, space.nets, space.tps, space.max_nodes
+    conc = req.concurrency
+    bwc = space.bw_column
+    bw_units = np.array(bwc.ints, dtype=np.int64)
+    cap = np.array([m.capacity_bytes for m in mems], dtype=np.int64)
+    cost = np.array([m.cost_usd for m in mems], dtype=np.int64)
+    check_bound("oracle capacity", int(cap.max()) * nmax)
+    check_bound("oracle bandwidth", int(bw_units.max()) * nmax)
+    budget = math.floor(exact(c.budget_usd)) if c.budget_usd is not None else None
+    r = req.min_tokens_per_s
+    cw, ck, cb = physics.speed_coefficients(req, bwc.unit) if r > 0 else (0, 0, 0)
+    # power, on one integer scale with the network terms
+    pcol = None
+    if c.max_power_w is not None:
+        vals = [m.power_w for m in mems] + [t.w * t.mult for n in nets for t in n.terms] + [exact(c.max_power_w)]
+        pcol = scale_column(vals)
+        pw_mem = np.array(pcol.ints[:len(mems)], dtype=np.int64)
+        pw_terms, i = {}, len(mems)
+        for n in nets:
+            pw_terms[n.index] = pcol.ints[i:i + len(n.terms)]
+            i += len(n.terms)
+        p_max = pcol.ints[-1]
+    bal = c.balance
+    mem_bw = [Fraction(m.bandwidth_bytes_per_s) for m in mems]
+    for n in nets:
+        link = n.node_link_bytes_per_s
+        tp_ok = np.array([link >= exact(bal.tensor_parallel_ratio) * b for b in mem_bw])
+        pp_ok = np.array([link >= exact(bal.pipeline_parallel_ratio) * b for b in mem_bw])
+        for t in tps:
+            if n.tier is None and t > 1:
+                continue
+            lo_pp = max(1, -(-n.n_min // t))
+            hi_pp = min(n.n_max, nmax) // t
+            if hi_pp < lo_pp:
+                continue
+            pp = np.arange(lo_pp, hi_pp + 1, dtype=np.int64)
+            if n_of_k is not None:  # quick mode: one column per k, the smallest N >= n_of_k[k]
+                pp = np.clip(-(-np.maximum(n_of_k, n.n_min) // t), lo_pp, hi_pp).astype(np.int64)[:, None]
+            N = t * pp
+            m_ = np.maximum(pp, conc)
+            net_cost = physics.network_cost_usd(n, N)
+            C = cost[:, None] * N + net_cost
+            B = bw_units[:, None] * N
+            ok = cap[:, None] * N >= req.capacity_required_bytes
+            if budget is not None:
+                ok &= C <= budget
+            if pcol is not None:
+                pw = pw_mem[:, None] * N
+                for w, term in zip(pw_terms[n.index], n.terms):
+                    if w:
+                        pw = pw + w * term.count(N, n.rack_nodes)
+                ok &= pw <= p_max
+            cc = physics.comm_coefficients(n, t, req)
+            ppc = cc.pp_comm_ps(pp, m_)
+            if r > 0:
+                ok &= cw * pp + ck * m_ <= cb * B
+                ok &= r.numerator * ppc <= r.denominator * 10**12 * pp
+            if n.tier is not None and bal.rule == "ratio":
+                if t > 1 and bal.tensor_parallel_ratio > 0:
+                    ok &= tp_ok[:, None]
+                if bal.pipeline_parallel_ratio > 0:
+                    ok &= (pp <= 1) | pp_ok[:, None]
+            if n.tier is not None and bal.rule == "comm_time":
+                ratio = exact(bal.comm_time_ratio)
+                coef = np.array([physics.comm_rule_coefficients(m, t, req, ratio) for m in mems], dtype=np.int64)
+                ok &= ppc <= coef[:, :1] * pp + coef[:, 1:] * m_
+            ok &= np.broadcast_to(N >= 1, ok.shape)
+            yield n, t, np.broadcast_to(N, ok.shape), B, np.broadcast_to(C, ok.shape), ok
+
+
+def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
+                  quick: bool = False) -> list[Candidate]:
+    """The top-K feasible designs in the solver's exact order (ratio, then cost, PP, catalog order)."""
+    n_of_k = None
+    if quick:
+        from .model import node_bounds
+        n_of_k = np.array([max(1, node_bounds(space, m)[0]) for m in space.mems], dtype=np.int64)
+    mems = space.mems
+    best: dict[tuple, Candidate] = {}
+    pool: list[Candidate] = []
+    for n, t, N, B, C, ok in _chunks(space, n_of_k):
+        if not ok.any():
+            continue
+        ratio = np.where(ok, B / np.maximum(C, 1), -1.0)
+        if distinct == "architecture":
+            row_best = ratio.max(axis=1)
+            for k in np.nonzero(row_best >= 0)[0]:
+                cols = np.nonzero(ratio[k] >= row_best[k] * (1 - REL_TIE))[0]
+                cands = [Candidate(Design(mems[k], n, int(N[k, q]), t), int(B[k, q]), int(C[k, q])) for q in cols]
+                cand = min(cands, key=Candidate.sort_key)
+                key = (mems[k].memory.name, n.tier.name if n.tier else "-", n.topology.name if n.topology else "-")
+                if key not in best or cand.sort_key() < best[key].sort_key():
+                    best[key] = cand
+        else:
+            flat = ratio.ravel()
+            if (flat >= 0).sum() > top_k:
+                kth = np.partition(flat, -top_k)[-top_k]
+                idx = np.nonzero(flat >= kth * (1 - REL_TIE))[0]
+            else:
+                idx = np.nonzero(flat >= 0)[0]
+            for i in idx:
+                k, q = np.unravel_index(i, ratio.shape)
+                pool.append(Candidate(Design(mems[k], n, int(N[k, q]), t), int(B[k, q]), int(C[k, q])))
+            pool = sorted(pool, key=Candidate.sort_key)[: max(top_k, 1) * 4]
+    ranked = sorted(best.values() if distinct == "architecture" else pool, key=Candidate.sort_key)
+    return ranked[:top_k]
+
+
+def quick_lower_bound(space: Space) -> Fraction:
+    """The best ratio among designs at each memory configuration's smallest sufficient N (0 if none).
+
+    A cheap, exact lower bound that starts Dinkelbach close to the optimum.
+    """
+    top = enumerate_top(space, 1, "architecture", quick=True)
+    return Fraction(top[0].bandwidth_units, top[0].cost_usd) if top else Fraction(0)

@@ -1,0 +1,271 @@
+"""Solving: exact Dinkelbach iterations on the CP-SAT model, then the K best designs in order.
+
+For a ratio B / C (memory bandwidth over cost), Dinkelbach's method solves
+``max  den * B - num * C`` for lam = num/den, sets lam to the ratio of the design
+found, and stops when the maximum is exactly 0 and CP-SAT proved it OPTIMAL:
+then lam is the certified best ratio (``../shared/reference/cpsat.md``).  Ties at
+that ratio are broken inside CP-SAT, lexicographically: lower cost, fewer
+pipeline stages, then catalog order of memory and network configuration.
+The next rank forbids what made the previous design distinct (its medium,
+tier and topology, or the whole design) and starts from the previous ratio.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Optional
+
+from ortools.sat.python import cp_model
+
+from . import physics
+from .errors import InfeasibleError, SolverError
+from .model import GROUPS, DesignModel, Space, build_space
+from .oracle import enumerate_top
+from .physics import Check, Design, Metrics, Requirements
+from .scaling import check_bound
+from .units import format_bytes, format_usd
+
+
+@dataclass(frozen=True)
+class RankedDesign:
+    rank: int
+    design: Design
+    metrics: Metrics
+    checks: tuple[Check, ...]
+    binding: str
+    proven: bool
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    status: str                       # OPTIMAL (every rank proven) or FEASIBLE (a time limit stopped a proof)
+    problem: object
+    requirements: Requirements
+    designs: tuple[RankedDesign, ...]
+    bound_bytes_per_s_per_usd: Optional[Fraction]   # proven upper bound on the best ratio
+    wall_time_s: float
+    iterations: int                   # CP-SAT solves
+    space: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+
+class _Solver:
+    """Runs CP-SAT solves with fixed settings against one deadline."""
+
+    def __init__(self, workers: int, seed: int, time_limit_s: float) -> None:
+        self.workers, self.seed = workers, seed
+        self.deadline = time.monotonic() + time_limit_s
+        self.solves = 0
+        self.hit_limit = False
+
+    def run(self, model: cp_model.CpModel) -> tuple[int, cp_model.CpSolver]:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.hit_limit = True
+            return cp_model.UNKNOWN, cp_model.CpSolver()
+        s = cp_model.CpSolver()
+        s.parameters.num_workers = self.workers
+        s.parameters.random_seed = self.seed
+        s.parameters.cp_model_probing_level = 0          # 3-5x faster on models this size (cpsat.md 4)
+        s.parameters.presolve_inclusion_work_limit = 0   # avoids the wrong-OPTIMAL presolve bug #5293
+        s.parameters.max_time_in_seconds = left
+        status = s.solve(model)
+        self.solves += 1
+        if status == cp_model.MODEL_INVALID:  # pragma: no cover - guarded by scaling checks
+            raise SolverError(f"CP-SAT rejected the model: {model.validate() or 'MODEL_INVALID'}")
+        if status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+            self.hit_limit = True
+        return status, s
+
+
+def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Fraction], bool, Optional[Fraction]]:
+    """Dinkelbach from lam: (best ratio or None if infeasible, proven, upper bound on the ratio).
+
+    Each step solves  max den*B - num*C  subject to  den*B - num*C >= 0  on a copy
+    of the model: the constraint prunes every design below lam, so a good
+    starting lam (a ratio some design attains) makes the proof short.  If no
+    design reaches the starting lam, the search restarts from 0.
+    """
+    found: Optional[Fraction] = None
+    while True:
+        check_bound("Dinkelbach objective", lam.denominator * _ub(dm.B) + lam.numerator * dm.cost_max)
+        m = dm.model.clone()
+        B = m.get_int_var_from_proto_index(dm.B.index)
+        C = m.get_int_var_from_proto_index(dm.C.index)
+        f_expr = lam.denominator * B - lam.numerator * C
+        m.add(f_expr >= 0)
+        m.maximize(f_expr)
+        status, s = run.run(m)
+        if status == cp_model.INFEASIBLE:
+            if found is not None:  # pragma: no cover - lam is attained by 'found', so this cannot happen
+                raise SolverError("Dinkelbach step lost its own incumbent; please report this")
+            if lam == 0:
+                return None, True, None
+            lam = Fraction(0)
+            continue
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return found, False, None
+        b, c = s.value(B), s.value(C)
+        f = lam.denominator * b - lam.numerator * c
+        if status == cp_model.OPTIMAL and f == 0:
+            return lam, True, lam
+        ratio = Fraction(b, c)
+        if status == cp_model.FEASIBLE:
+            # time limit: den*B - num*C <= F_bound for every design, and C >= 1, so B/C <= lam + F_bound/den
+            bound = lam + Fraction(max(0, math.ceil(s.best_objective_bound)), lam.denominator)
+            best = max(ratio, found) if found is not None else ratio
+            return best, False, max(bound, best)
+        found = ratio if found is None or ratio > found else found
+        lam = ratio
+
+
+def _ub(var: cp_model.IntVar) -> int:
+    return int(var.proto.domain[-1])
+
+
+def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Design], bool]:
+    """Among designs with ratio >= lam, the one with the lowest (cost, PP, memory index, network index)."""
+    clone = dm.model.clone()
+    get = clone.get_int_var_from_proto_index
+    B, C, PP = get(dm.B.index), get(dm.C.index), get(dm.PP.index)
+    mi, ni = get(dm.mem_index.index), get(dm.net_index.index)
+    clone.add(lam.denominator * B - lam.numerator * C >= 0)
+    n_mem, n_net, nmax = len(dm.space.mems), len(dm.space.nets), dm.space.max_nodes
+    s2 = n_mem * n_net
+    s1 = (nmax + 1) * s2
+    check_bound("tie-break objective", dm.cost_max * s1 + nmax * s2 + s2)
+    clone.minimize(C * s1 + PP * s2 + mi * n_net + ni)
+    status, s = run.run(clone)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, False
+    sp = dm.space
+    k, j = int(s.value(mi)), int(s.value(ni))
+    n, pp = int(s.value(get(dm.N.index))), int(s.value(PP))
+    return Design(sp.mems[k], sp.nets[j], n, n // pp), status == cp_model.OPTIMAL
+
+
+def _distinct_key(d: Design, distinct: str) -> tuple:
+    if distinct == "architecture":
+        return (d.mem.memory.name, d.net.tier.name if d.net.tier else "-", d.net.topology.name if d.net.topology else "-")
+    return d.key()
+
+
+def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,
+          time_limit_s: Optional[float] = None, workers: Optional[int] = None,
+          seed: Optional[int] = None) -> SolveResult:
+    """Rank the top K designs of ``problem`` by memory bandwidth per dollar, exactly."""
+    started = time.monotonic()
+    search = problem.search
+    top_k = top_k or search.top_k
+    distinct = distinct or search.distinct
+    workers = workers or search.workers
+    seed = search.seed if seed is None else seed
+    limit = time_limit_s or search.time_limit_s
+    space = build_space(problem)
+    run = _Solver(workers, seed, limit)
+    dm = DesignModel(space)
+
+    ranked: list[RankedDesign] = []
+    # exact lower bounds from designs at each configuration's smallest sufficient N: Dinkelbach starts close
+    quick = enumerate_top(space, len(space.mems) * len(space.nets), distinct, quick=True)
+    all_proven = True
+    bound: Optional[Fraction] = None
+    taken: set = set()
+    while len(ranked) < top_k:
+        lam = next((Fraction(q.bandwidth_units, q.cost_usd) for q in quick if _distinct_key(q.design, distinct) not in taken),
+                   Fraction(0))
+        best, proven, ub = _best_ratio(dm, run, lam)
+        if best is None:
+            if not ranked:
+                if run.hit_limit:
+                    raise SolverError(f"time limit of {limit:g} s reached before any design was found; "
+                                      "raise search.time_limit_s")
+                raise InfeasibleError(explain_infeasible(space, run))
+            break
+        if not ranked:
+            bound = ub
+        design, tb_proven = _tie_break(dm, run, best)
+        if design is None:
+            all_proven = False
+            break
+        proven = proven and tb_proven
+        all_proven = all_proven and proven
+        met = physics.evaluate(design, space.req)
+        chk = tuple(physics.checks(design, space.req, problem))
+        broken = [c.name for c in chk if not c.ok]
+        if broken:  # the exact re-check of every winner (cpsat.md 6)
+            raise SolverError(f"CP-SAT returned a design that breaks {', '.join(broken)} on exact re-check: "
+                              f"{design.mem.label}, {design.net.label}, {design.nodes} nodes; please report this")
+        ranked.append(RankedDesign(len(ranked) + 1, design, met, chk, physics.binding(list(chk)), proven))
+        if distinct == "architecture":
+            dm.forbid_architecture(design)
+        else:
+            dm.forbid_design(design)
+        taken.add(_distinct_key(design, distinct))
+        if not proven:
+            break
+    return SolveResult(
+        status="OPTIMAL" if all_proven and not run.hit_limit else "FEASIBLE",
+        problem=problem, requirements=space.req, designs=tuple(ranked), bound_bytes_per_s_per_usd=bound,
+        wall_time_s=time.monotonic() - started, iterations=run.solves,
+        space={"memory_configs": len(space.mems), "network_configs": len(space.nets),
+               "tensor_parallel_degrees": list(space.tps), "max_nodes": space.max_nodes},
+        settings={"top_k": top_k, "distinct": distinct, "workers": workers, "seed": seed, "time_limit_s": limit},
+    )
+
+
+def explain_infeasible(space: Space, run: _Solver) -> str:
+    """Which requirement cannot be met, and by how much."""
+    p, req = space.problem, space.req
+    c = p.constraints
+    culprits = []
+    for g in GROUPS:
+        dm = DesignModel(space, tuple(x for x in GROUPS if x != g))
+        dm.model.maximize(dm.B)
+        status, _ = run.run(dm.model)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            culprits.append(g)
+    need = req.capacity_required_bytes
+    largest = max((m.capacity_bytes * min(space.max_nodes, max(n.n_max for n in space.nets)), m) for m in space.mems
+                  for _ in [0])
+    parts = []
+    if "capacity" in culprits or not culprits:
+        held, m = largest
+        if held < need:
+            parts.append(f"capacity: needs {format_bytes(need)} (weights {format_bytes(req.weights_bytes)} + KV "
+                         f"{format_bytes(req.kv_bytes_total)} + overhead); the largest design within max_nodes "
+                         f"{space.max_nodes} holds {format_bytes(held)} ({m.label})")
+        else:
+            parts.append(f"capacity: needs {format_bytes(need)}, which only designs breaking another limit hold")
+    if "budget" in culprits:
+        dm = DesignModel(space, tuple(x for x in GROUPS if x != "budget"))
+        dm.model.minimize(dm.C)
+        status, s = run.run(dm.model)
+        cheapest = f"{format_usd(s.value(dm.C))}" if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else "unknown"
+        parts.append(f"budget: the cheapest design meeting the other requirements costs {cheapest}; "
+                     f"budget_usd is {format_usd(c.budget_usd)}")
+    if "speed" in culprits:
+        dm = DesignModel(space, tuple(x for x in GROUPS if x != "speed"))
+        dm.model.add(dm.PP == 1)
+        dm.model.maximize(dm.B)
+        status, s = run.run(dm.model)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            b = s.value(dm.B) * dm.bw_unit
+            best = float(b / (req.active_weight_bytes + req.concurrency * req.kv_bytes_per_request))
+            parts.append(f"speed: needs {float(req.min_tokens_per_s):g} tokens/s per user; the most memory bandwidth "
+                         f"meeting the other requirements ({float(b) / 1e12:,.1f} TB/s, no pipeline) gives at most "
+                         f"{best:,.1f}")
+        else:
+            parts.append(f"speed: needs {float(req.min_tokens_per_s):g} tokens/s per user, out of reach together "
+                         "with the other requirements")
+    if "power" in culprits:
+        parts.append(f"power: no design meeting the other requirements draws under {c.max_power_w:,.0f} W")
+    if "balance" in culprits:
+        parts.append(f"balance: no interconnect meets the '{c.balance.rule}' rule for a design that needs more "
+                     "than one node")
+    if not culprits and len(parts) == 1 and "only designs" in parts[0]:
+        parts = ["several requirements conflict together (dropping any one alone does not help)"]
+    return "infeasible: " + "; ".join(parts)

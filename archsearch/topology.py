@@ -1,0 +1,259 @@
+"""Topologies as functions of node count: links, switches, bisection, diameter, collectives.
+
+Notation: N nodes, p = links (ports) per node of the interconnect tier, b = one
+link's bandwidth per direction, r = switch ports, R = nodes in one copper
+domain (rack).  Formulas are the standard ones (Dally & Towles, *Principles and
+Practices of Interconnection Networks*; Kim et al., ISCA 2008 for dragonfly;
+nccl-tests PERFORMANCE.md for ring all-reduce).  Where a choice is ours it is
+said in the docstring.
+
+Counts are given as ``Term``s, ``count = mult * ceil(num * base / den)`` with
+``base`` either the node count N or the nodes beyond one rack ``max(0, N - R)``.
+The CP-SAT model turns each term into one integer variable with two linear
+constraints, and the oracle and the reports evaluate the very same terms, so
+the three cannot disagree on what a network costs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .catalog import Interconnect, Topology
+
+NODES = "nodes"
+BEYOND_RACK = "beyond_rack"
+DIRECT_KINDS = ("ring", "torus", "mesh", "all_to_all")
+
+
+@dataclass(frozen=True)
+class Term:
+    """``mult * ceil(num * base / den)`` items, each costing ``usd`` and drawing ``w`` watts."""
+
+    label: str
+    num: int
+    den: int
+    base: str
+    mult: int
+    usd: Fraction
+    w: Fraction
+
+    def count(self, n, rack: int):
+        """The item count at node count ``n`` (an int or a numpy integer array)."""
+        base = n if self.base == NODES else _pos(n - rack)
+        return self.mult * (-((-self.num * base) // self.den))
+
+
+def _pos(x):
+    try:
+        return x.clip(min=0)  # numpy array
+    except AttributeError:
+        return max(0, x)
+
+
+def switched(topology: Topology, tier: Interconnect) -> bool:
+    """Whether the topology needs switches of the tier (a dragonfly without a switch is node-routed)."""
+    return topology.kind in ("switch", "fat_tree") or (topology.kind == "dragonfly" and tier.switch is not None)
+
+
+def min_ports(topology: Topology, tier: Interconnect) -> int:
+    """Ports a node needs for the topology to be wired at all."""
+    if topology.kind in ("torus", "mesh"):
+        return 2 * topology.dimensions
+    if topology.kind == "ring":
+        return 2
+    if topology.kind == "dragonfly" and tier.switch is None:
+        return 2  # at least one local and one global port
+    return 1
+
+
+def node_ranges(topology: Topology, tier: Interconnect) -> list[tuple[int, int, int]]:
+    """``(level, n_min, n_max)`` variants before reach and max_nodes; level is the fat-tree depth (else 0).
+
+    A fat-tree with L levels of r-port switches connects up to r * (r/2)**(L-1)
+    ports; we offer L = 1..3.  A single switch spans at most r nodes; a direct
+    all-to-all needs one port per peer, so N - 1 <= p.
+    """
+    p = tier.links_per_node
+    if topology.kind in ("switch", "fat_tree") and tier.switch is None:
+        return []
+    if p < min_ports(topology, tier):
+        return []
+    big = 10**9
+    if topology.kind == "switch":
+        return [(0, 2, tier.switch.ports)]
+    if topology.kind == "all_to_all":
+        return [(0, 2, p + 1)]
+    if topology.kind == "fat_tree":
+        r = tier.switch.ports
+        out, lo = [], 2
+        for level in (1, 2, 3):
+            hi = (r * (r // 2) ** (level - 1)) // p
+            if hi >= lo:
+                out.append((level, lo, hi))
+                lo = hi + 1
+        return out
+    return [(0, 2, big)]
+
+
+def dragonfly_terminals(tier: Interconnect) -> int:
+    """Terminals per router of a balanced dragonfly (a = 2p = 2h, router radix 4p - 1)."""
+    return max(1, (tier.switch.ports + 1) // 4)
+
+
+def terms(topology: Topology, tier: Interconnect, level: int, port_usd: Fraction, cable_usd: Fraction,
+          optics_usd: Fraction, switch_usd: Fraction, port_w: Fraction) -> list[Term]:
+    """Everything a network of this topology and tier is made of, as counts over N.
+
+    Every node pays its p ports.  Direct topologies (ring, torus, mesh,
+    all-to-all, node-routed dragonfly) have p*N/2 links.  Links cost a cable
+    each; the share of links leaving the first rack, (N - R)/N, also needs
+    optics (our estimate of how many links cross racks: links spread evenly).
+    Switched: every port goes to a switch; a fat-tree of L levels adds L - 1
+    layers of uplinks (optical beyond a rack) and (L-1)*ceil(2pN/r) + ceil(pN/r)
+    switches; a dragonfly adds local (2t-1)/(2t) and global 1/2 links per port
+    (t terminals per router) and ceil(pN/t) routers.
+    """
+    p = tier.links_per_node
+    zero = Fraction(0)
+    out = [Term("ports", p, 1, NODES, 1, port_usd, port_w)]
+    sw_w = Fraction(tier.switch.power_w) if tier.switch else zero
+    if not switched(topology, tier):
+        out += [Term("links", p, 2, NODES, 1, cable_usd, zero),
+                Term("optical links", p, 2, BEYOND_RACK, 1, optics_usd, zero)]
+        return out
+    r = tier.switch.ports
+    if topology.kind == "switch" or (topology.kind == "fat_tree" and level == 1):
+        out += [Term("links", p, 1, NODES, 1, cable_usd, zero),
+                Term("optical links", p, 1, BEYOND_RACK, 1, optics_usd, zero),
+                Term("switches", p, r, NODES, 1, switch_usd, sw_w)]
+        return out
+    if topology.kind == "fat_tree":
+        out += [Term("links", p * level, 1, NODES, 1, cable_usd, zero),
+                Term("optical links", p * (level - 1), 1, BEYOND_RACK, 1, optics_usd, zero),
+                Term("switches", 2 * p, r, NODES, level - 1, switch_usd, sw_w),
+                Term("top switches", p, r, NODES, 1, switch_usd, sw_w)]
+        return out
+    t = dragonfly_terminals(tier)
+    out += [Term("links", p, 1, NODES, 1, cable_usd, zero),
+            Term("local links", p * (2 * t - 1), 2 * t, NODES, 1, cable_usd, zero),
+            Term("global links", p, 2, NODES, 1, cable_usd, zero),
+            Term("optical links", p, 2, BEYOND_RACK, 1, optics_usd, zero),
+            Term("switches", p, t, NODES, 1, switch_usd, sw_w)]
+    return out
+
+
+def grid_dims(n: int, d: int) -> tuple[int, ...]:
+    """The most balanced d-dimensional grid of exactly n nodes (largest side first)."""
+    if d == 1:
+        return (n,)
+    best: tuple[int, ...] | None = None
+    for a in range(1, n + 1):
+        if n % a:
+            continue
+        rest = grid_dims(n // a, d - 1)
+        cand = tuple(sorted((a,) + rest, reverse=True))
+        if best is None or cand[0] < best[0] or (cand[0] == best[0] and cand < best):
+            best = cand
+    return best  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Collective:
+    """An all-reduce of S bytes over tau nodes: ``steps * hops * latency + volume * S / bandwidth``."""
+
+    steps: int
+    hops: int
+    volume: Fraction
+    bandwidth_bytes_per_s: Fraction
+
+
+def allreduce(topology: Topology, tier: Interconnect, level: int, tau: int, link_bps: Fraction) -> Collective:
+    """All-reduce over a tensor-parallel group of tau nodes wired as the same topology.
+
+    ring: bidirectional ring, 2(tau-1) steps, 2(tau-1)/tau * S over all p ports.
+    torus: one ring per dimension (reduce-scatter then all-gather), sum of
+    2(a_i - 1) steps, the same volume over all ports.  mesh: lines instead of
+    rings, so the edge links carry the load a ring would share: the same steps
+    over half the port bandwidth (about 2x a torus).  switch and fat-tree
+    (non-blocking): two steps (reduce-scatter, all-gather through the fabric),
+    latency of L switch levels.  dragonfly: two steps over 3 hops (local,
+    global, local), global links taper to half the port bandwidth.  all-to-all:
+    two steps, each peer reached over one link of its own.
+    """
+    if tau == 1:
+        return Collective(0, 0, Fraction(0), Fraction(1))
+    p = tier.links_per_node
+    vol = Fraction(2 * (tau - 1), tau)
+    if topology.kind == "ring":
+        return Collective(2 * (tau - 1), 1, vol, p * link_bps)
+    if topology.kind in ("torus", "mesh"):
+        steps = sum(2 * (a - 1) for a in grid_dims(tau, topology.dimensions))
+        bw = p * link_bps if topology.kind == "torus" else p * link_bps / 2
+        return Collective(steps, 1, vol, bw)
+    if topology.kind == "switch":
+        return Collective(2, 1, vol, p * link_bps)
+    if topology.kind == "fat_tree":
+        return Collective(2, max(level, 1), vol, p * link_bps)
+    if topology.kind == "dragonfly":
+        return Collective(2, 3, vol, p * link_bps / 2)
+    if topology.kind == "all_to_all":
+        return Collective(2, 1, Fraction(2, tau), link_bps)
+    raise ValueError(topology.kind)
+
+
+def point_to_point(topology: Topology, tier: Interconnect, level: int, link_bps: Fraction) -> tuple[int, Fraction]:
+    """(hops, bandwidth) from one pipeline stage's node to the next stage's (placed as neighbours)."""
+    p = tier.links_per_node
+    if topology.kind == "ring":
+        return 1, p * link_bps / 2
+    if topology.kind in ("torus", "mesh"):
+        return 1, p * link_bps / (2 * topology.dimensions)
+    if topology.kind == "all_to_all":
+        return 1, link_bps
+    if topology.kind == "fat_tree":
+        return max(level, 1), p * link_bps
+    if topology.kind == "dragonfly":
+        return (3, p * link_bps) if tier.switch is not None else (1, p * link_bps / 2)
+    return 1, p * link_bps  # switch
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Reported shape of an N-node network."""
+
+    links_per_node_min: int
+    links_per_node_max: int
+    bisection_bytes_per_s: Fraction
+    diameter_hops: int
+    dims: tuple[int, ...]
+
+
+def shape(topology: Topology, tier: Interconnect, level: int, n: int, link_bps: Fraction) -> Shape:
+    """Links per node (mesh: corner vs centre), bisection bandwidth per direction, diameter."""
+    p = tier.links_per_node
+    if n == 1:
+        return Shape(0, 0, Fraction(0), 0, (1,))
+    k = topology.kind
+    if k == "ring":
+        return Shape(p, p, p * link_bps, n // 2, (n,))
+    if k in ("torus", "mesh"):
+        d = topology.dimensions
+        dims = grid_dims(n, d)
+        per_dir = Fraction(p, 2 * d) * link_bps  # one neighbour's share of the ports
+        cut = Fraction(n, dims[0])  # nodes in the cross-section across the longest side
+        if k == "torus":
+            wrap = 2 if dims[0] > 2 else 1
+            return Shape(p, p, wrap * cut * per_dir, sum(a // 2 for a in dims), dims)
+        corner = sum(Fraction(p, 2 * d) * (1 if a > 1 else 0) for a in dims)
+        return Shape(int(corner), p, cut * per_dir, sum(a - 1 for a in dims), dims)
+    if k == "all_to_all":
+        return Shape(n - 1, n - 1, Fraction(n * n, 4) * link_bps, 1, (n,))
+    if k == "switch":
+        return Shape(p, p, Fraction(n * p, 2) * link_bps, 2, (n,))
+    if k == "fat_tree":
+        return Shape(p, p, Fraction(n * p, 2) * link_bps, 2 * max(level, 1), (n,))
+    if k == "dragonfly":
+        return Shape(p, p, Fraction(n * p, 4) * link_bps, 3, (n,))
+    raise ValueError(k)

@@ -1,0 +1,97 @@
+"""Units: every conversion between catalog/problem units and SI happens here.
+
+Catalog and problem fields carry their unit in the name (``capacity_gb``,
+``bandwidth_gb_per_s``, ``latency_ns``, ``cost_usd``); decimal prefixes only
+(1 GB = 1e9 bytes).  Internally archsearch keeps SI quantities (bytes, bytes/s,
+seconds, USD, W) as exact ``Fraction``s or ``int``s, so no figure is rounded
+before it has to be.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Union
+
+Number = Union[int, float, Fraction]
+
+BYTES_PER_GB = 10**9
+PS_PER_S = 10**12
+NS_PER_S = 10**9
+BITS_PER_BYTE = 8
+PJ_PER_J = 10**12
+
+#: bytes per element of each data type a problem may name
+DTYPE_BYTES: dict[str, Fraction] = {
+    "fp32": Fraction(4),
+    "bf16": Fraction(2),
+    "fp16": Fraction(2),
+    "fp8": Fraction(1),
+    "int8": Fraction(1),
+    "fp4": Fraction(1, 2),
+    "int4": Fraction(1, 2),
+}
+
+
+def exact(x: Number) -> Fraction:
+    """The exact decimal a YAML number was written as (``38.4`` -> 192/5, not the binary float)."""
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, int):
+        return Fraction(x)
+    return Fraction(repr(float(x)))
+
+
+def gb_to_bytes(gb: Number) -> Fraction:
+    return exact(gb) * BYTES_PER_GB
+
+
+def gb_per_s_to_bytes_per_s(gb_per_s: Number) -> Fraction:
+    return exact(gb_per_s) * BYTES_PER_GB
+
+
+def ns_to_s(ns: Number) -> Fraction:
+    return exact(ns) / NS_PER_S
+
+
+def s_to_ps_ceil(seconds: Fraction) -> int:
+    """Seconds to whole picoseconds, rounded up (times only ever round toward slower)."""
+    return math.ceil(seconds * PS_PER_S)
+
+
+def port_power_w(energy_pj_per_bit: Number, bytes_per_s: Fraction) -> Fraction:
+    """Power of one port sending ``bytes_per_s`` at ``energy_pj_per_bit`` (its link's other end pays its own)."""
+    return exact(energy_pj_per_bit) * bytes_per_s * BITS_PER_BYTE / PJ_PER_J
+
+
+def usd(x: Number) -> int:
+    """Round a cost to whole US dollars (half up): the resolution of every cost archsearch reports."""
+    return math.floor(exact(x) + Fraction(1, 2))
+
+
+def ceil_div(a: int, b: int) -> int:
+    """Integer ceiling of a / b for b > 0 (works on numpy integer arrays too)."""
+    return -((-a) // b)
+
+
+def dtype_bytes(name: str) -> Fraction:
+    return DTYPE_BYTES[name]
+
+
+def format_bytes(n: Number) -> str:
+    """Human-readable decimal bytes: 1.2 TB, 327.7 kB."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB", "EB"):
+        if abs(value) < 1000 or unit == "EB":
+            return f"{value:.3g} {unit}" if unit != "B" else f"{value:.0f} B"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def format_usd(x: Number) -> str:
+    value = float(x)
+    if abs(value) >= 1e6:
+        return f"${value / 1e6:,.2f}M"
+    if abs(value) >= 1e3:
+        return f"${value / 1e3:,.1f}k"
+    return f"${value:,.0f}"

@@ -1,0 +1,1 @@
+"""Bundled hardware and model catalogs (YAML), shipped as package data."""

@@ -1,0 +1,1 @@
+"""Bundled example problems (YAML), shipped as package data."""
