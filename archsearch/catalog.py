@@ -102,6 +102,7 @@ class Interconnect:
     optics_cost_usd: float
     switch: Switch | None
     topologies: tuple[str, ...]
+    node_types: tuple[str, ...] | None
     cost_basis: str
     source: str
     estimate: Estimate
@@ -259,6 +260,7 @@ def _interconnect(e: Entry) -> Interconnect:
         optics_cost_usd=e.number("optics_cost_usd", minimum=0),
         switch=switch,
         topologies=e.string_list("topologies"),
+        node_types=e.string_list("node_types", default=None),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
         **common,
     )
@@ -369,6 +371,10 @@ def _check_references(cat: Catalog, directory: Path) -> None:
                 raise CatalogError(f"{directory / 'nodes.yaml'}: nodes[{node.name}]: memory: unknown memory "
                                    f"'{m}' (known: {', '.join(sorted(cat.memory))})")
     for ic in cat.interconnects.values():
+        for nt in ic.node_types or ():
+            if nt not in cat.nodes:
+                raise CatalogError(f"{directory / 'interconnects.yaml'}: interconnects[{ic.name}]: node_types: "
+                                   f"unknown node type '{nt}' (known: {', '.join(sorted(cat.nodes))})")
         for t in ic.topologies:
             if t not in cat.topologies:
                 raise CatalogError(f"{directory / 'interconnects.yaml'}: interconnects[{ic.name}]: topologies: "

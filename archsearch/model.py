@@ -123,6 +123,10 @@ class DesignModel:
             md.add(y <= n.n_max * u)
             md.add(y >= n.n_min * u)
         md.add(sum(self.nodes_net) == self.N)
+        for n, u in zip(nets, self.use_net):
+            barred = [a for m, a in zip(mems, self.use_mem) if not physics.compatible(m, n)]
+            if barred:  # this tier cannot join these node types
+                md.add(u + sum(barred) <= 1)
         for t in tps:
             md.add(pp_tp[t] <= (nmax // t) * self.use_tp[t])
         md.add(sum(t * pp_tp[t] for t in tps) == self.N)

@@ -110,7 +110,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 ratio = exact(bal.comm_time_ratio)
                 coef = np.array([physics.comm_rule_coefficients(m, t, req, ratio) for m in mems], dtype=np.int64)
                 ok &= ppc <= coef[:, :1] * pp + coef[:, 1:] * m_
-            ok &= np.broadcast_to(N >= 1, ok.shape)
+            ok &= np.array([physics.compatible(m, n) for m in mems])[:, None]
             yield n, t, np.broadcast_to(N, ok.shape), B, np.broadcast_to(C, ok.shape), ok
 
 

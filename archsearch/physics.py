@@ -223,6 +223,11 @@ def network_configs(problem: "Problem") -> list[NetworkConfig]:
     return out
 
 
+def compatible(mc: MemoryConfig, nc: NetworkConfig) -> bool:
+    """Whether nodes of this memory configuration can be joined by this network's tier."""
+    return nc.tier is None or nc.tier.node_types is None or mc.node.name in nc.tier.node_types
+
+
 def network_term_usd(term: topo.Term) -> int:
     """Whole dollars per item of a term (the resolution of every cost)."""
     return usd(term.usd)
@@ -456,9 +461,17 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
     return out
 
 
-def binding(chk: list[Check]) -> str:
-    """The constraint with the least room left (the one that would bind first)."""
+#: a constraint with less room than this (fraction) is reported as binding
+BINDING_SLACK = 0.05
+
+
+def tightest(chk: list[Check]) -> Optional[Check]:
+    """The held constraint with the least room left."""
     held = [c for c in chk if c.ok]
-    if not held:
-        return "none"
-    return min(held, key=lambda c: c.slack).name
+    return min(held, key=lambda c: c.slack) if held else None
+
+
+def binding(chk: list[Check]) -> str:
+    """The tightest constraint if it has under 5% room left, else 'none' (the cost curves decided)."""
+    t = tightest(chk)
+    return t.name if t is not None and t.slack <= BINDING_SLACK else "none"

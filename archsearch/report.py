@@ -1,0 +1,201 @@
+"""Reports: pure functions from a ``SolveResult`` to rows, a JSON document and rich renderables.
+
+JSON and tables come from the same rows; nothing here prints.  JSON uses SI
+units (bytes, bytes/s, seconds, USD, W) with the unit in every field name.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from .catalog import Catalog
+from .physics import tightest
+from .solve import RankedDesign, SolveResult
+from .units import format_bytes, format_usd
+
+SCHEMA_VERSION = 1
+
+
+def _f(x: Fraction | int | float) -> float:
+    return float(x)
+
+
+def design_row(rd: RankedDesign) -> dict[str, Any]:
+    d, m = rd.design, rd.metrics
+    net = d.net
+    return {
+        "rank": rd.rank,
+        "memory": d.mem.memory.name,
+        "node": d.mem.node.name,
+        "units_per_node": d.mem.units,
+        "nodes": d.nodes,
+        "tensor_parallel": d.tensor_parallel,
+        "pipeline_parallel": d.pipeline_parallel,
+        "topology": net.topology.name if net.topology else "none",
+        "interconnect": net.tier.name if net.tier else "none",
+        "fat_tree_levels": net.level if net.topology is not None and net.topology.kind == "fat_tree" else None,
+        "capacity_bytes": m.capacity_bytes,
+        "memory_bandwidth_bytes_per_s": m.bandwidth_bytes_per_s,
+        "cost_usd": m.cost_usd,
+        "node_cost_usd": m.node_cost_usd,
+        "network_cost_usd": m.network_cost_usd,
+        "power_w": round(_f(m.power_w), 3),
+        "bandwidth_per_dollar": _f(m.bandwidth_per_dollar),
+        "decode_tokens_per_s_per_user": _f(m.decode_tokens_per_s_per_user),
+        "system_tokens_per_s": _f(m.system_tokens_per_s),
+        "time_per_token_memory_s": _f(m.t_mem_s),
+        "time_per_token_comm_s": _f(m.t_comm_s),
+        "pipeline_busy_fraction": _f(m.pipeline_busy_fraction),
+        "balance_ratio": _f(m.balance_ratio),
+        "comm_time_ratio": _f(m.comm_ratio),
+        "compute_flops": _f(m.compute_flops),
+        "binding": rd.binding,
+        "tightest": _tightest(rd),
+        "proven_optimal": rd.proven,
+        "constraints": [{"name": c.name, "ok": c.ok, "slack_fraction": round(c.slack, 6), "detail": c.detail}
+                        for c in rd.checks],
+        "network_items": m.network_counts,
+        "sources": {
+            "memory": d.mem.memory.source, "node": d.mem.node.source,
+            "interconnect": net.tier.source if net.tier else None,
+            "topology": net.topology.source if net.topology else None,
+        },
+        "estimates": {
+            "memory": d.mem.memory.estimate, "node": d.mem.node.estimate,
+            "interconnect": net.tier.estimate if net.tier else None,
+        },
+    }
+
+
+def _tightest(rd: RankedDesign) -> dict[str, Any] | None:
+    t = tightest(list(rd.checks))
+    return {"name": t.name, "slack_fraction": round(t.slack, 6)} if t else None
+
+
+def to_json(result: SolveResult) -> dict[str, Any]:
+    p, req = result.problem, result.requirements
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": result.status,
+        "problem": {"name": p.name, "path": p.path, "description": p.description, "model": p.model.name,
+                    "cost_basis": p.cost.basis, "catalog": p.catalog.directory},
+        "requirements": {
+            "weights_bytes": req.weights_bytes,
+            "active_weight_bytes": req.active_weight_bytes,
+            "kv_bytes_per_token": req.kv_bytes_per_token,
+            "kv_bytes_per_request": req.kv_bytes_per_request,
+            "kv_bytes_total": req.kv_bytes_total,
+            "capacity_required_bytes": req.capacity_required_bytes,
+            "min_decode_tokens_per_s_per_user": _f(req.min_tokens_per_s),
+        },
+        "designs": [design_row(rd) for rd in result.designs],
+        "solver": {
+            "wall_time_s": round(result.wall_time_s, 4),
+            "iterations": result.iterations,
+            "bound_bandwidth_per_dollar": (_f(result.bound_bytes_per_s_per_usd)
+                                           if result.bound_bytes_per_s_per_usd is not None else None),
+            **result.settings,
+            "search_space": result.space,
+        },
+    }
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.2f}" if x < 100 else f"{x:,.0f}"
+
+
+def designs_table(result: SolveResult) -> Table:
+    p = result.problem
+    t = Table(title=f"{p.name}: top {len(result.designs)} designs by memory bandwidth per dollar "
+                    f"({result.status}, {p.cost.basis} cost)", title_justify="left", header_style="bold")
+    for col, just in (("#", "right"), ("memory", "left"), ("nodes", "right"), ("TPxPP", "right"),
+                      ("interconnect", "left"), ("topology", "left"), ("capacity", "right"),
+                      ("mem TB/s", "right"), ("cost", "right"), ("TB/s per $M", "right"),
+                      ("tok/s user", "right"), ("tok/s system", "right"), ("link/mem", "right"),
+                      ("comm/mem", "right"), ("binding", "left")):
+        t.add_column(col, justify=just, overflow="fold")
+    for rd in result.designs:
+        r = design_row(rd)
+        star = "" if rd.proven else "*"
+        topo = r["topology"] + (f" L{r['fat_tree_levels']}" if r["fat_tree_levels"] else "")
+        t.add_row(f"{r['rank']}{star}", f"{r['memory']} x{r['units_per_node']} ({r['node']})", str(r["nodes"]),
+                  f"{r['tensor_parallel']}x{r['pipeline_parallel']}", r["interconnect"], topo,
+                  format_bytes(r["capacity_bytes"]), f"{r['memory_bandwidth_bytes_per_s'] / 1e12:,.1f}",
+                  format_usd(r["cost_usd"]), f"{r['bandwidth_per_dollar'] * 1e6 / 1e12:,.2f}",
+                  f"{r['decode_tokens_per_s_per_user']:,.1f}", f"{r['system_tokens_per_s']:,.0f}",
+                  _ratio(r["balance_ratio"]), _ratio(r["comm_time_ratio"]), _binding_cell(r))
+    return t
+
+
+def _binding_cell(r: dict[str, Any]) -> str:
+    t = r["tightest"]
+    if t is None:
+        return "-"
+    room = f"{t['name']} {t['slack_fraction']:.0%}"
+    return room if r["binding"] != "none" else f"none (tightest: {room})"
+
+
+def requirements_text(result: SolveResult) -> Text:
+    req, p = result.requirements, result.problem
+    w = p.workload
+    lines = [
+        f"model {p.model.name}: weights {format_bytes(req.weights_bytes)} ({w.weight_dtype}), "
+        f"read per token {format_bytes(req.active_weight_bytes)}",
+        f"KV per token {req.kv_bytes_per_token:,} bytes ({w.kv_dtype}); per request at {w.context_length:,} tokens "
+        f"{format_bytes(req.kv_bytes_per_request)}; {w.concurrency} requests {format_bytes(req.kv_bytes_total)}",
+        f"capacity required {format_bytes(req.capacity_required_bytes)} "
+        f"(+{p.constraints.capacity_overhead_fraction:.0%} overhead); target "
+        f"{float(req.min_tokens_per_s):g} tokens/s per user",
+        f"solver: {result.status}, {result.iterations} CP-SAT solves, {result.wall_time_s:.2f} s, "
+        f"seed {result.settings['seed']}, {result.settings['workers']} worker(s); designs distinct by "
+        f"{'memory + interconnect + topology' if result.settings['distinct'] == 'architecture' else 'any decision'}",
+    ]
+    if result.status != "OPTIMAL":
+        lines.append("* not proven optimal: the time limit stopped the proof; raise search.time_limit_s")
+    return Text("\n".join(lines))
+
+
+def solve_renderable(result: SolveResult) -> Group:
+    return Group(designs_table(result), requirements_text(result))
+
+
+def catalog_rows(cat: Catalog, section: str | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for sec in ("memory", "nodes", "interconnects", "topologies", "models"):
+        if section and sec != section:
+            continue
+        for e in cat.section(sec).values():
+            rows.append({"section": sec, "name": e.name, "summary": _summary(sec, e), "estimate": e.estimate,
+                         "source": e.source})
+    return rows
+
+
+def _summary(sec: str, e: Any) -> str:
+    if sec == "memory":
+        return (f"{e.capacity_gb:g} GB, {e.bandwidth_gb_per_s:,g} GB/s per unit, <= {e.max_units_per_node} "
+                f"per node, {e.attach}")
+    if sec == "nodes":
+        return f"{'/'.join(e.memory)}, {e.min_units}-{e.max_units} units, {e.compute_tflops:,g} TFLOP/s"
+    if sec == "interconnects":
+        return (f"{e.links_per_node} x {e.link_bandwidth_gb_per_s:g} GB/s per dir, {e.latency_ns:g} ns, "
+                f"reach {e.reach_nodes:,}, {'/'.join(e.topologies)}")
+    if sec == "topologies":
+        return e.kind + (f" {e.dimensions}-D" if e.kind in ("torus", "mesh") else "")
+    return (f"{e.layers} layers, {e.kv_heads} KV heads x {e.head_dim}, {e.parameters / 1e9:,.1f}B params "
+            f"({e.active_parameters / 1e9:,.1f}B active)")
+
+
+def catalog_table(cat: Catalog, section: str | None = None) -> Table:
+    t = Table(title=f"catalog {cat.directory}", title_justify="left", header_style="bold")
+    for col in ("section", "name", "figures", "estimate", "source"):
+        t.add_column(col, overflow="fold")
+    for r in catalog_rows(cat, section):
+        est = r["estimate"]
+        est_s = ("yes" if est else "no") if isinstance(est, bool) else ", ".join(est)
+        t.add_row(r["section"], r["name"], r["summary"], est_s, r["source"])
+    return t
