@@ -93,6 +93,8 @@ class DesignModel:
         c = p.constraints
         mems, nets, tps, nmax = space.mems, space.nets, space.tps, space.max_nodes
         md = self.model = cp_model.CpModel()
+        self._net_tp_lits: dict = {}
+        self._mem_tp_lits: dict = {}
         conc = req.concurrency
 
         # -- variables ----------------------------------------------------------------------
@@ -219,7 +221,7 @@ class DesignModel:
                     check_linear("communication speed", [(lhs[0] - right, nmax), (lhs[1], max(nmax, conc)),
                                                          (lhs[2], nmax * nmax), (lhs[3], nmax * max(nmax, conc))])
                     md.add(lhs[0] * self.PP + lhs[1] * self.M + lhs[2] * self.PP2 + lhs[3] * self.PPM
-                           <= right * self.PP).only_enforce_if([u, self.use_tp[t]])
+                           <= right * self.PP).only_enforce_if(self._net_tp(n.index, t))
 
         # -- interconnect balance ---------------------------------------------------------------------
         bal = c.balance
@@ -254,17 +256,42 @@ class DesignModel:
                 for t in tps:
                     cc = exprs[(n.index, t)]
                     md.add(ppc == (cc.ar - cc.hop) * self.PP + (cc.ar_tok - cc.hop_tok) * self.M
-                           + cc.hop * self.PP2 + cc.hop_tok * self.PPM).only_enforce_if([u, self.use_tp[t]])
+                           + cc.hop * self.PP2 + cc.hop_tok * self.PPM).only_enforce_if(self._net_tp(n.index, t))
             for m, u in zip(mems, self.use_mem):
                 for t in tps:
                     cw, ck = physics.comm_rule_coefficients(m, t, req, ratio)
                     check_linear("communication-time rule", [(cw, nmax), (ck, max(nmax, conc))])
-                    md.add(ppc <= cw * self.PP + ck * self.M).only_enforce_if([u, self.use_tp[t]])
+                    md.add(ppc <= cw * self.PP + ck * self.M).only_enforce_if(self._mem_tp(m.index, t))
 
         # indicator of each medium, tier and topology, for architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)
         self.tier_lits = self._indicators([n.tier.name if n.tier else "-" for n in nets], self.use_net)
         self.topo_lits = self._indicators([n.topology.name if n.topology else "-" for n in nets], self.use_net)
+
+    # -- pair literals ------------------------------------------------------------------------------
+    # A constraint that holds for one (network, TP) or (memory, TP) pair is enforced by one literal
+    # that is exactly "both are chosen", linked by transportation equalities (sum over TP = the
+    # network's literal, sum over networks = the TP literal).  CP-SAT 9.15 declared feasible models
+    # INFEASIBLE when such constraints carried two enforcement literals instead (see the README).
+    def _pair(self, cache: dict, key: tuple, family: list, index: int, t: int, name: str):
+        if not cache:
+            md = self.model
+            for i, lit in enumerate(family):
+                for tt in self.space.tps:
+                    cache[(i, tt)] = md.new_bool_var(f"{name}[{i},{tt}]")
+            for i, lit in enumerate(family):
+                md.add(sum(cache[(i, tt)] for tt in self.space.tps) == lit)
+            for tt, z in self.use_tp.items():
+                md.add(sum(cache[(i, tt)] for i in range(len(family))) == z)
+        return cache[key]
+
+    def _net_tp(self, j: int, t: int):
+        """Literal: network configuration j and TP degree t are both chosen."""
+        return self._pair(self._net_tp_lits, (j, t), self.use_net, j, t, "use_net_tp")
+
+    def _mem_tp(self, k: int, t: int):
+        """Literal: memory configuration k and TP degree t are both chosen."""
+        return self._pair(self._mem_tp_lits, (k, t), self.use_mem, k, t, "use_mem_tp")
 
     def _indicators(self, names: list[str], lits: list) -> dict[str, object]:
         out = {}

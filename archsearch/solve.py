@@ -70,7 +70,7 @@ class _Solver:
         s.parameters.num_workers = self.workers
         s.parameters.random_seed = self.seed
         s.parameters.cp_model_probing_level = 0          # 3-5x faster on models this size (cpsat.md 4)
-        s.parameters.presolve_inclusion_work_limit = 0   # avoids the wrong-OPTIMAL presolve bug #5293
+        s.parameters.cp_model_presolve = False           # presolve gave wrong OPTIMAL results here (README)
         s.parameters.max_time_in_seconds = left
         status = s.solve(model)
         self.solves += 1
@@ -229,8 +229,10 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             culprits.append(g)
     need = req.capacity_required_bytes
-    largest = max((m.capacity_bytes * min(space.max_nodes, max(n.n_max for n in space.nets)), m) for m in space.mems
-                  for _ in [0])
+    def most_nodes(m) -> int:
+        return min(space.max_nodes, max(n.n_max for n in space.nets if physics.compatible(m, n)))
+
+    largest = max(((m.capacity_bytes * most_nodes(m), m) for m in space.mems), key=lambda x: x[0])
     parts = []
     if "capacity" in culprits or not culprits:
         held, m = largest

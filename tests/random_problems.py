@@ -1,0 +1,92 @@
+"""Random small catalogs and problems for checking CP-SAT against the exhaustive oracle."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import yaml
+
+KINDS = [("ring", "ring", None), ("torus-2d", "torus", 2), ("torus-3d", "torus", 3), ("mesh-2d", "mesh", 2),
+         ("fat-tree", "fat_tree", None), ("dragonfly", "dragonfly", None), ("single-switch", "switch", None),
+         ("all-to-all", "all_to_all", None)]
+
+
+def _entry(name: str, **fields) -> dict:
+    return {"name": name, "description": f"random {name}", "source": "tests/random_problems.py",
+            "estimate": True, **fields}
+
+
+def write_random(tmp: Path, seed: int) -> Path:
+    """Write a random catalog directory and problem under tmp; return the problem path."""
+    rng = random.Random(seed)
+    cat = tmp / "catalog"
+    cat.mkdir()
+    memory, nodes = [], []
+    for i in range(rng.randint(2, 4)):
+        mx = rng.randint(1, 6)
+        pts = [[1, rng.randint(50, 800)]]
+        if mx > 1:
+            pts.append([mx, pts[0][1] * mx + rng.randint(-20, 400)])
+        memory.append(_entry(f"mem{i}", attach="package", capacity_gb=rng.choice([0.5, 2, 16, 24, 36, 64, 96]),
+                             bandwidth_gb_per_s=rng.choice([38.4, 64, 819.2, 1200, 2000, 11130]),
+                             power_w=rng.choice([0, 5, 30]), max_units_per_node=mx, cost_basis="build",
+                             cost_usd={"points": pts}))
+    names = [m["name"] for m in memory]
+    for i in range(rng.randint(1, 3)):
+        carry = rng.sample(names, rng.randint(1, len(names)))
+        curve = ({"points": [[1, rng.randint(100, 3000)], [8, rng.randint(3000, 9000)]]} if rng.random() < 0.7 else
+                 {"die_yield": {"wafer_cost_usd": 16000, "wafer_diameter_mm": 300, "defect_density_per_cm2": 0.1,
+                                "logic_area_mm2": 150, "area_per_unit_mm2": 80, "reticle_area_mm2": 830,
+                                "fixed_usd": 300}})
+        nodes.append(_entry(f"node{i}", memory=carry, min_units=1, max_units=rng.randint(1, 8), compute_tflops=100,
+                            power_w=rng.choice([100, 500]), cost_basis=rng.choice(["build", "market"]),
+                            cost_usd=curve))
+    topos = rng.sample(KINDS, rng.randint(2, 5))
+    topologies = [_entry(n, kind=k, **({"dimensions": d} if d else {})) for n, k, d in topos]
+    tnames = [t["name"] for t in topologies]
+    tiers = []
+    for i in range(rng.randint(1, 3)):
+        tier = dict(link_bandwidth_gb_per_s=rng.choice([14, 25, 50, 100, 400]), links_per_node=rng.choice([2, 4, 6, 8, 18]),
+                    latency_ns=rng.choice([100, 1000, 2500]), reach_nodes=rng.randint(4, 64),
+                    rack_nodes=rng.randint(2, 16), energy_pj_per_bit=rng.choice([0, 5]),
+                    port_cost_usd=rng.choice([0, 50, 500]), cable_cost_usd=rng.choice([0, 20, 100]),
+                    optics_cost_usd=rng.choice([0, 300, 1500]), topologies=rng.sample(tnames, rng.randint(1, len(tnames))),
+                    cost_basis=rng.choice(["build", "market"]))
+        if rng.random() < 0.7:
+            tier["switch"] = {"ports": rng.choice([8, 16, 64]), "cost_usd": rng.choice([1000, 20000]), "power_w": 100}
+        if rng.random() < 0.3:
+            tier["node_types"] = [rng.choice(nodes)["name"]]
+        tiers.append(_entry(f"tier{i}", **tier))
+    model = _entry("m", layers=rng.choice([8, 32, 80]), hidden_size=rng.choice([1024, 4096, 8192]),
+                   attention_heads=rng.choice([8, 12, 32]), kv_heads=rng.choice([1, 4, 8]), head_dim=128,
+                   parameters=rng.choice([1e9, 8e9, 70e9]), active_parameters=1e9)
+    model["active_parameters"] = model["parameters"] * rng.choice([1, 0.5])
+    for fname, key, items in (("memory", "memory", memory), ("nodes", "nodes", nodes),
+                              ("interconnects", "interconnects", tiers), ("topologies", "topologies", topologies),
+                              ("models", "models", [model])):
+        (cat / f"{fname}.yaml").write_text(yaml.safe_dump({key: items}, sort_keys=False))
+    problem = {
+        "name": f"random-{seed}",
+        "model": "m",
+        "workload": {"context_length": rng.choice([512, 4096, 32768]), "concurrency": rng.choice([1, 4, 16, 64]),
+                     "min_decode_tokens_per_s_per_user": rng.choice([0, 0, 5, 20, 100]),
+                     "weight_dtype": rng.choice(["bf16", "fp8", "fp4"]), "kv_dtype": rng.choice(["bf16", "fp8"])},
+        "constraints": {"max_nodes": rng.randint(4, 40), "capacity_overhead_fraction": rng.choice([0, 0.1]),
+                        "tensor_parallel": rng.choice(["divides_heads", "any"]),
+                        "max_tensor_parallel": rng.choice([4, 8, 64]),
+                        "balance": {"rule": rng.choice(["ratio", "ratio", "comm_time"]),
+                                    "tensor_parallel_ratio": rng.choice([0, 0.5, 1.0]),
+                                    "pipeline_parallel_ratio": rng.choice([0, 0.1]),
+                                    "comm_time_ratio": rng.choice([0.25, 1.0])}},
+        "cost": {"basis": rng.choice(["build", "market"]), "market_over_build": rng.choice([2, 3.5])},
+        "search": {"top_k": rng.choice([1, 3, 5]), "distinct": rng.choice(["architecture", "design"]),
+                   "time_limit_s": 60, "seed": 0},
+    }
+    if rng.random() < 0.5:
+        problem["constraints"]["budget_usd"] = rng.choice([20000, 200000, 2000000])
+    if rng.random() < 0.3:
+        problem["constraints"]["max_power_w"] = rng.choice([2000, 20000])
+    path = tmp / "problem.yaml"
+    path.write_text(yaml.safe_dump(problem, sort_keys=False))
+    return path
