@@ -84,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.json:
                 _print_json(doc)
             else:
-                Console(highlight=False).print(solve_renderable(result))
+                out = Console(highlight=False)
+                out.print(solve_renderable(result, out.width))
             return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
         if args.command == "catalog":
             cat = load_catalog(args.catalog)

@@ -109,27 +109,49 @@ def _ratio(x: float) -> str:
     return f"{x:.2f}" if x < 100 else f"{x:,.0f}"
 
 
-def designs_table(result: SolveResult) -> Table:
-    p = result.problem
-    t = Table(title=f"{p.name}: top {len(result.designs)} designs by memory bandwidth per dollar "
-                    f"({result.status}, {p.cost.basis} cost)", title_justify="left", header_style="bold")
-    for col, just in (("#", "right"), ("memory", "left"), ("nodes", "right"), ("TPxPP", "right"),
-                      ("interconnect", "left"), ("topology", "left"), ("capacity", "right"),
-                      ("mem TB/s", "right"), ("cost", "right"), ("TB/s per $M", "right"),
-                      ("tok/s user", "right"), ("tok/s system", "right"), ("link/mem", "right"),
-                      ("comm/mem", "right"), ("binding", "left")):
-        t.add_column(col, justify=just, overflow="fold")
+#: (header, justify, cell) for every column of the designs table
+_COLUMNS = (
+    ("#", "right", lambda r, rd: f"{r['rank']}{'' if rd.proven else '*'}"),
+    ("memory", "left", lambda r, rd: f"{r['memory']} x{r['units_per_node']} ({r['node']})"),
+    ("nodes", "right", lambda r, rd: str(r["nodes"])),
+    ("TPxPP", "right", lambda r, rd: f"{r['tensor_parallel']}x{r['pipeline_parallel']}"),
+    ("interconnect", "left", lambda r, rd: r["interconnect"]),
+    ("topology", "left", lambda r, rd: r["topology"] + (f" L{r['fat_tree_levels']}" if r["fat_tree_levels"] else "")),
+    ("capacity", "right", lambda r, rd: format_bytes(r["capacity_bytes"])),
+    ("mem TB/s", "right", lambda r, rd: f"{r['memory_bandwidth_bytes_per_s'] / 1e12:,.1f}"),
+    ("cost", "right", lambda r, rd: format_usd(r["cost_usd"])),
+    ("TB/s per $M", "right", lambda r, rd: f"{r['bandwidth_per_dollar'] * 1e6 / 1e12:,.2f}"),
+    ("tok/s user", "right", lambda r, rd: f"{r['decode_tokens_per_s_per_user']:,.1f}"),
+    ("tok/s system", "right", lambda r, rd: f"{r['system_tokens_per_s']:,.0f}"),
+    ("link/mem", "right", lambda r, rd: _ratio(r["balance_ratio"])),
+    ("comm/mem", "right", lambda r, rd: _ratio(r["comm_time_ratio"])),
+    ("binding", "left", lambda r, rd: _binding_cell(r)),
+)
+#: below this console width the table is split in two: the design, then its figures
+WIDE = 180
+_DESIGN_COLS = ("#", "memory", "nodes", "TPxPP", "interconnect", "topology", "TB/s per $M", "binding")
+_FIGURE_COLS = ("#", "capacity", "mem TB/s", "cost", "tok/s user", "tok/s system", "link/mem", "comm/mem")
+
+
+def _table(result: SolveResult, title: str, names: tuple[str, ...] | None) -> Table:
+    t = Table(title=title, title_justify="left", header_style="bold")
+    cols = [c for c in _COLUMNS if names is None or c[0] in names]
+    for head, just, _ in cols:
+        t.add_column(head, justify=just, overflow="fold")
     for rd in result.designs:
         r = design_row(rd)
-        star = "" if rd.proven else "*"
-        topo = r["topology"] + (f" L{r['fat_tree_levels']}" if r["fat_tree_levels"] else "")
-        t.add_row(f"{r['rank']}{star}", f"{r['memory']} x{r['units_per_node']} ({r['node']})", str(r["nodes"]),
-                  f"{r['tensor_parallel']}x{r['pipeline_parallel']}", r["interconnect"], topo,
-                  format_bytes(r["capacity_bytes"]), f"{r['memory_bandwidth_bytes_per_s'] / 1e12:,.1f}",
-                  format_usd(r["cost_usd"]), f"{r['bandwidth_per_dollar'] * 1e6 / 1e12:,.2f}",
-                  f"{r['decode_tokens_per_s_per_user']:,.1f}", f"{r['system_tokens_per_s']:,.0f}",
-                  _ratio(r["balance_ratio"]), _ratio(r["comm_time_ratio"]), _binding_cell(r))
+        t.add_row(*(cell(r, rd) for _, _, cell in cols))
     return t
+
+
+def designs_tables(result: SolveResult, width: int = WIDE) -> list[Table]:
+    """The ranked designs as one table, or as two (design, figures) below ``WIDE`` columns."""
+    p = result.problem
+    title = (f"{p.name}: top {len(result.designs)} designs by memory bandwidth per dollar "
+             f"({result.status}, {p.cost.basis} cost)")
+    if width >= WIDE:
+        return [_table(result, title, None)]
+    return [_table(result, title, _DESIGN_COLS), _table(result, "figures of the same designs", _FIGURE_COLS)]
 
 
 def _binding_cell(r: dict[str, Any]) -> str:
@@ -160,8 +182,8 @@ def requirements_text(result: SolveResult) -> Text:
     return Text("\n".join(lines))
 
 
-def solve_renderable(result: SolveResult) -> Group:
-    return Group(designs_table(result), requirements_text(result))
+def solve_renderable(result: SolveResult, width: int = WIDE) -> Group:
+    return Group(*designs_tables(result, width), requirements_text(result))
 
 
 def catalog_rows(cat: Catalog, section: str | None = None) -> list[dict[str, Any]]:
