@@ -7,7 +7,7 @@ Variables (one-hot families keyed by the configurations of ``physics``):
     use_net[j]   network configuration j (tier, topology, fat-tree depth) is chosen; j = 0 is "single node"
     nodes_net[j] = N if use_net[j] else 0     (network item counts are ceil-linear in it)
     use_tp[t]    tensor-parallel degree t is chosen; nodes = t * pp_tp[t]
-    N, PP, M = max(PP, c), PP2 = PP^2, PPM = PP * M
+    N, PP, M = max(PP, c)
 
 Every coefficient comes from ``physics``; the equations are in its docstring
 and the README.  The objective is set by the caller (``solve``): CP-SAT sees only
@@ -20,13 +20,14 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from . import physics
 from .physics import MemoryConfig, NetworkConfig, Requirements
 from .scaling import check_bound, check_linear, scale_column
 from .topology import BEYOND_RACK
-from .units import PS_PER_S, exact
+from .units import exact
 
 #: constraint groups; infeasibility diagnosis drops them one at a time
 GROUPS = ("capacity", "budget", "power", "speed", "balance")
@@ -94,7 +95,6 @@ class DesignModel:
         mems, nets, tps, nmax = space.mems, space.nets, space.tps, space.max_nodes
         md = self.model = cp_model.CpModel()
         self._net_tp_lits: dict = {}
-        self._mem_tp_lits: dict = {}
         conc = req.concurrency
 
         # -- variables ----------------------------------------------------------------------
@@ -107,8 +107,6 @@ class DesignModel:
         pp_tp = {t: md.new_int_var(0, nmax // t, f"pp_tp[{t}]") for t in tps}
         self.PP = md.new_int_var(1, nmax, "PP")
         self.M = md.new_int_var(max(1, conc), max(nmax, conc), "M")          # max(PP, c)
-        self.PP2 = md.new_int_var(1, nmax * nmax, "PP2")                    # PP^2
-        self.PPM = md.new_int_var(conc, nmax * max(nmax, conc), "PPM")      # PP * M
 
         # -- structure: one memory config, one network config, one TP degree ----------------
         md.add_exactly_one(self.use_mem)
@@ -134,8 +132,6 @@ class DesignModel:
         md.add(sum(t * pp_tp[t] for t in tps) == self.N)
         md.add(sum(pp_tp.values()) == self.PP)
         md.add_max_equality(self.M, [self.PP, conc])
-        md.add_multiplication_equality(self.PP2, [self.PP, self.PP])
-        md.add_multiplication_equality(self.PPM, [self.PP, self.M])
 
         # indices for tie-breaking and indicator sums for no-good cuts
         self.mem_index = md.new_int_var(0, len(mems) - 1, "mem_index")
@@ -199,77 +195,89 @@ class DesignModel:
             md.add(mem_part + net_part <= pc.ints[-1])
 
         # -- speed: memory-bound and communication-bound time per token ----------------------------
+        # Constraints that depend on a (network, TP) pair are stated as the set of pipeline depths
+        # PP they allow, computed by physics: rows with coefficient 1 and one enforcement literal.
+        # CP-SAT 9.15 returned wrong INFEASIBLE and OPTIMAL answers on this model when the same
+        # conditions were enforced rows with coefficients above 2^31 (see the README).
         r = req.min_tokens_per_s
-        self.comm = {}
         if r > 0 and "speed" in groups:
-            # r * (PP * W + M * KV) <= B_bytes = bw_unit * B
+            # r * (PP * W + M * KV) <= B_bytes = bw_unit * B   (not enforced, so large coefficients are safe)
             cw, ck, cb = physics.speed_coefficients(req, self.bw_unit)
             check_linear("memory speed", [(cw, nmax), (ck, max(nmax, conc)), (cb, bmax)])
             md.add(cw * self.PP + ck * self.M <= cb * self.B)
-            # per (network, TP): r * PP * t_comm <= PP  (picoseconds)
-            for n, u in zip(nets, self.use_net):
+            for n in nets:
                 for t in tps:
-                    cc = physics.comm_coefficients(n, t, req)
-                    if n.tier is None and t > 1:
+                    pp = self._pp_range(n, t)
+                    if pp is None:
                         continue
-                    co = [cc.ar - cc.hop, cc.ar_tok - cc.hop_tok, cc.hop, cc.hop_tok]
-                    if not any(co):
-                        continue
-                    self.comm[(n.index, t)] = cc
-                    lhs = [r.numerator * x for x in co]
-                    right = r.denominator * PS_PER_S
-                    check_linear("communication speed", [(lhs[0] - right, nmax), (lhs[1], max(nmax, conc)),
-                                                         (lhs[2], nmax * nmax), (lhs[3], nmax * max(nmax, conc))])
-                    md.add(lhs[0] * self.PP + lhs[1] * self.M + lhs[2] * self.PP2 + lhs[3] * self.PPM
-                           <= right * self.PP).only_enforce_if(self._net_tp(n.index, t))
+                    ok = physics.comm_speed_ok(req, physics.comm_coefficients(n, t, req).pp_comm_ps(
+                        pp, physics.micro_batch_m(pp, conc)), pp)
+                    self._allow_pp(self._net_tp(n.index, t), pp, ok)
 
         # -- interconnect balance ---------------------------------------------------------------------
         bal = c.balance
         if "balance" in groups and bal.rule == "ratio":
-            lcol = scale_column([n.node_link_bytes_per_s for n in nets] + [Fraction(m.bandwidth_bytes_per_s) for m in mems])
-            link = sum(w * u for w, u in zip(lcol.ints[:len(nets)], self.use_net))
-            mem_bw = lcol.ints[len(nets):]
             self.pp_multi = md.new_bool_var("pp_multi")
             md.add(self.PP >= 2).only_enforce_if(self.pp_multi)
             md.add(self.PP <= 1).only_enforce_if(~self.pp_multi)
-            tp_multi = [self.use_tp[t] for t in tps if t > 1]
-            for ratio, lits in ((exact(bal.tensor_parallel_ratio), tp_multi), (exact(bal.pipeline_parallel_ratio), [self.pp_multi])):
-                if ratio == 0 or not lits:
+            tp_multi = ~self.use_tp[1]
+            for ratio, lit in ((exact(bal.tensor_parallel_ratio), tp_multi), (exact(bal.pipeline_parallel_ratio), self.pp_multi)):
+                if ratio == 0:
                     continue
-                rhs = [ratio * w for w in mem_bw]
-                den = math.lcm(*(x.denominator for x in rhs))
-                check_linear("balance", [(w * den, 1) for w in lcol.ints] + [(int(x * den), 1) for x in rhs])
-                for lit in lits:
-                    md.add(den * link >= sum(int(x * den) * u for x, u in zip(rhs, self.use_mem))).only_enforce_if(lit)
+                for m, a in zip(mems, self.use_mem):
+                    good = [b for n, b in zip(nets, self.use_net)
+                            if n.tier is not None and n.node_link_bytes_per_s >= ratio * m.bandwidth_bytes_per_s]
+                    md.add_bool_or([~a, ~lit] + good)  # more than one stage or TP group: links must keep up
         if "balance" in groups and bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)
-            ppc_max = 0
-            exprs = {}
+            # t_comm <= ratio * t_mem is harder the more bandwidth a node has: per-node bandwidth classes
+            levels = sorted({m.bandwidth_bytes_per_s for m in mems})
+            at_least = {}
+            for v in levels:
+                members = [a for m, a in zip(mems, self.use_mem) if m.bandwidth_bytes_per_s >= v]
+                lit = md.new_bool_var(f"node_bw_at_least[{v}]")
+                md.add(sum(members) == lit)
+                at_least[v] = lit
+            rep = {v: next(m for m in mems if m.bandwidth_bytes_per_s == v) for v in levels}
             for n in nets:
+                if n.tier is None:
+                    continue
                 for t in tps:
-                    cc = physics.comm_coefficients(n, t, req)
-                    exprs[(n.index, t)] = cc
-                    ppc_max = max(ppc_max, int(cc.pp_comm_ps(nmax, max(nmax, conc))))
-            check_bound("communication time", ppc_max)
-            ppc = md.new_int_var(0, ppc_max, "PP_t_comm_ps")
-            for n, u in zip(nets, self.use_net):
-                for t in tps:
-                    cc = exprs[(n.index, t)]
-                    md.add(ppc == (cc.ar - cc.hop) * self.PP + (cc.ar_tok - cc.hop_tok) * self.M
-                           + cc.hop * self.PP2 + cc.hop_tok * self.PPM).only_enforce_if(self._net_tp(n.index, t))
-            for m, u in zip(mems, self.use_mem):
-                for t in tps:
-                    cw, ck = physics.comm_rule_coefficients(m, t, req, ratio)
-                    check_linear("communication-time rule", [(cw, nmax), (ck, max(nmax, conc))])
-                    md.add(ppc <= cw * self.PP + ck * self.M).only_enforce_if(self._mem_tp(m.index, t))
+                    pp = self._pp_range(n, t)
+                    if pp is None:
+                        continue
+                    m_ = physics.micro_batch_m(pp, conc)
+                    ppc = physics.comm_coefficients(n, t, req).pp_comm_ps(pp, m_)
+                    for v in levels:
+                        cw, ck = physics.comm_rule_coefficients(rep[v], t, req, ratio)
+                        self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp, ppc <= cw * pp + ck * m_)
 
         # indicator of each medium, tier and topology, for architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)
         self.tier_lits = self._indicators([n.tier.name if n.tier else "-" for n in nets], self.use_net)
         self.topo_lits = self._indicators([n.topology.name if n.topology else "-" for n in nets], self.use_net)
 
+    def _pp_range(self, n: NetworkConfig, t: int):
+        """The pipeline depths PP with N = t * PP inside network n's node range, or None if there are none."""
+        if n.tier is None and t > 1:
+            return None
+        lo = max(1, -(-n.n_min // t))
+        hi = min(n.n_max, self.space.max_nodes) // t
+        return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None
+
+    def _allow_pp(self, lits, pp: "np.ndarray", ok: "np.ndarray") -> None:
+        """Enforced by lits: PP takes one of the values pp[ok] (nothing if all of pp are allowed)."""
+        if ok.all():
+            return
+        lits = lits if isinstance(lits, list) else [lits]
+        allowed = [int(x) for x in pp[ok]]
+        if not allowed:
+            self.model.add_bool_or([~l for l in lits])
+            return
+        self.model.add_linear_expression_in_domain(self.PP, cp_model.Domain.from_values(allowed)).only_enforce_if(lits)
+
     # -- pair literals ------------------------------------------------------------------------------
-    # A constraint that holds for one (network, TP) or (memory, TP) pair is enforced by one literal
+    # A constraint that holds for one (network, TP) pair is enforced by one literal
     # that is exactly "both are chosen", linked by transportation equalities (sum over TP = the
     # network's literal, sum over networks = the TP literal).  CP-SAT 9.15 declared feasible models
     # INFEASIBLE when such constraints carried two enforcement literals instead (see the README).
@@ -289,10 +297,6 @@ class DesignModel:
         """Literal: network configuration j and TP degree t are both chosen."""
         return self._pair(self._net_tp_lits, (j, t), self.use_net, j, t, "use_net_tp")
 
-    def _mem_tp(self, k: int, t: int):
-        """Literal: memory configuration k and TP degree t are both chosen."""
-        return self._pair(self._mem_tp_lits, (k, t), self.use_mem, k, t, "use_mem_tp")
-
     def _indicators(self, names: list[str], lits: list) -> dict[str, object]:
         out = {}
         for name in dict.fromkeys(names):
@@ -311,7 +315,10 @@ class DesignModel:
         lits = [self.medium_lits[design.mem.memory.name],
                 self.tier_lits[design.net.tier.name if design.net.tier else "-"],
                 self.topo_lits[design.net.topology.name if design.net.topology else "-"]]
-        self.model.add_bool_or([~l for l in lits])
+        # one literal may stand for two parts (the single-node configuration is both its tier and its
+        # topology): de-duplicate, since CP-SAT 9.15 without presolve mishandled a clause with a repeat
+        unique = list({l.index: l for l in lits}.values())
+        self.model.add_bool_or([~l for l in unique])
 
     def forbid_design(self, design: physics.Design) -> None:
         """No later design may equal this one in every decision."""

@@ -1,0 +1,240 @@
+"""archsearch.yamlio: strict YAML reading, typed field getters and atomic writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from archsearch.errors import CatalogError, ProblemError
+from archsearch.yamlio import Entry, entries, read_yaml, write_atomic
+
+
+def entry(raw: Any) -> Entry:
+    return Entry(raw, "f.yaml", "thing[a]", ProblemError)
+
+
+# -- read_yaml ------------------------------------------------------------------------
+def test_read_yaml_parses_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text("a: 1\nb: [x, y]\n", encoding="utf-8")
+    assert read_yaml(path, ProblemError) == {"a": 1, "b": ["x", "y"]}
+
+
+def test_read_yaml_of_an_empty_file_is_none(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("", encoding="utf-8")
+    assert read_yaml(path, ProblemError) is None
+
+
+@pytest.mark.parametrize("error", [ProblemError, CatalogError])
+def test_read_yaml_missing_file(tmp_path: Path, error: type) -> None:
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(error) as exc:
+        read_yaml(path, error)
+    assert str(exc.value) == f"{path}: file not found"
+
+
+def test_read_yaml_directory(tmp_path: Path) -> None:
+    with pytest.raises(ProblemError) as exc:
+        read_yaml(tmp_path, ProblemError)
+    assert str(exc.value) == f"{tmp_path}: cannot read: IsADirectoryError"
+
+
+def test_read_yaml_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "binary.yaml"
+    path.write_bytes(b"\xff\xfe\x00a")
+    with pytest.raises(ProblemError) as exc:
+        read_yaml(path, ProblemError)
+    assert str(exc.value) == f"{path}: cannot read: UnicodeDecodeError"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a: 1\nb: [1, 2\nc: 3\n", "line 3, column 2: expected ',' or ']', but got ':'"),
+    ("a: 1\n  b: 2\n", "line 2, column 4: mapping values are not allowed here"),
+    ("a: 1\n\tb: 2\n", "line 2, column 1: found character '\\t' that cannot start any token"),
+    ("- a\nb: 1\n", "line 2, column 1: expected <block end>, but found '?'"),
+], ids=["unclosed-list", "bad-indent", "tab", "list-then-mapping"])
+def test_read_yaml_malformed_names_line_and_column(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError) as exc:
+        read_yaml(path, CatalogError)
+    assert str(exc.value) == f"{path}: malformed YAML: {message}"
+
+
+@pytest.mark.xfail(strict=True, reason="bug: a key repeated in one mapping is silently resolved to its last value")
+def test_read_yaml_rejects_duplicate_keys(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("capacity_gb: 16\ncapacity_gb: 32\n", encoding="utf-8")
+    with pytest.raises(ProblemError):
+        read_yaml(path, ProblemError)
+
+
+# -- Entry getters: good values -----------------------------------------------------------
+@pytest.mark.parametrize("raw, read, expected", [
+    ({"x": 3}, lambda e: e.number("x", positive=True), 3),
+    ({"x": 0.5}, lambda e: e.number("x", positive=True), 0.5),
+    ({"x": 2.0}, lambda e: e.number("x", positive=True, integer=True), 2),
+    ({"x": 0}, lambda e: e.number("x", minimum=0), 0),
+    ({}, lambda e: e.number("x", default=7), 7),
+    ({"x": None}, lambda e: e.number("x", default=None, allow_none=True), None),
+    ({"x": "b"}, lambda e: e.string("x", choices=("a", "b")), "b"),
+    ({}, lambda e: e.string("x", default="d"), "d"),
+    ({"x": False}, lambda e: e.boolean("x"), False),
+    ({}, lambda e: e.boolean("x", default=True), True),
+    ({"x": ["a", "b"]}, lambda e: e.string_list("x"), ("a", "b")),
+    ({}, lambda e: e.string_list("x", default=None), None),
+], ids=["int", "float", "whole-float-as-int", "minimum-inclusive", "number-default", "allow-none",
+        "choice", "string-default", "boolean", "boolean-default", "string-list", "string-list-default"])
+def test_entry_getter_accepts(raw: dict, read: Callable[[Entry], Any], expected: Any) -> None:
+    e = entry(raw)
+    value = read(e)
+    assert value == expected and type(value) is type(expected)
+    e.done()  # the getter consumed the field
+
+
+# -- Entry getters: bad values, exact messages ------------------------------------------------
+P = "f.yaml: thing[a]: x: "
+
+
+@pytest.mark.parametrize("raw, read, message", [
+    ({"x": 0}, lambda e: e.number("x", positive=True), P + "expected a positive number, found 0"),
+    ({"x": -2.5}, lambda e: e.number("x", positive=True), P + "expected a positive number, found -2.5"),
+    ({"x": 0.0}, lambda e: e.number("x", positive=True, integer=True), P + "expected a positive integer, found 0.0"),
+    ({"x": 2.5}, lambda e: e.number("x", integer=True), P + "expected an integer, found 2.5"),
+    ({"x": -1}, lambda e: e.number("x", minimum=0), P + "expected a number >= 0, found -1"),
+    ({"x": 0}, lambda e: e.number("x", minimum=0.5, integer=True), P + "expected an integer >= 0.5, found 0"),
+    ({"x": "4k"}, lambda e: e.number("x", positive=True, integer=True),
+     P + "expected a positive integer, found '4k'"),
+    ({"x": "16"}, lambda e: e.number("x"), P + "expected a number, found '16'"),
+    ({"x": float("nan")}, lambda e: e.number("x"), P + "expected a number, found nan"),
+    ({"x": True}, lambda e: e.number("x"), P + "expected a number, found true (a boolean)"),
+    ({"x": None}, lambda e: e.number("x"), P + "expected a number, found nothing"),
+    ({"x": [1]}, lambda e: e.number("x"), P + "expected a number, found a list"),
+    ({"x": {"a": 1}}, lambda e: e.number("x"), P + "expected a number, found a mapping"),
+    ({}, lambda e: e.number("x"), P + "missing required field"),
+    ({"x": "c"}, lambda e: e.string("x", choices=("a", "b")), P + "expected one of a, b, found 'c'"),
+    ({"x": ""}, lambda e: e.string("x"), P + "expected a non-empty string, found ''"),
+    ({"x": "  "}, lambda e: e.string("x"), P + "expected a non-empty string, found '  '"),
+    ({"x": 3}, lambda e: e.string("x"), P + "expected a non-empty string, found 3"),
+    ({}, lambda e: e.string("x"), P + "missing required field"),
+    ({"x": "yes"}, lambda e: e.boolean("x"), P + "expected true or false, found 'yes'"),
+    ({"x": 1}, lambda e: e.boolean("x"), P + "expected true or false, found 1"),
+    ({}, lambda e: e.boolean("x"), P + "missing required field"),
+    ({"x": []}, lambda e: e.string_list("x"), P + "expected a non-empty list of names, found a list"),
+    ({"x": "a"}, lambda e: e.string_list("x"), P + "expected a non-empty list of names, found 'a'"),
+    ({"x": ["a", 3]}, lambda e: e.string_list("x"), P + "expected a non-empty list of names, found a list"),
+    ({"x": ["a", ""]}, lambda e: e.string_list("x"), P + "expected a non-empty list of names, found a list"),
+    ({}, lambda e: e.string_list("x"), P + "missing required field"),
+    ({"x": 3}, lambda e: e.child("x"), P + "expected a mapping, found 3"),
+    ({}, lambda e: e.child("x"), P + "missing required field"),
+    ({"x": {"y": "z"}}, lambda e: e.child("x").number("y"), "f.yaml: thing[a].x: y: expected a number, found 'z'"),
+], ids=["positive-zero", "positive-negative", "positive-integer-zero-float", "integer-fraction", "minimum",
+        "integer-minimum", "integer-string", "number-quoted", "nan", "bool-as-number", "null-as-number",
+        "list-as-number", "mapping-as-number", "number-missing", "choice", "empty-string", "blank-string",
+        "number-as-string", "string-missing", "yes-as-bool", "one-as-bool", "bool-missing", "empty-list",
+        "string-as-list", "list-with-number", "list-with-empty", "list-missing", "child-not-mapping",
+        "child-missing", "child-field"])
+def test_entry_getter_rejects(raw: dict, read: Callable[[Entry], Any], message: str) -> None:
+    with pytest.raises(ProblemError) as exc:
+        read(entry(raw))
+    assert str(exc.value) == message
+
+
+def test_entry_of_a_non_mapping() -> None:
+    with pytest.raises(ProblemError) as exc:
+        entry(5)
+    assert str(exc.value) == "f.yaml: thing[a]: expected a mapping, found 5"
+
+
+def test_entry_unknown_field() -> None:
+    e = entry({"x": 1, "colour": "red"})
+    e.number("x")
+    with pytest.raises(ProblemError) as exc:
+        e.done()
+    assert str(exc.value) == "f.yaml: thing[a]: colour: unknown field"
+
+
+def test_entry_several_unknown_fields_are_sorted_and_all_named() -> None:
+    with pytest.raises(ProblemError) as exc:
+        entry({"b": 1, "a": 2, "c": 3}).done()
+    assert str(exc.value) == "f.yaml: thing[a]: a: unknown field (also unknown: b, c)"
+
+
+def test_entry_errors_use_the_given_class() -> None:
+    e = Entry({}, "m.yaml", "memory[hbm3]", CatalogError)
+    with pytest.raises(CatalogError) as exc:
+        e.number("capacity_gb")
+    assert str(exc.value) == "m.yaml: memory[hbm3]: capacity_gb: missing required field"
+
+
+# -- entries(): the top-level list of a catalog file ---------------------------------------------
+def test_entries_are_labelled_by_name_or_index() -> None:
+    es = entries({"memory": [{"name": "a"}, {"nme": "b"}]}, "m.yaml", "memory", ProblemError)
+    assert [e.entry for e in es] == ["memory[a]", "memory[1]"]
+
+
+@pytest.mark.parametrize("raw, message", [
+    ([1], "m.yaml: expected a mapping with a 'memory' list at the top level, found a list"),
+    (None, "m.yaml: expected a mapping with a 'memory' list at the top level, found nothing"),
+    ({"memories": []}, "m.yaml: expected a mapping with a 'memory' list at the top level, found a mapping"),
+    ({"memory": [{"name": "a"}], "x": 1}, "m.yaml: x: unknown top-level field (expected only 'memory')"),
+    ({"memory": []}, "m.yaml: memory: expected a non-empty list, found a list"),
+    ({"memory": "a"}, "m.yaml: memory: expected a non-empty list, found 'a'"),
+    ({"memory": [{"name": "a"}, 3]}, "m.yaml: memory[1]: expected a mapping, found 3"),
+], ids=["list", "empty-file", "misspelled-section", "extra-top-level", "empty-list", "string", "item-not-mapping"])
+def test_entries_reject(raw: Any, message: str) -> None:
+    with pytest.raises(ProblemError) as exc:
+        entries(raw, "m.yaml", "memory", ProblemError)
+    assert str(exc.value) == message
+
+
+# -- write_atomic ----------------------------------------------------------------------------
+def test_write_atomic_writes_a_new_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    write_atomic(path, '{"a": 1}\n')
+    assert path.read_text(encoding="utf-8") == '{"a": 1}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    path.write_text("old\n", encoding="utf-8")
+    write_atomic(path, "new\n")
+    assert path.read_text(encoding="utf-8") == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+@pytest.mark.parametrize("fails", ["replace", "fsync"])
+def test_write_atomic_failure_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 fails: str) -> None:
+    path = tmp_path / "out.json"
+    path.write_text("old\n", encoding="utf-8")
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, fails, boom)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(path, "new\n")
+    monkeypatch.undo()
+    assert path.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_write_atomic_keyboard_interrupt_also_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "out.json"
+    path.write_text("old\n", encoding="utf-8")
+
+    def interrupt(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(path, "new\n")
+    monkeypatch.undo()
+    assert path.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
