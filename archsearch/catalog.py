@@ -9,6 +9,7 @@ override any field of any entry before the entries are typed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -302,6 +303,16 @@ def _model(e: Entry) -> ModelSpec:
     return m
 
 
+def _check_estimate(e: Entry, item: Any) -> Any:
+    """An estimate list may only name the entry's own figures."""
+    if isinstance(item.estimate, tuple):
+        known = {f.name for f in dataclasses.fields(item)} - {"name", "description", "source", "estimate"}
+        for field in item.estimate:
+            if field not in known:
+                raise e.message("estimate", f"'{field}' is not a field of this entry (fields: {', '.join(sorted(known))})")
+    return item
+
+
 READERS = {"memory": _memory, "nodes": _node, "interconnects": _interconnect,
            "topologies": _topology, "models": _model}
 
@@ -354,7 +365,7 @@ def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, An
             label = f"{path} (with overrides from {overrides_file})"
         out: dict[str, Any] = {}
         for e in entries(raw, label, section, CatalogError):
-            item = READERS[section](e)
+            item = _check_estimate(e, READERS[section](e))
             if item.name in out:
                 raise CatalogError(f"{label}: {section}[{item.name}]: name: duplicate entry name")
             out[item.name] = item

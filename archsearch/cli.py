@@ -12,7 +12,7 @@ from rich.console import Console
 
 from . import __version__
 from .catalog import FILES, load_catalog
-from .errors import ArchsearchError
+from .errors import ArchsearchError, UsageError
 from .problem import load_problem
 from .report import catalog_rows, catalog_table, solve_renderable, to_json
 from .solve import solve
@@ -39,8 +39,16 @@ def _positive_float(text: str) -> float:
     return v
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line and exit code 2, like every other input error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        where = self.prog.replace("archsearch", "").strip()
+        self.exit(2, f"archsearch: error: {where + ': ' if where else ''}{message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="archsearch", description="Find the LLM-inference system with the most "
+    ap = _Parser(prog="archsearch", description="Find the LLM-inference system with the most "
                                  "memory bandwidth per dollar, exactly (OR-Tools CP-SAT).")
     ap.add_argument("--version", action="version", version=f"archsearch {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -80,7 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                            workers=args.workers, seed=args.seed)
             doc = to_json(result)
             if args.out:
-                write_atomic(Path(args.out), json.dumps(doc, indent=2) + "\n")
+                try:
+                    write_atomic(Path(args.out), json.dumps(doc, indent=2) + "\n")
+                except OSError as exc:
+                    raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
             if args.json:
                 _print_json(doc)
             else:

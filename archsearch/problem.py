@@ -97,8 +97,7 @@ def load_problem(path: Path | str | None = None, catalog_dir: Path | str | None 
     path = Path(path) if path is not None else default_problem_path()
     file = str(path)
     raw = read_yaml(path, ProblemError)
-    top = Entry(raw, file, "", ProblemError)
-    top.entry = "problem"
+    top = Entry(raw, file, "problem", ProblemError)
     name = top.string("name")
     description = top.string("description", default="")
     overrides = top.pop("overrides", {}) or {}
@@ -134,6 +133,8 @@ def _model(top: Entry, catalog: Catalog, file: str) -> ModelSpec:
                                               f"(known: {', '.join(sorted(catalog.models))})")
         base = dataclasses.asdict(catalog.models[preset])
         base["estimate"] = list(base["estimate"]) if isinstance(base["estimate"], tuple) else base["estimate"]
+        if fields and "name" not in fields:
+            base["name"] = f"{preset}-modified"  # a changed model must not pass for the preset
         base.update(fields)
         fields = base
     else:

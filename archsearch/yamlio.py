@@ -8,6 +8,7 @@ entry and the field, says what was expected and what was found.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -20,6 +21,23 @@ from .errors import InputError
 _MISSING = object()
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key written twice in one mapping (a typo must not pick a value)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, (str, int, float, bool)) and key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
 def read_yaml(path: Path, error: type[InputError]) -> Any:
     """Parse a YAML file; a missing file or bad syntax becomes a one-line ``error``."""
     try:
@@ -29,7 +47,7 @@ def read_yaml(path: Path, error: type[InputError]) -> Any:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read: {exc.__class__.__name__}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -108,7 +126,7 @@ class Entry:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if ok and integer and not (isinstance(value, int) or float(value).is_integer()):
             ok = False
-        if ok and value != value:  # NaN
+        if ok and not math.isfinite(value):  # NaN and infinities
             ok = False
         if ok and positive and not value > 0:
             ok = False

@@ -200,21 +200,22 @@ def test_malformed_catalog_yaml(catalog_dir: Path, text: str, message: str) -> N
     assert str(exc.value) == f"{catalog_dir / 'memory.yaml'}: malformed YAML: {message}"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an infinite figure is accepted as a positive number and later "
-                                       "crashes the solver with ValueError (Invalid literal for Fraction: 'inf')")
 def test_infinite_figure_is_rejected(catalog_dir: Path) -> None:
     path = catalog_dir / "memory.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     _item(doc, "memory", "hbm4")["bandwidth_gb_per_s"] = float("inf")
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    with pytest.raises(CatalogError):
+    with pytest.raises(CatalogError) as exc:
         load_catalog(catalog_dir)
+    assert str(exc.value) == (f"{path}: memory[hbm4]: bandwidth_gb_per_s: expected a positive number, found inf")
 
 
-@pytest.mark.xfail(strict=True, reason="estimate lists are not checked against the entry's field names")
 def test_estimate_naming_an_unknown_field_is_rejected() -> None:
-    with pytest.raises(CatalogError):
+    with pytest.raises(CatalogError) as exc:
         load_catalog(overrides={"memory": {"hbm3": {"estimate": ["cost_usd", "no_such_field"]}}})
+    assert str(exc.value).endswith("memory[hbm3]: estimate: 'no_such_field' is not a field of this entry (fields: "
+                                   "attach, bandwidth_gb_per_s, capacity_gb, cost_basis, cost_usd, max_units_per_node, "
+                                   "power_w)")
 
 
 # -- overrides ---------------------------------------------------------------------------------

@@ -212,5 +212,4 @@ def test_problem_that_is_not_a_mapping(tmp_path: Path) -> None:
     path.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ProblemError) as exc:
         load_problem(path)
-    # current text; the doubled ": :" is a flaw (the entry label is still empty when the check runs)
-    assert str(exc.value) == f"{path}: : expected a mapping, found a list"
+    assert str(exc.value) == f"{path}: problem: expected a mapping, found a list"

@@ -65,12 +65,12 @@ def test_read_yaml_malformed_names_line_and_column(tmp_path: Path, text: str, me
     assert str(exc.value) == f"{path}: malformed YAML: {message}"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a key repeated in one mapping is silently resolved to its last value")
 def test_read_yaml_rejects_duplicate_keys(tmp_path: Path) -> None:
     path = tmp_path / "dup.yaml"
     path.write_text("capacity_gb: 16\ncapacity_gb: 32\n", encoding="utf-8")
-    with pytest.raises(ProblemError):
+    with pytest.raises(ProblemError) as exc:
         read_yaml(path, ProblemError)
+    assert str(exc.value) == f"{path}: malformed YAML: line 2, column 1: duplicate key 'capacity_gb'"
 
 
 # -- Entry getters: good values -----------------------------------------------------------
