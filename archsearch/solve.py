@@ -234,14 +234,15 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
 
     largest = max(((m.capacity_bytes * most_nodes(m), m) for m in space.mems), key=lambda x: x[0])
     parts = []
-    if "capacity" in culprits or not culprits:
-        held, m = largest
-        if held < need:
-            parts.append(f"capacity: needs {format_bytes(need)} (weights {format_bytes(req.weights_bytes)} + KV "
-                         f"{format_bytes(req.kv_bytes_total)} + overhead); the largest design within max_nodes "
-                         f"{space.max_nodes} holds {format_bytes(held)} ({m.label})")
-        else:
-            parts.append(f"capacity: needs {format_bytes(need)}, which only designs breaking another limit hold")
+    held, m = largest
+    others = [g for g in culprits if g != "capacity"]
+    if held < need:
+        parts.append(f"capacity: needs {format_bytes(need)} (weights {format_bytes(req.weights_bytes)} + KV "
+                     f"{format_bytes(req.kv_bytes_total)} + overhead); the largest design within max_nodes "
+                     f"{space.max_nodes} holds {format_bytes(held)} ({m.label})")
+    elif not others:
+        parts.append(f"capacity: needs {format_bytes(need)}; designs that hold it break the other requirements "
+                     "together")
     if "budget" in culprits:
         dm = DesignModel(space, tuple(x for x in GROUPS if x != "budget"))
         dm.model.minimize(dm.C)
@@ -268,6 +269,6 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
     if "balance" in culprits:
         parts.append(f"balance: no interconnect meets the '{c.balance.rule}' rule for a design that needs more "
                      "than one node")
-    if not culprits and len(parts) == 1 and "only designs" in parts[0]:
+    if not parts:
         parts = ["several requirements conflict together (dropping any one alone does not help)"]
     return "infeasible: " + "; ".join(parts)

@@ -1,0 +1,143 @@
+"""Hand-computed cases for the physics shared by the model, the oracle and the reports."""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+import pytest
+
+from archsearch import load_problem, physics
+from archsearch.catalog import Curve, DieYield
+from archsearch.model import build_space
+from archsearch.physics import Design
+
+
+@pytest.fixture(scope="module")
+def default():
+    return load_problem()
+
+
+def test_llama2_70b_bf16_kv_per_token_is_327680(default):
+    # 2 (K and V) x 80 layers x 8 KV heads x 128 head dim x 2 bytes
+    assert physics.requirements(default).kv_bytes_per_token == 2 * 80 * 8 * 128 * 2 == 327_680
+
+
+def test_requirements_of_the_default_problem(default):
+    req = physics.requirements(default)
+    assert req.weights_bytes == 68_980_000_000 * 2
+    assert req.kv_bytes_per_request == 327_680 * 4096
+    assert req.kv_bytes_total == 327_680 * 4096 * 64
+    # (weights + KV) x 1.1 overhead, rounded up to a byte
+    assert req.capacity_required_bytes == -(-(req.weights_bytes + req.kv_bytes_total) * 11 // 10)
+    assert req.activation_bytes_per_token == 8192 * 2
+
+
+def test_deepseek_v3_mla_cache_uses_its_latent_width(default):
+    p = dataclasses.replace(default, model=default.catalog.models["deepseek-v3"])
+    # 61 layers x (512 latent + 64 rope) elements x 2 bytes (bf16 KV)
+    assert physics.requirements(p).kv_bytes_per_token == 61 * 576 * 2
+
+
+def test_fp4_weights_are_half_a_byte(default):
+    p = dataclasses.replace(default, workload=dataclasses.replace(default.workload, weight_dtype="fp4"))
+    assert physics.requirements(p).weights_bytes == 68_980_000_000 // 2
+
+
+def test_piecewise_linear_curve_is_exact_between_points():
+    c = Curve(points=((1, 100), (5, 500), (8, 1400)))
+    assert [physics.curve_value(c, q) for q in (1, 3, 5, 6, 8)] == [100, 300, 500, 800, 1400]
+    assert physics.curve_domain(c) == (1, 8)
+    with pytest.raises(ValueError):
+        physics.curve_value(c, 9)
+
+
+def test_die_yield_cost_grows_faster_than_area():
+    dy = DieYield(wafer_cost_usd=16000, wafer_diameter_mm=300, defect_density_per_cm2=0.1, logic_area_mm2=150,
+                  area_per_unit_mm2=32, reticle_area_mm2=830, fixed_usd=0)
+    assert physics.die_max_units(dy) == (830 - 150) // 32 == 21
+    costs = [physics.die_cost_usd(dy, u) for u in (1, 10, 21)]
+    areas = [150 + 32 * u for u in (1, 10, 21)]
+    assert costs[0] < costs[1] < costs[2]
+    # cost per mm^2 rises with area: fewer dies per wafer and a lower Poisson yield exp(-A * D0)
+    assert costs[2] / areas[2] > costs[1] / areas[1] > costs[0] / areas[0]
+    # 182 mm^2: 300 mm wafer -> floor(pi*150^2/182 - pi*300/sqrt(364)) = floor(388.38 - 49.40) = 338 dies,
+    # Poisson yield exp(-1.82 cm^2 * 0.1)
+    import math
+    assert costs[0] == pytest.approx(16000 / (338 * math.exp(-0.182)))
+
+
+def test_market_and_build_bases_convert_with_the_markup(default):
+    assert physics.basis_factor("build", default.cost) == 1
+    market = dataclasses.replace(default.cost, basis="market", market_over_build=3.0)
+    assert physics.basis_factor("build", market) == 3
+    assert physics.basis_factor("market", default.cost) == Fraction(1, 3)
+
+
+def test_micro_batches_and_busy_fraction(default):
+    space = build_space(default)
+    req = space.req
+    mem = next(m for m in space.mems if m.memory.name == "hbm4" and m.units == 8)
+    single = space.nets[0]
+    d = Design(mem, single, 1, 1)
+    met = physics.evaluate(d, req)
+    # one node: t_mem = (W + c * KV_request) / B
+    assert met.t_mem_s == Fraction(req.active_weight_bytes + 64 * req.kv_bytes_per_request, 8 * 2000 * 10**9)
+    assert met.decode_tokens_per_s_per_user == 1 / met.t_mem_s
+    assert met.system_tokens_per_s == 64 / met.t_mem_s
+    assert met.t_comm_s == 0 and met.pipeline_busy_fraction == 1
+    assert physics.micro_batch_m(4, 2) == 4 and physics.micro_batch_m(2, 64) == 64
+
+
+def test_pipeline_with_fewer_requests_than_stages_is_partly_idle(default):
+    p = dataclasses.replace(default, workload=dataclasses.replace(default.workload, concurrency=2))
+    space = build_space(p)
+    mem = next(m for m in space.mems if m.memory.name == "hbm4" and m.units == 8)
+    ring = next(n for n in space.nets if n.tier and n.tier.name == "ucie-d2d" and n.topology.name == "ring")
+    met = physics.evaluate(Design(mem, ring, 4, 1), space.req)  # PP = 4 stages, 2 requests
+    assert met.pipeline_busy_fraction == Fraction(2, 4)
+    # each token passes 4 stages; each stage reads W/4 + KV/4 at B/4: t = 4 (W + KV) / B
+    b = 4 * 8 * 2000 * 10**9
+    assert met.t_mem_s == Fraction(4 * (space.req.active_weight_bytes + space.req.kv_bytes_per_request), b)
+
+
+def test_network_items_of_a_ring_and_a_two_level_fat_tree(default):
+    space = build_space(default)
+    ring = next(n for n in space.nets if n.tier and n.tier.name == "ethernet-800g" and n.topology.name == "ring")
+    # 8 ports per node, 20 nodes: 160 ports, 80 links, rack of 16 -> (20-16) * 8 / 2 = 16 optical
+    assert physics.network_counts(ring, 20) == {"ports": 160, "links": 80, "optical links": 16}
+    ft = next(n for n in space.nets if n.tier and n.tier.name == "infiniband-ndr" and n.topology.name == "fat-tree"
+              and n.level == 2)
+    c = physics.network_counts(ft, 20)
+    # 160 endpoint ports on 64-port switches: ceil(2*160/64) = 5 leaves, ceil(160/64) = 3 spines
+    assert c["switches"] == 5 and c["top switches"] == 3
+    assert c["links"] == 2 * 160 and c["optical links"] == (20 - 16) * 8
+
+
+def test_ring_allreduce_coefficients(default):
+    space = build_space(default)
+    ring = next(n for n in space.nets if n.tier and n.tier.name == "ethernet-800g" and n.topology.name == "ring")
+    cc = physics.comm_coefficients(ring, 4, space.req)
+    lat = ring.latency_s
+    # 2 all-reduces per layer x 80 layers, each 2(tau-1) = 6 steps of one hop
+    assert cc.ar == int(2 * 80 * 6 * lat * 10**12)
+    # volume 2(tau-1)/tau of one token's activations (8192 x 2 bytes) over 8 ports x 100 GB/s
+    assert cc.ar_tok == -(-2 * 80 * Fraction(6, 4) * 16384 * 10**12 // (8 * 100 * 10**9))
+
+
+def test_speed_checks_agree_with_their_integer_form(default):
+    space = build_space(default)
+    req = space.req
+    cw, ck, cb = physics.speed_coefficients(req, space.bw_column.unit)
+    for pp, b_units in ((1, 10**5), (2, 3 * 10**5), (8, 10**6)):
+        m = physics.micro_batch_m(pp, req.concurrency)
+        b = b_units * space.bw_column.unit
+        assert physics.speed_ok(req, pp, m, b) == (cw * pp + ck * m <= cb * b_units)
+
+
+def test_binding_is_reported_only_under_five_percent_room():
+    tight = physics.Check("capacity", True, 0.03, "")
+    loose = physics.Check("budget", True, 0.5, "")
+    assert physics.binding([tight, loose]) == "capacity"
+    assert physics.binding([loose]) == "none"
+    assert physics.tightest([loose, physics.Check("reach", True, 0.2, "")]).name == "reach"
