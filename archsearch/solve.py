@@ -25,7 +25,7 @@ from .errors import InfeasibleError, SolverError
 from .model import GROUPS, DesignModel, Space, build_space
 from .oracle import enumerate_top
 from .physics import Check, Design, Metrics, Requirements
-from .scaling import check_bound
+from .scaling import INT_LIMIT, check_bound
 from .units import format_bytes, format_usd
 
 
@@ -127,7 +127,11 @@ def _ub(var: cp_model.IntVar) -> int:
 
 
 def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Design], bool]:
-    """Among designs with ratio >= lam, the one with the lowest (cost, PP, memory index, network index)."""
+    """Among designs with ratio >= lam, the one with the lowest (cost, PP, memory index, network index).
+
+    One solve with the key folded into one integer objective when it fits CP-SAT's range, else two
+    (lowest cost first, then the rest at that cost).
+    """
     clone = dm.model.clone()
     get = clone.get_int_var_from_proto_index
     B, C, PP = get(dm.B.index), get(dm.C.index), get(dm.PP.index)
@@ -136,15 +140,25 @@ def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[D
     n_mem, n_net, nmax = len(dm.space.mems), len(dm.space.nets), dm.space.max_nodes
     s2 = n_mem * n_net
     s1 = (nmax + 1) * s2
-    check_bound("tie-break objective", dm.cost_max * s1 + nmax * s2 + s2)
-    clone.minimize(C * s1 + PP * s2 + mi * n_net + ni)
+    rest = PP * s2 + mi * n_net + ni
+    proven = True
+    if dm.cost_max * s1 + nmax * s2 + s2 < INT_LIMIT:
+        clone.minimize(C * s1 + rest)
+    else:
+        clone.minimize(C)
+        status, s = run.run(clone)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None, False
+        proven = status == cp_model.OPTIMAL
+        clone.add(C == s.value(C))
+        clone.minimize(rest)
     status, s = run.run(clone)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, False
     sp = dm.space
     k, j = int(s.value(mi)), int(s.value(ni))
     n, pp = int(s.value(get(dm.N.index))), int(s.value(PP))
-    return Design(sp.mems[k], sp.nets[j], n, n // pp), status == cp_model.OPTIMAL
+    return Design(sp.mems[k], sp.nets[j], n, n // pp), proven and status == cp_model.OPTIMAL
 
 
 def _distinct_key(d: Design, distinct: str) -> tuple:

@@ -1,0 +1,101 @@
+"""Benchmark: solve time of every bundled problem, and CP-SAT against exhaustive enumeration as max_nodes grows.
+
+Run:  python benchmarks/bench.py            (add --quick for a shorter run, --json for machine-readable output)
+
+This is a measurement, not a test: it prints wall-clock times on this machine.
+Targets (2-core machine): the default problem's top-10 solve under 2 s; CP-SAT faster
+than exhaustive enumeration once max_nodes reaches the thousands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from archsearch import load_problem, solve
+from archsearch.model import build_space
+from archsearch.oracle import enumerate_top
+from archsearch.problem import bundled_problems, default_problem_path
+
+
+def _time(fn, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def bench_problems(repeat: int) -> list[dict]:
+    rows = []
+    for path in bundled_problems():
+        p = load_problem(path)
+        t, r = _time(lambda: solve(p), repeat)
+        rows.append({"problem": path.stem, "top_k": p.search.top_k, "max_nodes": p.constraints.max_nodes,
+                     "status": r.status, "cp_sat_solves": r.iterations, "solve_s": round(t, 3),
+                     "default": path == default_problem_path()})
+    return rows
+
+
+def bench_scaling(sizes: list[int], repeat: int, oracle_limit: int) -> list[dict]:
+    base = load_problem()
+    rows = []
+    for n in sizes:
+        p = dataclasses.replace(base, constraints=dataclasses.replace(base.constraints, max_nodes=n,
+                                                                      budget_usd=None))
+        t_cp, r = _time(lambda: solve(p), repeat)
+        row = {"max_nodes": n, "cp_sat_s": round(t_cp, 3), "status": r.status}
+        if n <= oracle_limit:
+            space = build_space(p)
+            t_ex, top = _time(lambda: enumerate_top(space, p.search.top_k, p.search.distinct), 1)
+            same = [c.design.key() for c in top] == [d.design.key() for d in r.designs]
+            row.update(exhaustive_s=round(t_ex, 3), same_top_k=same, speedup=round(t_ex / t_cp, 2))
+        rows.append(row)
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer sizes and one repetition")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = ap.parse_args(argv)
+    repeat = 1 if args.quick else 3
+    sizes = [64, 256, 1024] if args.quick else [64, 256, 1024, 4096, 16384, 65536]
+    env = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    problems = bench_problems(repeat)
+    scaling = bench_scaling(sizes, 1, oracle_limit=10**6)
+    if args.json:
+        json.dump({"environment": env, "problems": problems, "scaling": scaling}, sys.stdout, indent=2)
+        print()
+        return 0
+    con = Console()
+    t = Table(title=f"bundled problems (median of {repeat}; {env['cpus']} CPUs, Python {env['python']})",
+              title_justify="left")
+    for col in ("problem", "top_k", "max_nodes", "status", "cp_sat_solves", "solve_s"):
+        t.add_column(col)
+    for r in problems:
+        t.add_row(*(str(r[c]) for c in ("problem", "top_k", "max_nodes", "status", "cp_sat_solves", "solve_s")))
+    con.print(t)
+    t = Table(title="default problem, no budget: CP-SAT vs exhaustive numpy enumeration (top 10)",
+              title_justify="left")
+    for col in ("max_nodes", "cp_sat_s", "exhaustive_s", "speedup", "same_top_k", "status"):
+        t.add_column(col)
+    for r in scaling:
+        t.add_row(*(str(r.get(c, "-")) for c in ("max_nodes", "cp_sat_s", "exhaustive_s", "speedup", "same_top_k",
+                                                 "status")))
+    con.print(t)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
