@@ -1,0 +1,56 @@
+"""Reports are pure: rows, JSON and tables come from the same rows."""
+
+import json
+
+import pytest
+from rich.console import Console
+
+from archsearch import load_problem, solve
+from archsearch.report import WIDE, catalog_rows, design_row, designs_tables, to_json
+
+
+@pytest.fixture(scope="module")
+def result():
+    return solve(load_problem(), top_k=3)
+
+
+def _render(renderable, width):
+    con = Console(width=width, record=True)
+    con.print(renderable)
+    return con.export_text()
+
+
+def test_json_is_serialisable_and_matches_the_rows(result):
+    doc = json.loads(json.dumps(to_json(result)))
+    assert doc["designs"] == [json.loads(json.dumps(design_row(d))) for d in result.designs]
+    assert doc["requirements"]["kv_bytes_per_token"] == 327_680
+    assert doc["status"] == "OPTIMAL" and doc["solver"]["iterations"] == result.iterations
+
+
+def test_every_design_carries_its_sources_and_estimate_marks(result):
+    for d in to_json(result)["designs"]:
+        assert d["sources"]["memory"] and d["sources"]["node"]
+        assert "memory" in d["estimates"]
+
+
+def test_wide_terminals_get_one_table_narrow_ones_two(result):
+    assert len(designs_tables(result, WIDE)) == 1
+    narrow = designs_tables(result, 100)
+    assert len(narrow) == 2
+    text = _render(narrow[0], 100) + _render(narrow[1], 100)
+    for word in ("TB/s per $M", "tok/s user", "link/mem", "comm/mem", "capacity", "binding"):
+        assert word in text
+
+
+def test_table_cells_show_the_row_values(result):
+    text = _render(designs_tables(result, WIDE)[0], 250)
+    row = design_row(result.designs[0])
+    assert f"{row['bandwidth_per_dollar'] * 1e6 / 1e12:,.2f}" in text
+    assert f"{row['tensor_parallel']}x{row['pipeline_parallel']}" in text
+
+
+def test_catalog_rows_cover_every_section():
+    from archsearch import load_catalog
+    rows = catalog_rows(load_catalog())
+    assert {r["section"] for r in rows} == {"memory", "nodes", "interconnects", "topologies", "models"}
+    assert all(r["source"] for r in rows)
