@@ -323,7 +323,7 @@ def model_from_entry(e: Entry) -> ModelSpec:
 
 
 def default_directory() -> Path:
-    return Path(str(resources.files("archsearch.catalogs")))
+    return Path(str(resources.files("archsearch") / "catalogs"))
 
 
 def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, Any] | None = None,

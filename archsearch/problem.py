@@ -84,11 +84,11 @@ class Problem:
 
 
 def default_problem_path() -> Path:
-    return Path(str(resources.files("archsearch.problems") / DEFAULT_PROBLEM))
+    return Path(str(resources.files("archsearch") / "problems" / DEFAULT_PROBLEM))
 
 
 def bundled_problems() -> list[Path]:
-    folder = Path(str(resources.files("archsearch.problems")))
+    folder = Path(str(resources.files("archsearch") / "problems"))
     return sorted(folder.glob("*.yaml"))
 
 

@@ -1,1 +1,0 @@
-"""Bundled hardware and model catalogs (YAML), shipped as package data."""

@@ -1,1 +1,0 @@
-"""Bundled example problems (YAML), shipped as package data."""
