@@ -224,9 +224,9 @@ class DesignModel:
             for ratio, lit in ((exact(bal.tensor_parallel_ratio), tp_multi), (exact(bal.pipeline_parallel_ratio), self.pp_multi)):
                 if ratio == 0:
                     continue
-                for m, a in zip(mems, self.use_mem):
-                    good = [b for n, b in zip(nets, self.use_net)
-                            if n.tier is not None and n.node_link_bytes_per_s >= ratio * m.bandwidth_bytes_per_s]
+                keep_up = physics.links_keep_up_matrix(mems, nets, ratio)
+                for k, a in enumerate(self.use_mem):
+                    good = [b for j, (n, b) in enumerate(zip(nets, self.use_net)) if n.tier is not None and keep_up[k, j]]
                     md.add_bool_or([~a, ~lit] + good)  # more than one stage or TP group: links must keep up
         if "balance" in groups and bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)

@@ -67,11 +67,11 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
             i += len(n.terms)
         p_max = pcol.ints[-1]
     bal = c.balance
-    mem_bw = [Fraction(m.bandwidth_bytes_per_s) for m in mems]
+    tp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.tensor_parallel_ratio))
+    pp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.pipeline_parallel_ratio))
+    compatible = np.array([[physics.compatible(m, n) for n in nets] for m in mems], dtype=bool)
     for n in nets:
-        link = n.node_link_bytes_per_s
-        tp_ok = np.array([link >= exact(bal.tensor_parallel_ratio) * b for b in mem_bw])
-        pp_ok = np.array([link >= exact(bal.pipeline_parallel_ratio) * b for b in mem_bw])
+        tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
         for t in tps:
             if n.tier is None and t > 1:
                 continue
@@ -110,7 +110,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 ratio = exact(bal.comm_time_ratio)
                 coef = np.array([physics.comm_rule_coefficients(m, t, req, ratio) for m in mems], dtype=np.int64)
                 ok &= ppc <= coef[:, :1] * pp + coef[:, 1:] * m_
-            ok &= np.array([physics.compatible(m, n) for m in mems])[:, None]
+            ok &= compatible[:, n.index][:, None]
             yield n, t, np.broadcast_to(N, ok.shape), B, np.broadcast_to(C, ok.shape), ok
 
 

@@ -228,6 +228,18 @@ def compatible(mc: MemoryConfig, nc: NetworkConfig) -> bool:
     return nc.tier is None or nc.tier.node_types is None or mc.node.name in nc.tier.node_types
 
 
+def links_keep_up(nc: NetworkConfig, mc: MemoryConfig, ratio: Fraction) -> bool:
+    """The ratio rule: per-node link bandwidth >= ratio x per-node memory bandwidth (exact, in integers)."""
+    link = nc.node_link_bytes_per_s
+    return link.numerator * ratio.denominator >= ratio.numerator * mc.bandwidth_bytes_per_s * link.denominator
+
+
+def links_keep_up_matrix(mems, nets, ratio: Fraction):
+    """``links_keep_up`` for every (memory configuration, network configuration) pair, as a K x J bool array."""
+    import numpy as np
+    return np.array([[links_keep_up(n, m, ratio) for n in nets] for m in mems], dtype=bool).reshape(len(mems), len(nets))
+
+
 def network_term_usd(term: topo.Term) -> int:
     """Whole dollars per item of a term (the resolution of every cost)."""
     return usd(term.usd)
@@ -448,7 +460,7 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
         for name, active, ratio in (("balance (tensor parallel)", tau > 1, exact(bal.tensor_parallel_ratio)),
                                     ("balance (pipeline parallel)", pp > 1, exact(bal.pipeline_parallel_ratio))):
             if active and ratio > 0:
-                ok = nc.node_link_bytes_per_s >= ratio * mc.bandwidth_bytes_per_s
+                ok = links_keep_up(nc, mc, ratio)
                 out.append(Check(name, ok, float(met.balance_ratio / ratio - 1),
                                  f"links {float(met.balance_ratio):.3g}x node memory bandwidth, rule {float(ratio):g}x"))
     if nc.tier is not None and bal.rule == "comm_time":
