@@ -65,6 +65,10 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
             "interconnect": net.tier.source if net.tier else None,
             "topology": net.topology.source if net.topology else None,
         },
+        "cost_basis": {
+            "memory": d.mem.memory.cost_basis, "node": d.mem.node.cost_basis,
+            "interconnect": net.tier.cost_basis if net.tier else None,
+        },
         "estimates": {
             "memory": d.mem.memory.estimate, "node": d.mem.node.estimate,
             "interconnect": net.tier.estimate if net.tier else None,
