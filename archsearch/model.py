@@ -210,8 +210,7 @@ class DesignModel:
                     pp = self._pp_range(n, t)
                     if pp is None:
                         continue
-                    ok = physics.comm_speed_ok(req, physics.comm_coefficients(n, t, req).pp_comm_ps(
-                        pp, physics.micro_batch_m(pp, conc)), pp)
+                    ok = physics.comm_speed_mask(req, physics.comm_coefficients(n, t, req), pp)
                     self._allow_pp(self._net_tp(n.index, t), pp, ok)
 
         # -- interconnect balance ---------------------------------------------------------------------

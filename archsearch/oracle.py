@@ -58,7 +58,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     # power, on one integer scale with the network terms
     pcol = None
     if c.max_power_w is not None:
-        vals = [m.power_w for m in mems] + [t.w * t.mult for n in nets for t in n.terms] + [exact(c.max_power_w)]
+        vals = [m.power_w for m in mems] + [t.w for n in nets for t in n.terms] + [exact(c.max_power_w)]
         pcol = scale_column(vals)
         pw_mem = np.array(pcol.ints[:len(mems)], dtype=np.int64)
         pw_terms, i = {}, len(mems)
@@ -100,7 +100,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
             ppc = cc.pp_comm_ps(pp, m_)
             if r > 0:
                 ok &= cw * pp + ck * m_ <= cb * B
-                ok &= r.numerator * ppc <= r.denominator * 10**12 * pp
+                ok &= physics.comm_speed_mask(req, cc, pp.ravel()).reshape(pp.shape)
             if n.tier is not None and bal.rule == "ratio":
                 if t > 1 and bal.tensor_parallel_ratio > 0:
                     ok &= tp_ok[:, None]
@@ -150,12 +150,3 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
             pool = sorted(pool, key=Candidate.sort_key)[: max(top_k, 1) * 4]
     ranked = sorted(best.values() if distinct == "architecture" else pool, key=Candidate.sort_key)
     return ranked[:top_k]
-
-
-def quick_lower_bound(space: Space) -> Fraction:
-    """The best ratio among designs at each memory configuration's smallest sufficient N (0 if none).
-
-    A cheap, exact lower bound that starts Dinkelbach close to the optimum.
-    """
-    top = enumerate_top(space, 1, "architecture", quick=True)
-    return Fraction(top[0].bandwidth_units, top[0].cost_usd) if top else Fraction(0)

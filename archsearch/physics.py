@@ -82,8 +82,11 @@ def basis_factor(entry_basis: str, cost: "CostSettings") -> Fraction:
 
 
 def die_max_units(dy: DieYield) -> int:
-    """Units that fit on the reticle next to the logic."""
-    return int((exact(dy.reticle_area_mm2) - exact(dy.logic_area_mm2)) // exact(dy.area_per_unit_mm2))
+    """Units that fit on the reticle next to the logic, with at least one whole die per wafer (0 if none)."""
+    units = int((exact(dy.reticle_area_mm2) - exact(dy.logic_area_mm2)) // exact(dy.area_per_unit_mm2))
+    while units > 0 and math.isinf(die_cost_usd(dy, units)):
+        units -= 1
+    return units
 
 
 def die_cost_usd(dy: DieYield, units: int) -> float:
@@ -339,6 +342,17 @@ def comm_speed_ok(req: Requirements, pp_comm_ps, pp) -> bool:
     """Communication speed target: r * PP * t_comm <= PP (seconds), at picosecond resolution."""
     r = req.min_tokens_per_s
     return r.numerator * pp_comm_ps <= r.denominator * PS_PER_S * pp
+
+
+def comm_speed_mask(req: Requirements, cc: CommCoefficients, pp):
+    """``comm_speed_ok`` over a numpy array of PP values, in int64 where that is exact, else in Python ints."""
+    import numpy as np
+    m = micro_batch_m(pp, req.concurrency)
+    r = req.min_tokens_per_s
+    top = max(r.numerator * cc.pp_comm_ps(int(pp.max()), int(m.max())), r.denominator * PS_PER_S * int(pp.max()))
+    if top >= 2**62:  # numpy would wrap around silently
+        pp, m = pp.astype(object), m.astype(object)
+    return np.asarray(comm_speed_ok(req, cc.pp_comm_ps(pp, m), pp), dtype=bool)
 
 
 def comm_rule_coefficients(mc: MemoryConfig, tau: int, req: Requirements, ratio: Fraction) -> tuple[int, int]:

@@ -45,7 +45,7 @@ class SolveResult:
     problem: object
     requirements: Requirements
     designs: tuple[RankedDesign, ...]
-    bound_bytes_per_s_per_usd: Optional[Fraction]   # proven upper bound on the best ratio
+    bound_bytes_per_s_per_usd: Optional[Fraction]   # proven upper bound on the best ratio (bytes/s per USD)
     wall_time_s: float
     iterations: int                   # CP-SAT solves
     space: dict = field(default_factory=dict)
@@ -81,8 +81,17 @@ class _Solver:
         return status, s
 
 
-def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Fraction], bool, Optional[Fraction]]:
-    """Dinkelbach from lam: (best ratio or None if infeasible, proven, upper bound on the ratio).
+def _design_at(dm: DesignModel, model: cp_model.CpModel, s: cp_model.CpSolver) -> Design:
+    """The design of a solution of ``model`` (the model of ``dm`` or a clone of it)."""
+    get = model.get_int_var_from_proto_index
+    k, j = int(s.value(get(dm.mem_index.index))), int(s.value(get(dm.net_index.index)))
+    n, pp = int(s.value(get(dm.N.index))), int(s.value(get(dm.PP.index)))
+    return Design(dm.space.mems[k], dm.space.nets[j], n, n // pp)
+
+
+def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
+                ) -> tuple[Optional[Fraction], bool, Optional[Fraction], Optional[Design]]:
+    """Dinkelbach from lam: (best ratio or None if infeasible, proven, upper bound, a design attaining it).
 
     Each step solves  max den*B - num*C  subject to  den*B - num*C >= 0  on a copy
     of the model: the constraint prunes every design below lam, so a good
@@ -90,6 +99,7 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[
     design reaches the starting lam, the search restarts from 0.
     """
     found: Optional[Fraction] = None
+    incumbent: Optional[Design] = None
     while True:
         check_bound("Dinkelbach objective", lam.denominator * _ub(dm.B) + lam.numerator * dm.cost_max)
         m = dm.model.clone()
@@ -103,22 +113,25 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[
             if found is not None:  # pragma: no cover - lam is attained by 'found', so this cannot happen
                 raise SolverError("Dinkelbach step lost its own incumbent; please report this")
             if lam == 0:
-                return None, True, None
+                return None, True, None, None
             lam = Fraction(0)
             continue
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return found, False, None
+            return found, False, None, incumbent
         b, c = s.value(B), s.value(C)
         f = lam.denominator * b - lam.numerator * c
+        design = _design_at(dm, m, s)
         if status == cp_model.OPTIMAL and f == 0:
-            return lam, True, lam
+            return lam, True, lam, design
         ratio = Fraction(b, c)
         if status == cp_model.FEASIBLE:
             # time limit: den*B - num*C <= F_bound for every design, and C >= 1, so B/C <= lam + F_bound/den
             bound = lam + Fraction(max(0, math.ceil(s.best_objective_bound)), lam.denominator)
-            best = max(ratio, found) if found is not None else ratio
-            return best, False, max(bound, best)
-        found = ratio if found is None or ratio > found else found
+            if found is None or ratio > found:
+                found, incumbent = ratio, design
+            return found, False, max(bound, found), incumbent
+        if found is None or ratio > found:
+            found, incumbent = ratio, design
         lam = ratio
 
 
@@ -155,10 +168,7 @@ def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[D
     status, s = run.run(clone)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, False
-    sp = dm.space
-    k, j = int(s.value(mi)), int(s.value(ni))
-    n, pp = int(s.value(get(dm.N.index))), int(s.value(PP))
-    return Design(sp.mems[k], sp.nets[j], n, n // pp), proven and status == cp_model.OPTIMAL
+    return _design_at(dm, clone, s), proven and status == cp_model.OPTIMAL
 
 
 def _distinct_key(d: Design, distinct: str) -> tuple:
@@ -179,6 +189,9 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
     seed = search.seed if seed is None else seed
     limit = time_limit_s or search.time_limit_s
     space = build_space(problem)
+    if not space.mems:
+        raise InfeasibleError("infeasible: no (node, memory, units) combination to search: the catalog's node "
+                              "and memory entries, their unit ranges and search.include leave none")
     run = _Solver(workers, seed, limit)
     dm = DesignModel(space)
 
@@ -189,23 +202,27 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
     bound: Optional[Fraction] = None
     taken: set = set()
     while len(ranked) < top_k:
-        lam = next((Fraction(q.bandwidth_units, q.cost_usd) for q in quick if _distinct_key(q.design, distinct) not in taken),
-                   Fraction(0))
-        best, proven, ub = _best_ratio(dm, run, lam)
-        if best is None:
+        fallback = next((q for q in quick if _distinct_key(q.design, distinct) not in taken), None)
+        lam = Fraction(fallback.bandwidth_units, fallback.cost_usd) if fallback else Fraction(0)
+        best, proven, ub, design = _best_ratio(dm, run, lam)
+        if best is None and not run.hit_limit:
             if not ranked:
-                if run.hit_limit:
-                    raise SolverError(f"time limit of {limit:g} s reached before any design was found; "
-                                      "raise search.time_limit_s")
                 raise InfeasibleError(explain_infeasible(space, run))
-            break
-        if not ranked:
-            bound = ub
-        design, tb_proven = _tie_break(dm, run, best)
+            break  # every remaining design is forbidden or infeasible
+        if not ranked and ub is not None:
+            bound = ub * dm.bw_unit
+        if best is not None:
+            tied, tb_proven = _tie_break(dm, run, best)
+            proven = proven and tb_proven
+            design = tied or design
+        if design is None and fallback is not None:
+            design, proven = fallback.design, False  # the time limit came first: a known feasible design
         if design is None:
+            if not ranked:
+                raise SolverError(f"time limit of {limit:g} s reached before any design was found; "
+                                  "raise search.time_limit_s")
             all_proven = False
             break
-        proven = proven and tb_proven
         all_proven = all_proven and proven
         met = physics.evaluate(design, space.req)
         chk = tuple(physics.checks(design, space.req, problem))
@@ -272,8 +289,8 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             b = s.value(dm.B) * dm.bw_unit
             best = float(b / (req.active_weight_bytes + req.concurrency * req.kv_bytes_per_request))
-            parts.append(f"speed: needs {float(req.min_tokens_per_s):g} tokens/s per user; the most memory bandwidth "
-                         f"meeting the other requirements ({float(b) / 1e12:,.1f} TB/s, no pipeline) gives at most "
+            parts.append(f"speed: needs {float(req.min_tokens_per_s):g} tokens/s per user; without pipelining, the "
+                         f"most memory bandwidth meeting the other requirements ({float(b) / 1e12:,.1f} TB/s) gives "
                          f"{best:,.1f}")
         else:
             parts.append(f"speed: needs {float(req.min_tokens_per_s):g} tokens/s per user, out of reach together "

@@ -60,8 +60,8 @@ def s_to_ps_ceil(seconds: Fraction) -> int:
 
 
 def port_power_w(energy_pj_per_bit: Number, bytes_per_s: Fraction) -> Fraction:
-    """Power of one port sending ``bytes_per_s`` at ``energy_pj_per_bit`` (its link's other end pays its own)."""
-    return exact(energy_pj_per_bit) * bytes_per_s * BITS_PER_BYTE / PJ_PER_J
+    """Power of one port at line rate: ``bytes_per_s`` in each direction, both directions through it."""
+    return exact(energy_pj_per_bit) * bytes_per_s * 2 * BITS_PER_BYTE / PJ_PER_J
 
 
 def usd(x: Number) -> int:

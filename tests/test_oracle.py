@@ -55,3 +55,19 @@ def test_design_mode_matches_oracle():
     p = load_problem()
     p = dataclasses.replace(p, search=dataclasses.replace(p.search, top_k=6, distinct="design"))
     assert _compare(p) == 6
+
+
+def test_three_level_fat_tree_power_counts_switches_once(tmp_path):
+    """Regression: the oracle multiplied the switch power of a 3-level fat-tree by its level count twice."""
+    import yaml
+    path = tmp_path / "ft3.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "ft3", "model": "llama-3.1-405b",
+        "workload": {"context_length": 131072, "concurrency": 400, "weight_dtype": "fp8", "kv_dtype": "fp8"},
+        "constraints": {"max_nodes": 2000, "max_power_w": 270000, "tensor_parallel": "any",
+                        "max_tensor_parallel": 1, "balance": {"pipeline_parallel_ratio": 0}},
+        "search": {"top_k": 1, "include": {"memory": ["gddr7"], "interconnects": ["ethernet-800g"],
+                                           "topologies": ["fat-tree"]}}}))
+    problem = load_problem(path)
+    assert _compare(problem) == 1
+    assert solve(problem).designs[0].design.net.level == 3

@@ -141,3 +141,23 @@ def test_binding_is_reported_only_under_five_percent_room():
     assert physics.binding([tight, loose]) == "capacity"
     assert physics.binding([loose]) == "none"
     assert physics.tightest([loose, physics.Check("reach", True, 0.2, "")]).name == "reach"
+
+
+def test_a_die_that_does_not_fit_on_the_wafer_offers_no_units():
+    dy = DieYield(wafer_cost_usd=16000, wafer_diameter_mm=40, defect_density_per_cm2=0.1, logic_area_mm2=150,
+                  area_per_unit_mm2=32, reticle_area_mm2=830, fixed_usd=0)
+    # a 40 mm wafer holds no 182 mm^2 die once the edge loss is counted
+    assert physics.die_max_units(dy) == 0
+
+
+def test_communication_speed_mask_is_exact_beyond_int64(default):
+    import numpy as np
+    space = build_space(default)
+    req = dataclasses.replace(space.req, min_tokens_per_s=Fraction(333, 10))
+    net = next(n for n in space.nets if n.tier and n.tier.name == "ethernet-800g" and n.topology.name == "dragonfly")
+    cc = physics.comm_coefficients(net, 1, req)
+    pp = np.arange(1, 200_001, dtype=np.int64)
+    mask = physics.comm_speed_mask(req, cc, pp)
+    exact = [physics.comm_speed_ok(req, cc.pp_comm_ps(int(x), max(int(x), req.concurrency)), int(x))
+             for x in (1, 1000, 5000, 100_000, 200_000)]
+    assert [bool(mask[x - 1]) for x in (1, 1000, 5000, 100_000, 200_000)] == exact

@@ -73,7 +73,7 @@ def test_capacity_infeasibility_says_by_how_much(default):
         solve(p)
     assert str(exc.value) == (
         "infeasible: capacity: needs 246 GB (weights 138 GB + KV 85.9 GB + overhead); the largest design within "
-        "max_nodes 2 holds 48 GB (gddr6 x12 on gddr-accelerator)")
+        "max_nodes 2 holds 51.5 GB (gddr6 x12 on gddr-accelerator)")
 
 
 def test_budget_infeasibility_names_the_cheapest_design(default):
@@ -107,3 +107,28 @@ def test_every_bundled_problem_solves_to_a_certified_optimum(path):
     r = solve(load_problem(path))
     assert r.status == "OPTIMAL" and r.designs
     assert all(c.ok for d in r.designs for c in d.checks)
+
+
+@pytest.mark.parametrize("limit", [0.005, 0.05, 0.11, 0.2])
+def test_a_short_time_limit_gives_designs_or_says_why(default, limit):
+    """A time limit never yields an empty 'successful' answer: designs (unproven if cut short) or an error."""
+    try:
+        r = solve(default, time_limit_s=limit)
+    except SolverError as exc:
+        assert "time limit" in str(exc)
+        return
+    assert r.designs
+    assert r.status == "OPTIMAL" or not all(d.proven for d in r.designs)
+    assert all(c.ok for d in r.designs for c in d.checks)
+
+
+def test_the_bound_is_in_bytes_per_s_per_dollar(default_result):
+    assert default_result.bound_bytes_per_s_per_usd == default_result.designs[0].metrics.bandwidth_per_dollar
+
+
+def test_an_empty_search_space_is_an_input_problem_not_a_crash(default):
+    p = _with(default, search={"include": {"nodes": ("wafer-scale",), "memory": ("hbm3",)}})
+    with pytest.raises(InfeasibleError) as exc:
+        solve(p)
+    assert str(exc.value) == ("infeasible: no (node, memory, units) combination to search: the catalog's node and "
+                              "memory entries, their unit ranges and search.include leave none")

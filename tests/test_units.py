@@ -23,8 +23,8 @@ def test_times_round_up_to_picoseconds():
 
 
 def test_port_power():
-    # 5 pJ/bit at 100 GB/s: 5e-12 J/bit x 8e11 bit/s = 4 W
-    assert units.port_power_w(5, Fraction(100 * 10**9)) == 4
+    # 5 pJ/bit at 100 GB/s each way: 5e-12 J/bit x 2 x 8e11 bit/s = 8 W
+    assert units.port_power_w(5, Fraction(100 * 10**9)) == 8
 
 
 def test_whole_dollars_round_half_up():
