@@ -276,25 +276,24 @@ class DesignModel:
         self.model.add_linear_expression_in_domain(self.PP, cp_model.Domain.from_values(allowed)).only_enforce_if(lits)
 
     # -- pair literals ------------------------------------------------------------------------------
-    # A constraint that holds for one (network, TP) pair is enforced by one literal
-    # that is exactly "both are chosen", linked by transportation equalities (sum over TP = the
-    # network's literal, sum over networks = the TP literal).  CP-SAT 9.15 declared feasible models
-    # INFEASIBLE when such constraints carried two enforcement literals instead (see the README).
-    def _pair(self, cache: dict, key: tuple, family: list, index: int, t: int, name: str):
+    def _net_tp(self, j: int, t: int):
+        """Literal: network configuration j and TP degree t are both chosen.
+
+        Created for all pairs on first use and linked by transportation equalities (the sum over TP
+        degrees is the network's literal, the sum over networks is the TP literal), so each pair
+        literal is exactly the conjunction and the LP relaxation sees it.
+        """
+        cache = self._net_tp_lits
         if not cache:
             md = self.model
-            for i, lit in enumerate(family):
+            for i in range(len(self.use_net)):
                 for tt in self.space.tps:
-                    cache[(i, tt)] = md.new_bool_var(f"{name}[{i},{tt}]")
-            for i, lit in enumerate(family):
+                    cache[(i, tt)] = md.new_bool_var(f"use_net_tp[{i},{tt}]")
+            for i, lit in enumerate(self.use_net):
                 md.add(sum(cache[(i, tt)] for tt in self.space.tps) == lit)
             for tt, z in self.use_tp.items():
-                md.add(sum(cache[(i, tt)] for i in range(len(family))) == z)
-        return cache[key]
-
-    def _net_tp(self, j: int, t: int):
-        """Literal: network configuration j and TP degree t are both chosen."""
-        return self._pair(self._net_tp_lits, (j, t), self.use_net, j, t, "use_net_tp")
+                md.add(sum(cache[(i, tt)] for i in range(len(self.use_net))) == z)
+        return cache[(j, t)]
 
     def _indicators(self, names: list[str], lits: list) -> dict[str, object]:
         out = {}

@@ -16,7 +16,6 @@ the three cannot disagree on what a network costs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 

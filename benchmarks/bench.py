@@ -40,7 +40,7 @@ def bench_problems(repeat: int) -> list[dict]:
     rows = []
     for path in bundled_problems():
         p = load_problem(path)
-        t, r = _time(lambda: solve(p), repeat)
+        t, r = _time(lambda p=p: solve(p), repeat)
         rows.append({"problem": path.stem, "top_k": p.search.top_k, "max_nodes": p.constraints.max_nodes,
                      "status": r.status, "cp_sat_solves": r.iterations, "solve_s": round(t, 3),
                      "default": path == default_problem_path()})
@@ -53,11 +53,11 @@ def bench_scaling(sizes: list[int], repeat: int, oracle_limit: int) -> list[dict
     for n in sizes:
         p = dataclasses.replace(base, constraints=dataclasses.replace(base.constraints, max_nodes=n,
                                                                       budget_usd=None))
-        t_cp, r = _time(lambda: solve(p), repeat)
+        t_cp, r = _time(lambda p=p: solve(p), repeat)
         row = {"max_nodes": n, "cp_sat_s": round(t_cp, 3), "status": r.status}
         if n <= oracle_limit:
             space = build_space(p)
-            t_ex, top = _time(lambda: enumerate_top(space, p.search.top_k, p.search.distinct), 1)
+            t_ex, top = _time(lambda p=p, space=space: enumerate_top(space, p.search.top_k, p.search.distinct), 1)
             same = [c.design.key() for c in top] == [d.design.key() for d in r.designs]
             row.update(exhaustive_s=round(t_ex, 3), same_top_k=same, speedup=round(t_ex / t_cp, 2))
         rows.append(row)
