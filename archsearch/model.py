@@ -16,6 +16,7 @@ integers, scaled in ``scaling``.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -44,18 +45,10 @@ class Space:
     tps: tuple[int, ...]
     max_nodes: int
 
-    @property
+    @functools.cached_property
     def bw_column(self):
+        """Per-node memory bandwidths as exact integers in one common unit (``unit`` bytes/s)."""
         return scale_column([Fraction(m.bandwidth_bytes_per_s) for m in self.mems])
-
-    def media(self) -> list[str]:
-        return sorted({m.memory.name for m in self.mems})
-
-    def tiers(self) -> list[str]:
-        return sorted({n.tier.name for n in self.nets if n.tier is not None})
-
-    def topologies(self) -> list[str]:
-        return sorted({n.topology.name for n in self.nets if n.topology is not None})
 
 
 def build_space(problem) -> Space:
@@ -246,10 +239,11 @@ class DesignModel:
                     if pp is None:
                         continue
                     m_ = physics.micro_batch_m(pp, conc)
-                    ppc = physics.comm_coefficients(n, t, req).pp_comm_ps(pp, m_)
+                    cc = physics.comm_coefficients(n, t, req)
                     for v in levels:
                         cw, ck = physics.comm_rule_coefficients(rep[v], t, req, ratio)
-                        self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp, ppc <= cw * pp + ck * m_)
+                        self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp,
+                                       physics.comm_rule_mask(cc, cw, ck, pp, m_))
 
         # indicator of each medium, tier and topology, for architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)

@@ -20,7 +20,7 @@ import numpy as np
 from . import physics
 from .model import Space
 from .physics import Design
-from .scaling import check_bound, scale_column
+from .scaling import INT_LIMIT, check_bound, check_linear, scale_column
 from .units import exact
 
 REL_TIE = 1e-12
@@ -55,6 +55,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     budget = math.floor(exact(c.budget_usd)) if c.budget_usd is not None else None
     r = req.min_tokens_per_s
     cw, ck, cb = physics.speed_coefficients(req, bwc.unit) if r > 0 else (0, 0, 0)
+    check_linear("oracle memory speed", [(cw, nmax), (ck, max(nmax, req.concurrency)), (cb, int(bw_units.max()) * nmax)])
     # power, on one integer scale with the network terms
     pcol = None
     if c.max_power_w is not None:
@@ -97,7 +98,6 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                         pw = pw + w * term.count(N, n.rack_nodes)
                 ok &= pw <= p_max
             cc = physics.comm_coefficients(n, t, req)
-            ppc = cc.pp_comm_ps(pp, m_)
             if r > 0:
                 ok &= cw * pp + ck * m_ <= cb * B
                 ok &= physics.comm_speed_mask(req, cc, pp.ravel()).reshape(pp.shape)
@@ -108,8 +108,11 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                     ok &= (pp <= 1) | pp_ok[:, None]
             if n.tier is not None and bal.rule == "comm_time":
                 ratio = exact(bal.comm_time_ratio)
-                coef = np.array([physics.comm_rule_coefficients(m, t, req, ratio) for m in mems], dtype=np.int64)
-                ok &= ppc <= coef[:, :1] * pp + coef[:, 1:] * m_
+                coef = [physics.comm_rule_coefficients(m, t, req, ratio) for m in mems]
+                kind = np.int64 if max(max(x) for x in coef) < INT_LIMIT else object
+                cw_col = np.array([[x[0]] for x in coef], dtype=kind)
+                ck_col = np.array([[x[1]] for x in coef], dtype=kind)
+                ok &= physics.comm_rule_mask(cc, cw_col, ck_col, pp, m_)
             ok &= compatible[:, n.index][:, None]
             yield n, t, np.broadcast_to(N, ok.shape), B, np.broadcast_to(C, ok.shape), ok
 

@@ -347,12 +347,24 @@ def comm_speed_ok(req: Requirements, pp_comm_ps, pp) -> bool:
 def comm_speed_mask(req: Requirements, cc: CommCoefficients, pp):
     """``comm_speed_ok`` over a numpy array of PP values, in int64 where that is exact, else in Python ints."""
     import numpy as np
+    from .scaling import exact_arrays
     m = micro_batch_m(pp, req.concurrency)
     r = req.min_tokens_per_s
     top = max(r.numerator * cc.pp_comm_ps(int(pp.max()), int(m.max())), r.denominator * PS_PER_S * int(pp.max()))
-    if top >= 2**62:  # numpy would wrap around silently
-        pp, m = pp.astype(object), m.astype(object)
+    pp, m = exact_arrays(top, pp, m)
     return np.asarray(comm_speed_ok(req, cc.pp_comm_ps(pp, m), pp), dtype=bool)
+
+
+def comm_rule_mask(cc: CommCoefficients, cw, ck, pp, m):
+    """The communication-time rule  PP * t_comm <= cW * PP + cK * M  over arrays, exact (see comm_rule_coefficients).
+
+    ``cw``/``ck`` may be numbers or column arrays (one row per memory configuration).
+    """
+    import numpy as np
+    from .scaling import exact_arrays
+    top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())), int(np.max(cw)) * int(pp.max()) + int(np.max(ck)) * int(m.max()))
+    pp, m, cw, ck = exact_arrays(top, pp, m, np.asarray(cw), np.asarray(ck))
+    return np.asarray(cc.pp_comm_ps(pp, m) <= cw * pp + ck * m, dtype=bool)
 
 
 def comm_rule_coefficients(mc: MemoryConfig, tau: int, req: Requirements, ratio: Fraction) -> tuple[int, int]:

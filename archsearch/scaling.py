@@ -70,3 +70,14 @@ def check_bound(what: str, magnitude: int) -> None:
 def check_linear(what: str, terms: Iterable[tuple[int, int]]) -> None:
     """Check sum(|coef| * bound) for the (coef, variable bound) pairs of one linear expression."""
     check_bound(what, sum(abs(c) * abs(b) for c, b in terms))
+
+
+def exact_arrays(magnitude: int, *arrays):
+    """The numpy integer arrays as they are when ``magnitude`` fits int64 arithmetic, else as Python-int arrays.
+
+    numpy wraps around silently on int64 overflow; callers pass a bound on every
+    intermediate value they will compute.
+    """
+    if magnitude < INT_LIMIT:
+        return arrays
+    return tuple(a.astype(object) for a in arrays)
