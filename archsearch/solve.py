@@ -7,7 +7,9 @@ then lam is the certified best ratio (``../shared/reference/cpsat.md``).  Ties a
 that ratio are broken inside CP-SAT, lexicographically: lower cost, fewer
 pipeline stages, then catalog order of memory and network configuration.
 The next rank forbids what made the previous design distinct (its medium,
-tier and topology, or the whole design) and starts from the previous ratio.
+tier and topology, or the whole design).  Every rank starts from an exact lower
+bound: the best remaining design at each memory configuration's smallest
+sufficient node count, which the oracle finds in milliseconds.
 """
 
 from __future__ import annotations
