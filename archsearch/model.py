@@ -304,9 +304,8 @@ class DesignModel:
     # -- cuts used by the ranking -----------------------------------------------------------------
     def forbid_architecture(self, design: physics.Design) -> None:
         """No later design may share this design's memory medium, interconnect tier and topology."""
-        lits = [self.medium_lits[design.mem.memory.name],
-                self.tier_lits[design.net.tier.name if design.net.tier else "-"],
-                self.topo_lits[design.net.topology.name if design.net.topology else "-"]]
+        medium, tier, topology = design.architecture()
+        lits = [self.medium_lits[medium], self.tier_lits[tier], self.topo_lits[topology]]
         # one literal may stand for two parts (the single-node configuration is both its tier and its
         # topology): de-duplicate, since CP-SAT 9.15 without presolve mishandled a clause with a repeat
         unique = list({l.index: l for l in lits}.values())

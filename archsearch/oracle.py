@@ -67,6 +67,8 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
             pw_terms[n.index] = pcol.ints[i:i + len(n.terms)]
             i += len(n.terms)
         p_max = pcol.ints[-1]
+        check_linear("oracle power", [(w, nmax) for w in pw_mem.tolist()] +
+                     [(w, int(t.count(nmax, n.rack_nodes))) for n in nets for w, t in zip(pw_terms[n.index], n.terms)])
     bal = c.balance
     tp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.tensor_parallel_ratio))
     pp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.pipeline_parallel_ratio))
@@ -137,7 +139,7 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
                 cols = np.nonzero(ratio[k] >= row_best[k] * (1 - REL_TIE))[0]
                 cands = [Candidate(Design(mems[k], n, int(N[k, q]), t), int(B[k, q]), int(C[k, q])) for q in cols]
                 cand = min(cands, key=Candidate.sort_key)
-                key = (mems[k].memory.name, n.tier.name if n.tier else "-", n.topology.name if n.topology else "-")
+                key = cand.design.architecture()
                 if key not in best or cand.sort_key() < best[key].sort_key():
                     best[key] = cand
         else:

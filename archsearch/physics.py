@@ -389,7 +389,17 @@ class Design:
         return self.nodes // self.tensor_parallel
 
     def key(self) -> tuple[int, int, int, int]:
+        """Every decision: memory configuration, network configuration, nodes, TP."""
         return (self.mem.index, self.net.index, self.nodes, self.tensor_parallel)
+
+    def architecture(self) -> tuple[str, str, str]:
+        """What makes designs distinct by default: memory medium, interconnect tier, topology."""
+        net = self.net
+        return (self.mem.memory.name, net.tier.name if net.tier else "-", net.topology.name if net.topology else "-")
+
+    def distinct_key(self, distinct: str) -> tuple:
+        """The key ranks must differ in: the architecture, or (``design``) every decision."""
+        return self.architecture() if distinct == "architecture" else self.key()
 
 
 @dataclass(frozen=True)

@@ -173,12 +173,6 @@ def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[D
     return _design_at(dm, clone, s), proven and status == cp_model.OPTIMAL
 
 
-def _distinct_key(d: Design, distinct: str) -> tuple:
-    if distinct == "architecture":
-        return (d.mem.memory.name, d.net.tier.name if d.net.tier else "-", d.net.topology.name if d.net.topology else "-")
-    return d.key()
-
-
 def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,
           time_limit_s: Optional[float] = None, workers: Optional[int] = None,
           seed: Optional[int] = None) -> SolveResult:
@@ -204,7 +198,7 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
     bound: Optional[Fraction] = None
     taken: set = set()
     while len(ranked) < top_k:
-        fallback = next((q for q in quick if _distinct_key(q.design, distinct) not in taken), None)
+        fallback = next((q for q in quick if q.design.distinct_key(distinct) not in taken), None)
         lam = Fraction(fallback.bandwidth_units, fallback.cost_usd) if fallback else Fraction(0)
         best, proven, ub, design = _best_ratio(dm, run, lam)
         if best is None and not run.hit_limit:
@@ -237,7 +231,7 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
             dm.forbid_architecture(design)
         else:
             dm.forbid_design(design)
-        taken.add(_distinct_key(design, distinct))
+        taken.add(design.distinct_key(distinct))
         if not proven:
             break
     return SolveResult(
