@@ -91,6 +91,17 @@ def _design_at(dm: DesignModel, model: cp_model.CpModel, s: cp_model.CpSolver) -
     return Design(dm.space.mems[k], dm.space.nets[j], n, n // pp)
 
 
+def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> None:
+    """Rule out memory configurations whose nodes alone (no network cost) fall below ratio lam.
+
+    Implied by den*B - num*C >= 0, since a design's ratio is at most its node ratio; stating it
+    spares CP-SAT the search.
+    """
+    for k, (w, m) in enumerate(zip(dm.space.bw_column.ints, dm.space.mems)):
+        if lam.denominator * w < lam.numerator * m.cost_usd:
+            model.add(model.get_bool_var_from_proto_index(dm.use_mem[k].index) == 0)
+
+
 def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
                 ) -> tuple[Optional[Fraction], bool, Optional[Fraction], Optional[Design]]:
     """Dinkelbach from lam: (best ratio or None if infeasible, proven, upper bound, a design attaining it).
@@ -109,6 +120,7 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
         C = m.get_int_var_from_proto_index(dm.C.index)
         f_expr = lam.denominator * B - lam.numerator * C
         m.add(f_expr >= 0)
+        _prune_below(dm, m, lam)
         m.maximize(f_expr)
         status, s = run.run(m)
         if status == cp_model.INFEASIBLE:
@@ -152,6 +164,7 @@ def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[D
     B, C, PP = get(dm.B.index), get(dm.C.index), get(dm.PP.index)
     mi, ni = get(dm.mem_index.index), get(dm.net_index.index)
     clone.add(lam.denominator * B - lam.numerator * C >= 0)
+    _prune_below(dm, clone, lam)
     n_mem, n_net, nmax = len(dm.space.mems), len(dm.space.nets), dm.space.max_nodes
     s2 = n_mem * n_net
     s1 = (nmax + 1) * s2
