@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Union
 
 from .errors import CatalogError, ProblemError
-from .yamlio import Entry, entries, read_yaml
+from .yamlio import Entry, entries, read_yaml_cached
 
 FILES = ("memory", "nodes", "interconnects", "topologies", "models")
 SECTION = {"memory": "memory", "nodes": "nodes", "interconnects": "interconnects",
@@ -344,13 +344,12 @@ def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, An
     loaded: dict[str, dict[str, Any]] = {}
     for section in FILES:
         path = directory / f"{section}.yaml"
-        raw = read_yaml(path, CatalogError)
+        raw = read_yaml_cached(path, CatalogError)
         label = str(path)
         sec_over = overrides.get(section) or {}
         if not isinstance(sec_over, dict):
             raise ProblemError(f"{overrides_file}: overrides.{section}: expected a mapping of entry names, "
                                f"found {type(sec_over).__name__}")
-        raw = copy.deepcopy(raw)
         items = raw.get(section) if isinstance(raw, dict) else None
         if sec_over and isinstance(items, list):
             names = {it.get("name"): it for it in items if isinstance(it, dict)}

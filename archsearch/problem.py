@@ -6,6 +6,7 @@ are errors; a problem may override any catalog field under ``overrides:``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 from importlib import resources
@@ -95,8 +96,18 @@ def bundled_problems() -> list[Path]:
 def load_problem(path: Path | str | None = None, catalog_dir: Path | str | None = None) -> Problem:
     """Read and check a problem file (default: the bundled default problem)."""
     path = Path(path) if path is not None else default_problem_path()
-    file = str(path)
-    raw = read_yaml(path, ProblemError)
+    return problem_from_dict(read_yaml(path, ProblemError), str(path), catalog_dir)
+
+
+def read_problem_dict(path: Path | str | None = None) -> tuple[Any, str]:
+    """The raw mapping of a problem file and the file name messages use (for sweeps that change fields)."""
+    path = Path(path) if path is not None else default_problem_path()
+    return read_yaml(path, ProblemError), str(path)
+
+
+def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None) -> Problem:
+    """Check a problem given as the mapping a problem file holds; ``file`` names it in messages."""
+    raw = copy.deepcopy(raw)
     top = Entry(raw, file, "problem", ProblemError)
     name = top.string("name")
     description = top.string("description", default="")

@@ -8,6 +8,7 @@ entry and the field, says what was expected and what was found.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import tempfile
@@ -36,6 +37,24 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+_CACHE: dict[tuple[str, int, int], Any] = {}
+
+
+def read_yaml_cached(path: Path, error: type[InputError]) -> Any:
+    """``read_yaml`` remembered per (path, modification time, size): catalogs parsed once per process.
+
+    Returns a deep copy, so callers may change what they get.
+    """
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return read_yaml(path, error)
+    key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _CACHE:
+        _CACHE[key] = read_yaml(path, error)
+    return copy.deepcopy(_CACHE[key])
 
 
 def read_yaml(path: Path, error: type[InputError]) -> Any:
