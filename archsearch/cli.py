@@ -16,6 +16,8 @@ from .errors import ArchsearchError, UsageError
 from .problem import load_problem
 from .report import catalog_rows, catalog_table, solve_renderable, to_json
 from .solve import solve
+from . import sweep as sweep_mod
+from . import sweep_report as sweep_table
 from .yamlio import write_atomic
 
 
@@ -66,6 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=_positive_int, metavar="N", help="CP-SAT workers (default 1: deterministic)")
     s.add_argument("--seed", type=int, metavar="N", help="CP-SAT random seed")
 
+    w = sub.add_parser("sweep", help="solve at many values of one field; mark where the best design changes",
+                       description="Solve a problem at many values of one numeric field of the problem or of a "
+                       "catalog entry, and list where the best design changes (crossovers).")
+    w.add_argument("problem", nargs="?", help="problem YAML (default: the bundled default problem)")
+    w.add_argument("--param", required=True, metavar="PATH",
+                   help="dotted path, e.g. workload.context_length, constraints.budget_usd, "
+                        "catalog.memory.hbm3e-8hi.capacity_gb; a catalog cost_usd curve is swept as a price multiplier")
+    vals = w.add_mutually_exclusive_group()
+    vals.add_argument("--values", metavar="V1,V2,...", help="values, with k/M/G suffixes (binary for token counts: "
+                      "4k = 4,096 tokens)")
+    vals.add_argument("--range", metavar="LO:HI:N[:log]", help="N values from LO to HI, evenly or log-spaced "
+                      f"(default for workload.context_length: {sweep_mod.DEFAULT_RANGES['workload.context_length']})")
+    w.add_argument("--top", type=_positive_int, metavar="K", default=1, help="designs per point (default 1)")
+    w.add_argument("--distinct", choices=("architecture", "design"), help="as for solve")
+    w.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write the rows as JSON to FILE "
+                   "(atomically), or to stdout without FILE")
+    w.add_argument("--csv", metavar="FILE", help="write the same rows as CSV to FILE (atomically)")
+    w.add_argument("--workers", type=_positive_int, default=1, metavar="N", help="worker processes (default 1)")
+    w.add_argument("--cold", action="store_true", help="no warm start between points (for benchmarks)")
+    w.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
+
     c = sub.add_parser("catalog", help="list what the catalogs hold, with sources",
                        description="List catalog entries with their key figures, estimate marks and sources.")
     c.add_argument("section", nargs="?", choices=FILES, help="only this section")
@@ -98,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out = Console(highlight=False)
                 out.print(solve_renderable(result, out.width))
             return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
+        if args.command == "sweep":
+            return _sweep(args, err)
         if args.command == "catalog":
             cat = load_catalog(args.catalog)
             if args.json:
@@ -109,6 +134,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"archsearch: error: {exc}", markup=False, soft_wrap=True)
         return exc.exit_code
     return 2  # pragma: no cover - argparse requires a command
+
+
+def _sweep(args: argparse.Namespace, err: Console) -> int:
+    binary = sweep_mod.is_token_field(args.param)
+    if args.values:
+        values, log = sweep_mod.parse_values(args.values, binary), False
+    else:
+        spec = args.range or sweep_mod.DEFAULT_RANGES.get(args.param)
+        if spec is None:
+            raise UsageError(f"--param {args.param}: give --values or --range (only "
+                             f"{', '.join(sweep_mod.DEFAULT_RANGES)} has a default range)")
+        values, log = sweep_mod.parse_range(spec, binary)
+    to_stdout = args.json == "-"
+    show_progress = not to_stdout and err.is_terminal and len(values) > 1
+    if show_progress:
+        from rich.progress import Progress
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task(f"sweeping {args.param}", total=len(values))
+            points = sweep_mod.sweep(args.problem, args.param, values, catalog_dir=args.catalog, top_k=args.top,
+                                     distinct=args.distinct, workers=args.workers, warm=not args.cold,
+                                     progress=lambda n: bar.advance(task, n))
+    else:
+        points = sweep_mod.sweep(args.problem, args.param, values, catalog_dir=args.catalog, top_k=args.top,
+                                 distinct=args.distinct, workers=args.workers, warm=not args.cold)
+    rows = sweep_mod.point_rows(points, args.param)
+    doc = {"param": args.param, "values": values, "log_spaced": log, "rows": rows,
+           "crossovers": sweep_mod.crossovers(points)}
+    try:
+        if args.json and not to_stdout:
+            write_atomic(Path(args.json), json.dumps(doc, indent=2) + "\n")
+        if args.csv:
+            write_atomic(Path(args.csv), sweep_table.rows_to_csv(rows))
+    except OSError as exc:
+        raise UsageError(f"cannot write output: {exc.strerror or exc}: {exc.filename}") from None
+    if to_stdout:
+        _print_json(doc)
+    else:
+        out = Console(highlight=False)
+        out.print(sweep_table.sweep_renderable(points, args.param, binary))
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

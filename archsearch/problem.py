@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from .catalog import FILES, Catalog, ModelSpec, load_catalog, model_from_entry
 from .errors import ProblemError

@@ -186,10 +186,35 @@ def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[D
     return _design_at(dm, clone, s), proven and status == cp_model.OPTIMAL
 
 
+def _carry_over(space: Space, designs: tuple[Design, ...]) -> list:
+    """Designs of a neighbouring problem, rebuilt in this space and kept if feasible here (warm start)."""
+    from .oracle import Candidate
+    mems = {(m.node.name, m.memory.name, m.units): m for m in space.mems}
+    nets = {(n.tier.name if n.tier else "-", n.topology.name if n.topology else "-", n.level): n for n in space.nets}
+    out = []
+    for d in designs:
+        mc = mems.get((d.mem.node.name, d.mem.memory.name, d.mem.units))
+        nc = nets.get((d.net.tier.name if d.net.tier else "-", d.net.topology.name if d.net.topology else "-",
+                       d.net.level))
+        if mc is None or nc is None or d.tensor_parallel not in space.tps or not nc.n_min <= d.nodes <= nc.n_max:
+            continue
+        here = Design(mc, nc, d.nodes, d.tensor_parallel)
+        if physics.compatible(mc, nc) and all(c.ok for c in physics.checks(here, space.req, space.problem)):
+            b = d.nodes * space.bw_column.ints[mc.index]
+            out.append(Candidate(here, b, int(physics.evaluate(here, space.req).cost_usd)))
+    return out
+
+
 def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,
           time_limit_s: Optional[float] = None, workers: Optional[int] = None,
-          seed: Optional[int] = None) -> SolveResult:
-    """Rank the top K designs of ``problem`` by memory bandwidth per dollar, exactly."""
+          seed: Optional[int] = None, start: str = "quick", warm: tuple[Design, ...] = ()) -> SolveResult:
+    """Rank the top K designs of ``problem`` by memory bandwidth per dollar, exactly.
+
+    ``start``: ``quick`` starts every rank's Dinkelbach iterations from exact lower bounds (the oracle's
+    best designs at each configuration's smallest sufficient node count); ``zero`` starts from 0, the
+    textbook method (a cold start, for benchmarks).  ``warm``: designs of a neighbouring problem (a sweep's
+    previous point); those still feasible here are further lower bounds.  Neither changes the answer.
+    """
     started = time.monotonic()
     search = problem.search
     top_k = top_k or search.top_k
@@ -206,7 +231,9 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
 
     ranked: list[RankedDesign] = []
     # exact lower bounds from designs at each configuration's smallest sufficient N: Dinkelbach starts close
-    quick = enumerate_top(space, len(space.mems) * len(space.nets), distinct, quick=True)
+    quick = enumerate_top(space, len(space.mems) * len(space.nets), distinct, quick=True) if start == "quick" else []
+    if warm:
+        quick = sorted(quick + _carry_over(space, warm), key=lambda c: c.sort_key())
     all_proven = True
     bound: Optional[Fraction] = None
     taken: set = set()

@@ -154,8 +154,8 @@ def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[s
     assert out.strip() and "usage: archsearch" in out
 
 
-def test_subcommands_are_solve_and_catalog() -> None:
-    assert subcommands() == ["catalog", "solve"]
+def test_subcommands_are_solve_sweep_and_catalog() -> None:
+    assert subcommands() == ["catalog", "solve", "sweep"]
 
 
 # -- bad input: exit 2 and one line --------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""Sweep reports: pure functions from sweep points to a rich table, crossover lines and CSV text."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Sequence
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from .report import design_row
+from .sweep import Point, crossovers
+
+
+def format_value(v: float, binary: bool) -> str:
+    """4096 -> 4k and 1048576 -> 1M for token counts; %g otherwise."""
+    if binary:
+        for suffix, mult in (("M", 2**20), ("k", 2**10)):
+            if v >= mult and v % mult == 0:
+                return f"{int(v // mult)}{suffix}"
+        return f"{int(v):,}"
+    return f"{v:,.6g}"
+
+
+def sweep_table(points: Sequence[Point], param: str, binary: bool) -> Table:
+    t = Table(title=f"sweep of {param}: best design per value (◆ where it changes)", title_justify="left",
+              header_style="bold")
+    for col, just in ((param.rsplit(".", 1)[-1], "right"), ("#", "right"), ("memory", "left"), ("nodes", "right"),
+                      ("TPxPP", "right"), ("network", "left"), ("TB/s per $M", "right"), ("tok/s user", "right"),
+                      ("binding", "left")):
+        t.add_column(col, justify=just, overflow="fold")
+    changed = {c["to_value"] for c in crossovers(points)}
+    for p in points:
+        mark = " ◆" if p.value in changed else ""
+        if p.result is None:
+            t.add_row(format_value(p.value, binary) + mark, "-", "infeasible", "", "", "", "", "", "")
+            continue
+        for rd in p.result.designs:
+            r = design_row(rd)
+            first = rd.rank == 1
+            t.add_row(format_value(p.value, binary) + mark if first else "", str(rd.rank),
+                      f"{r['memory']} x{r['units_per_node']} ({r['node']})", str(r["nodes"]),
+                      f"{r['tensor_parallel']}x{r['pipeline_parallel']}",
+                      "single node" if r["interconnect"] == "none" else f"{r['interconnect']} {r['topology']}",
+                      f"{r['bandwidth_per_dollar'] * 1e6 / 1e12:,.2f}", f"{r['decode_tokens_per_s_per_user']:,.1f}",
+                      r["binding"])
+    return t
+
+
+def crossover_lines(points: Sequence[Point], binary: bool) -> list[str]:
+    return [f"{c['from']} → {c['to']} between {format_value(c['from_value'], binary)} and "
+            f"{format_value(c['to_value'], binary)}" for c in crossovers(points)]
+
+
+def sweep_renderable(points: Sequence[Point], param: str, binary: bool) -> Group:
+    lines = crossover_lines(points, binary)
+    text = "crossovers (memory, interconnect, topology):\n  " + "\n  ".join(lines) if lines else \
+        "no crossover: the same architecture is best at every value"
+    return Group(sweep_table(points, param, binary), Text(text))
+
+
+def rows_to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """The sweep rows as CSV, columns in the order of the first complete row."""
+    cols: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    return buf.getvalue()

@@ -1,0 +1,158 @@
+"""Sweeps: value parsing, parameter paths, crossovers, and agreement with independent solves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from archsearch import solve
+from archsearch import sweep as S
+from archsearch.cli import main
+from archsearch.errors import UsageError
+from archsearch.problem import problem_from_dict, read_problem_dict
+
+
+@pytest.mark.parametrize("text, binary, value", [("4k", True, 4096), ("128k", True, 131072), ("1M", True, 2**20),
+                                                 ("1k", False, 1000), ("2.5M", False, 2.5e6), ("300", False, 300)])
+def test_suffixes(text, binary, value):
+    assert S.parse_number(text, binary) == value
+
+
+def test_log_range_hits_both_ends_and_doubles():
+    vals, log = S.parse_range("1k:1M:11:log", binary=True)
+    assert log and vals[0] == 1024 and vals[-1] == 2**20
+    assert [round(v) for v in vals] == [2**i for i in range(10, 21)]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("1k:1M", "--range: expected LO:HI:N or LO:HI:N:log, found '1k:1M'"),
+    ("1M:1k:5", "--range: HI (1k) is below LO (1M)"),
+    ("1k:1M:0", "--range: expected at least 1 point, found 0"),
+    ("1k:1M:x", "--range: expected a whole number of points, found 'x'"),
+    ("0:10:3:log", "--range: a log range needs LO > 0, found 0"),
+    ("5:5:3", "--range: LO and HI are equal (5) but 3 points were asked for"),
+    ("a:5:3", "--range: expected a number (optionally with k, M or G), found 'a'"),
+])
+def test_bad_ranges(spec, message):
+    with pytest.raises(UsageError) as exc:
+        S.parse_range(spec)
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "--values: expected numbers separated by commas, found ''"),
+    ("4k,,8k", "--values: expected numbers separated by commas, found '4k,,8k'"),
+    ("4k,lots", "--values: expected a number (optionally with k, M or G), found 'lots'"),
+    ("inf", "--values: expected a finite number, found 'inf'"),
+])
+def test_bad_values(text, message):
+    with pytest.raises(UsageError) as exc:
+        S.parse_values(text)
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize("param, message", [
+    ("workload", "--param workload: expected a dotted path such as workload.context_length"),
+    ("workload.kv_dtype", "--param workload.kv_dtype: not a numeric field (found 'bf16')"),
+    ("catalog.memory.hbm9.capacity_gb", "--param catalog.memory.hbm9: no memory entry named 'hbm9'"),
+    ("catalog.memory.hbm3.colour", "--param catalog.memory.hbm3.colour: memory entry 'hbm3' has no field 'colour'"),
+    ("catalog.memory.hbm3.attach", "--param catalog.memory.hbm3.attach: not a numeric field (found 'package')"),
+    ("catalog.gadgets.x.y", "--param catalog.gadgets.x.y: expected catalog.<section>.<entry>.<field> with a "
+                            "section of memory, nodes, interconnects, topologies, models"),
+])
+def test_bad_parameter_paths(param, message):
+    with pytest.raises(UsageError) as exc:
+        S.sweep(None, param, [1.0])
+    assert str(exc.value) == message
+
+
+def test_a_value_the_problem_cannot_hold_is_refused_with_the_loaders_message():
+    with pytest.raises(UsageError) as exc:
+        S.sweep(None, "workload.concurrency", [0])
+    assert str(exc.value).startswith("--param workload.concurrency = 0: ")
+    assert str(exc.value).endswith("problem.workload: concurrency: expected a positive integer, found 0")
+
+
+def test_unknown_field_in_a_section_is_refused():
+    with pytest.raises(UsageError) as exc:
+        S.sweep(None, "workload.contxt_length", [4096])
+    assert "contxt_length: unknown field" in str(exc.value)
+
+
+def test_every_point_equals_an_independent_solve():
+    values = [2048, 65536, 262144]
+    points = S.sweep(None, "workload.context_length", values, top_k=2)
+    raw, file = read_problem_dict(None)
+    for p, v in zip(points, values):
+        raw["workload"]["context_length"] = v
+        alone = solve(problem_from_dict(raw, file), top_k=2)
+        assert [d.design.key() for d in p.result.designs] == [d.design.key() for d in alone.designs]
+        assert [d.metrics.bandwidth_per_dollar for d in p.result.designs] == \
+            [d.metrics.bandwidth_per_dollar for d in alone.designs]
+
+
+@pytest.mark.parametrize("param, values", [("workload.context_length", [1024, 8192, 65536, 524288]),
+                                           ("workload.concurrency", [1, 16, 128, 512])])
+def test_more_to_hold_never_raises_the_best_ratio(param, values):
+    best = [p.result.designs[0].metrics.bandwidth_per_dollar for p in S.sweep(None, param, values)]
+    assert best == sorted(best, reverse=True)
+
+
+def test_workers_and_warm_starts_do_not_change_the_answer():
+    values = [1024, 16384, 131072, 524288]
+    keys = []
+    for workers, warm in ((1, True), (2, True), (1, False)):
+        pts = S.sweep(None, "workload.context_length", values, workers=workers, warm=warm)
+        keys.append([p.result.designs[0].design.key() for p in pts])
+    assert keys[0] == keys[1] == keys[2]
+
+
+def test_crossovers_mark_where_the_architecture_changes():
+    pts = S.sweep(None, "workload.context_length", [2048, 4096, 262144, 524288])
+    xs = S.crossovers(pts)
+    assert xs and all(x["from"] != x["to"] for x in xs)
+    assert xs[0]["from_value"] == 2048 and xs[0]["to_value"] == 4096
+
+
+def test_a_cost_curve_is_swept_as_a_price_multiplier():
+    raw, file = read_problem_dict(None)
+    doubled = S.apply(raw, "catalog.memory.hbm4.cost_usd", 2.0, lambda s, e: {"cost_usd": {"points": [[1, 10],
+                                                                                                     [8, 80]]}})
+    assert doubled["overrides"]["memory"]["hbm4"]["cost_usd"] == {"points": [[1, 20.0], [8, 160.0]]}
+    p = problem_from_dict(doubled, file)
+    assert p.catalog.memory["hbm4"].cost_usd.points == ((1, 20.0), (8, 160.0))
+
+
+def test_cli_sweep_json_and_csv_carry_the_same_rows(tmp_path: Path, capsys):
+    out_json, out_csv = tmp_path / "s.json", tmp_path / "s.csv"
+    assert main(["sweep", "--param", "workload.context_length", "--values", "4k,256k", "--json", str(out_json),
+                 "--csv", str(out_csv)]) == 0
+    doc = json.loads(out_json.read_text())
+    assert [r["workload.context_length"] for r in doc["rows"]] == [4096, 262144]
+    lines = out_csv.read_text().splitlines()
+    assert lines[0].startswith("workload.context_length,rank,status,memory")
+    assert len(lines) == 1 + len(doc["rows"])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+    text = capsys.readouterr().out
+    assert "sweep of workload.context_length" in text
+
+
+def test_cli_sweep_json_to_stdout(capsys):
+    assert main(["sweep", "--param", "workload.concurrency", "--values", "8,64", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["param"] == "workload.concurrency" and len(doc["rows"]) == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", "--param", "workload.concurrency"],
+     "archsearch: error: --param workload.concurrency: give --values or --range (only workload.context_length "
+     "has a default range)"),
+    (["sweep", "--param", "workload.context_length", "--range", "1M:1k:4"],
+     "archsearch: error: --range: HI (1k) is below LO (1M)"),
+])
+def test_cli_bad_sweep_arguments_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == message
