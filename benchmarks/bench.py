@@ -4,7 +4,8 @@ Run:  python benchmarks/bench.py            (add --quick for a shorter run, --js
 
 This is a measurement, not a test: it prints wall-clock times on this machine.
 Targets (2-core machine): the default problem's top-10 solve under 2 s; CP-SAT faster
-than exhaustive enumeration once max_nodes reaches the thousands.
+than exhaustive enumeration once max_nodes reaches the thousands; a 64-point context-length
+sweep under 10 s, warm at least 1.5x faster than cold.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from archsearch import load_problem, solve
 from archsearch.model import build_space
 from archsearch.oracle import enumerate_top
 from archsearch.problem import bundled_problems, default_problem_path
+from archsearch.sweep import parse_range, sweep
 
 
 def _time(fn, repeat: int) -> tuple[float, object]:
@@ -64,6 +66,21 @@ def bench_scaling(sizes: list[int], repeat: int, oracle_limit: int) -> list[dict
     return rows
 
 
+def bench_sweep(points: int) -> list[dict]:
+    """A context-length sweep of the default problem (top 1 per point): cold and warm, 1 and 2 workers."""
+    values, _ = parse_range(f"1k:1M:{points}:log", binary=True)
+    rows, answers = [], []
+    for warm, workers in ((False, 1), (True, 1), (True, 2)):
+        t0 = time.perf_counter()
+        pts = sweep(None, "workload.context_length", values, warm=warm, workers=workers)
+        rows.append({"points": points, "start": "warm" if warm else "cold", "workers": workers,
+                     "seconds": round(time.perf_counter() - t0, 2)})
+        answers.append([p.result.designs[0].design.key() if p.result else None for p in pts])
+    for r in rows:
+        r["same_answers"] = all(a == answers[0] for a in answers)
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer sizes and one repetition")
@@ -74,8 +91,10 @@ def main(argv=None) -> int:
     env = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
     problems = bench_problems(repeat)
     scaling = bench_scaling(sizes, 1, oracle_limit=10**6)
+    sweeps = bench_sweep(8 if args.quick else 64)
     if args.json:
-        json.dump({"environment": env, "problems": problems, "scaling": scaling}, sys.stdout, indent=2)
+        json.dump({"environment": env, "problems": problems, "scaling": scaling, "sweeps": sweeps}, sys.stdout,
+                  indent=2)
         print()
         return 0
     con = Console()
@@ -93,6 +112,13 @@ def main(argv=None) -> int:
     for r in scaling:
         t.add_row(*(str(r.get(c, "-")) for c in ("max_nodes", "cp_sat_s", "exhaustive_s", "speedup", "same_top_k",
                                                  "status")))
+    con.print(t)
+    t = Table(title="context-length sweep of the default problem, 1k..1M log-spaced, top 1 per point",
+              title_justify="left")
+    for col in ("points", "start", "workers", "seconds", "same_answers"):
+        t.add_column(col)
+    for r in sweeps:
+        t.add_row(*(str(r[c]) for c in ("points", "start", "workers", "seconds", "same_answers")))
     con.print(t)
     return 0
 
