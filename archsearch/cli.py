@@ -18,6 +18,7 @@ from .report import catalog_rows, catalog_table, solve_renderable, to_json
 from .solve import solve
 from . import sweep as sweep_mod
 from . import sweep_report as sweep_table
+from .plot import check_target as check_plot_target, sweep_plot
 from .yamlio import write_atomic
 
 
@@ -59,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "a problem by memory bandwidth per dollar (default problem: the bundled Llama-2-70B chat).")
     s.add_argument("problem", nargs="?", help="problem YAML (default: the bundled default problem)")
     s.add_argument("--top", type=_positive_int, metavar="K", help="number of designs (default: search.top_k)")
-    s.add_argument("--distinct", choices=("architecture", "design"),
-                   help="architecture: distinct memory + interconnect + topology (default); design: any difference")
+    s.add_argument("--distinct", choices=("architecture", "medium", "design"),
+                   help="architecture: distinct memory + interconnect + topology (default); medium: the best "
+                        "design of each memory medium; design: any difference")
     s.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     s.add_argument("--out", metavar="FILE", help="also write the JSON document to FILE (atomically)")
     s.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
@@ -81,10 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     vals.add_argument("--range", metavar="LO:HI:N[:log]", help="N values from LO to HI, evenly or log-spaced "
                       f"(default for workload.context_length: {sweep_mod.DEFAULT_RANGES['workload.context_length']})")
     w.add_argument("--top", type=_positive_int, metavar="K", default=1, help="designs per point (default 1)")
-    w.add_argument("--distinct", choices=("architecture", "design"), help="as for solve")
+    w.add_argument("--distinct", choices=("architecture", "medium", "design"), help="as for solve")
     w.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write the rows as JSON to FILE "
                    "(atomically), or to stdout without FILE")
     w.add_argument("--csv", metavar="FILE", help="write the same rows as CSV to FILE (atomically)")
+    w.add_argument("--plot", metavar="FILE.png|.svg", help="plot bandwidth per dollar per memory medium "
+                   "(needs the plot extra: pip install 'archsearch[plot]')")
     w.add_argument("--workers", type=_positive_int, default=1, metavar="N", help="worker processes (default 1)")
     w.add_argument("--cold", action="store_true", help="no warm start between points (for benchmarks)")
     w.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
@@ -146,6 +150,7 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
             raise UsageError(f"--param {args.param}: give --values or --range (only "
                              f"{', '.join(sweep_mod.DEFAULT_RANGES)} has a default range)")
         values, log = sweep_mod.parse_range(spec, binary)
+    plot_path = check_plot_target(args.plot) if args.plot else None
     to_stdout = args.json == "-"
     show_progress = not to_stdout and err.is_terminal and len(values) > 1
     if show_progress:
@@ -158,6 +163,13 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
     else:
         points = sweep_mod.sweep(args.problem, args.param, values, catalog_dir=args.catalog, top_k=args.top,
                                  distinct=args.distinct, workers=args.workers, warm=not args.cold)
+    if plot_path is not None:
+        # one line per memory medium: the best design of every medium at every point
+        per_medium = points if args.distinct == "medium" else sweep_mod.sweep(
+            args.problem, args.param, values, catalog_dir=args.catalog, top_k=64, distinct="medium",
+            workers=args.workers, warm=not args.cold)
+        label = args.param + (" (tokens)" if binary else "")
+        sweep_plot(per_medium, args.param, log, plot_path, label)
     rows = sweep_mod.point_rows(points, args.param)
     doc = {"param": args.param, "values": values, "log_spaced": log, "rows": rows,
            "crossovers": sweep_mod.crossovers(points)}

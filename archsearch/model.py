@@ -311,6 +311,10 @@ class DesignModel:
         unique = list({l.index: l for l in lits}.values())
         self.model.add_bool_or([~l for l in unique])
 
+    def forbid_medium(self, design: physics.Design) -> None:
+        """No later design may use this design's memory medium."""
+        self.model.add(self.medium_lits[design.mem.memory.name] == 0)
+
     def forbid_design(self, design: physics.Design) -> None:
         """No later design may equal this one in every decision."""
         md = self.model

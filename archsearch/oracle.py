@@ -133,13 +133,13 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
         if not ok.any():
             continue
         ratio = np.where(ok, B / np.maximum(C, 1), -1.0)
-        if distinct == "architecture":
+        if distinct != "design":
             row_best = ratio.max(axis=1)
             for k in np.nonzero(row_best >= 0)[0]:
                 cols = np.nonzero(ratio[k] >= row_best[k] * (1 - REL_TIE))[0]
                 cands = [Candidate(Design(mems[k], n, int(N[k, q]), t), int(B[k, q]), int(C[k, q])) for q in cols]
                 cand = min(cands, key=Candidate.sort_key)
-                key = cand.design.architecture()
+                key = cand.design.distinct_key(distinct)
                 if key not in best or cand.sort_key() < best[key].sort_key():
                     best[key] = cand
         else:
@@ -153,5 +153,5 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
                 k, q = np.unravel_index(i, ratio.shape)
                 pool.append(Candidate(Design(mems[k], n, int(N[k, q]), t), int(B[k, q]), int(C[k, q])))
             pool = sorted(pool, key=Candidate.sort_key)[: max(top_k, 1) * 4]
-    ranked = sorted(best.values() if distinct == "architecture" else pool, key=Candidate.sort_key)
+    ranked = sorted(best.values() if distinct != "design" else pool, key=Candidate.sort_key)
     return ranked[:top_k]

@@ -398,8 +398,12 @@ class Design:
         return (self.mem.memory.name, net.tier.name if net.tier else "-", net.topology.name if net.topology else "-")
 
     def distinct_key(self, distinct: str) -> tuple:
-        """The key ranks must differ in: the architecture, or (``design``) every decision."""
-        return self.architecture() if distinct == "architecture" else self.key()
+        """The key ranks must differ in: the architecture, the memory medium only, or (``design``) every decision."""
+        if distinct == "architecture":
+            return self.architecture()
+        if distinct == "medium":
+            return (self.mem.memory.name,)
+        return self.key()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .yamlio import Entry, read_yaml
 
 DEFAULT_PROBLEM = "llama-2-70b-chat.yaml"
 BALANCE_RULES = ("ratio", "comm_time")
-DISTINCT = ("architecture", "design")
+DISTINCT = ("architecture", "medium", "design")
 TP_RULES = ("divides_heads", "any")
 DTYPES = tuple(DTYPE_BYTES)
 

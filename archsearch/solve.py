@@ -269,6 +269,8 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
         ranked.append(RankedDesign(len(ranked) + 1, design, met, chk, physics.binding(list(chk)), proven))
         if distinct == "architecture":
             dm.forbid_architecture(design)
+        elif distinct == "medium":
+            dm.forbid_medium(design)
         else:
             dm.forbid_design(design)
         taken.add(design.distinct_key(distinct))

@@ -199,6 +199,13 @@ def entries(raw: Any, file: str, section: str, error: type[InputError],
     return out
 
 
+def public_mode() -> int:
+    """The mode a new file gets under the current umask (mkstemp's files are private, 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write a file so that readers see either the old content or the whole new content."""
     path = Path(path)
@@ -208,6 +215,7 @@ def write_atomic(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, public_mode())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -80,7 +80,7 @@ def write_random(tmp: Path, seed: int) -> Path:
                                     "pipeline_parallel_ratio": rng.choice([0, 0.1]),
                                     "comm_time_ratio": rng.choice([0.25, 1.0])}},
         "cost": {"basis": rng.choice(["build", "market"]), "market_over_build": rng.choice([2, 3.5])},
-        "search": {"top_k": rng.choice([1, 3, 5]), "distinct": rng.choice(["architecture", "design"]),
+        "search": {"top_k": rng.choice([1, 3, 5]), "distinct": rng.choice(["architecture", "medium", "design"]),
                    "time_limit_s": 60, "seed": 0},
     }
     if rng.random() < 0.5:

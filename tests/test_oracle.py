@@ -71,3 +71,11 @@ def test_three_level_fat_tree_power_counts_switches_once(tmp_path):
     problem = load_problem(path)
     assert _compare(problem) == 1
     assert solve(problem).designs[0].design.net.level == 3
+
+
+def test_medium_mode_matches_oracle():
+    import dataclasses
+    p = load_problem()
+    p = dataclasses.replace(p, search=dataclasses.replace(p.search, top_k=20, distinct="medium"))
+    n = _compare(p)
+    assert n >= 5  # one design per memory medium that can hold the model
