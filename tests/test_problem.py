@@ -144,8 +144,8 @@ BAD = [
     (put("constraints.max_nodes", 0), "{p}: problem.constraints: max_nodes: expected a positive integer, found 0"),
     (put("cost.basis", "retail"), "{p}: problem.cost: basis: expected one of build, market, found 'retail'"),
     (put("search.top_k", 0), "{p}: problem.search: top_k: expected a positive integer, found 0"),
-    (put("search.distinct", "node"), "{p}: problem.search: distinct: expected one of architecture, design, "
-                                     "found 'node'"),
+    (put("search.distinct", "node"), "{p}: problem.search: distinct: expected one of architecture, medium, "
+                                     "design, found 'node'"),
     (put("search.include", {"memory": ["hbm9"]}), "{p}: problem.search.include: memory: unknown memory entry "
                                                   "'hbm9' (known: {memory})"),
     (put("search.include", {"memory": []}), "{p}: problem.search.include: memory: expected a non-empty list of "
