@@ -14,11 +14,12 @@ from . import __version__
 from .catalog import FILES, load_catalog
 from .errors import ArchsearchError, UsageError
 from .problem import load_problem
-from .report import catalog_rows, catalog_table, solve_renderable, to_json
+from .report import catalog_rows, catalog_table, design_row, pareto_table, solve_renderable, to_json
 from .solve import solve
 from . import sweep as sweep_mod
 from . import sweep_report as sweep_table
-from .plot import check_target as check_plot_target, sweep_plot
+from .pareto import frontier
+from .plot import check_target as check_plot_target, pareto_plot, sweep_plot
 from .yamlio import write_atomic
 
 
@@ -93,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--cold", action="store_true", help="no warm start between points (for benchmarks)")
     w.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
 
+    f = sub.add_parser("pareto", help="the frontier of speed per user against bandwidth per dollar",
+                       description="The designs no other design beats on both decode tokens/s per user and memory "
+                       "bandwidth per dollar, found exactly by raising the speed target step by step.")
+    f.add_argument("problem", nargs="?", help="problem YAML (default: the bundled default problem)")
+    f.add_argument("--max-points", type=_positive_int, default=30, metavar="N", help="at most N steps (default 30)")
+    f.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    f.add_argument("--plot", metavar="FILE.png|.svg", help="plot the frontier (needs the plot extra)")
+    f.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
+
     c = sub.add_parser("catalog", help="list what the catalogs hold, with sources",
                        description="List catalog entries with their key figures, estimate marks and sources.")
     c.add_argument("section", nargs="?", choices=FILES, help="only this section")
@@ -127,6 +137,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
         if args.command == "sweep":
             return _sweep(args, err)
+        if args.command == "pareto":
+            plot_path = check_plot_target(args.plot) if args.plot else None
+            problem = load_problem(args.problem, args.catalog)
+            designs = frontier(problem, args.max_points)
+            if plot_path is not None:
+                pareto_plot(designs, plot_path, f"{problem.name}: speed per user against bandwidth per dollar")
+            rows = [design_row(d) for d in designs]
+            if args.json:
+                _print_json({"problem": problem.name, "frontier": rows})
+            else:
+                Console(highlight=False).print(pareto_table(problem.name, rows))
+            return 0
         if args.command == "catalog":
             cat = load_catalog(args.catalog)
             if args.json:

@@ -82,3 +82,23 @@ def sweep_plot(points: Sequence[Point], param: str, log_x: bool, path: Path, x_l
     ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     _save(fig, path)
     plt.close(fig)
+
+
+def pareto_plot(designs: Sequence, path: Path, title: str) -> None:
+    """The frontier: decode tokens/s per user against TB/s per $M, each point labelled with its design."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    xs = [float(d.metrics.decode_tokens_per_s_per_user) for d in designs]
+    ys = [float(d.metrics.bandwidth_per_dollar) * 1e6 / 1e12 for d in designs]
+    ax.plot(xs, ys, marker="o", drawstyle="steps-post", linewidth=1.2)
+    for d, x, y in zip(designs, xs, ys):
+        ax.annotate(f"{d.design.mem.memory.name} x{d.design.nodes}", (x, y), fontsize=7, xytext=(4, 4),
+                    textcoords="offset points")
+    if xs and max(xs) / max(min(xs), 1e-12) > 20:
+        ax.set_xscale("log")
+    ax.set_xlabel("decode speed per user (tokens/s)")
+    ax.set_ylabel("memory bandwidth per dollar (TB/s per $M)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    _save(fig, path)
+    plt.close(fig)

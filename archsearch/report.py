@@ -225,3 +225,19 @@ def catalog_table(cat: Catalog, section: str | None = None) -> Table:
         est_s = ("yes" if est else "no") if isinstance(est, bool) else ", ".join(est)
         t.add_row(r["section"], r["name"], r["summary"], est_s, r["source"])
     return t
+
+
+def pareto_table(name: str, rows: list[dict[str, Any]]) -> Table:
+    """The frontier, slowest (best bandwidth per dollar) first."""
+    t = Table(title=f"{name}: speed per user against bandwidth per dollar (no design beats a row on both)",
+              title_justify="left", header_style="bold")
+    for col, just in (("tok/s user", "right"), ("TB/s per $M", "right"), ("cost", "right"), ("memory", "left"),
+                      ("nodes", "right"), ("TPxPP", "right"), ("network", "left"), ("binding", "left")):
+        t.add_column(col, justify=just, overflow="fold")
+    for r in rows:
+        t.add_row(f"{r['decode_tokens_per_s_per_user']:,.1f}", f"{r['bandwidth_per_dollar'] * 1e6 / 1e12:,.2f}",
+                  format_usd(r["cost_usd"]), f"{r['memory']} x{r['units_per_node']} ({r['node']})", str(r["nodes"]),
+                  f"{r['tensor_parallel']}x{r['pipeline_parallel']}",
+                  "single node" if r["interconnect"] == "none" else f"{r['interconnect']} {r['topology']}",
+                  r["binding"])
+    return t

@@ -63,7 +63,8 @@ def check_bound(what: str, magnitude: int) -> None:
     if abs(magnitude) >= INT_LIMIT:
         raise SolverError(
             f"{what} reaches {magnitude:.3e}, beyond CP-SAT's integer range (2^62 = {INT_LIMIT:.3e}); "
-            "lower constraints.max_nodes or set constraints.budget_usd"
+            "lower constraints.max_nodes, set constraints.budget_usd or use rounder figures (e.g. a whole "
+            "min_decode_tokens_per_s_per_user)"
         )
 
 

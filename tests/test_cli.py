@@ -154,8 +154,8 @@ def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[s
     assert out.strip() and "usage: archsearch" in out
 
 
-def test_subcommands_are_solve_sweep_and_catalog() -> None:
-    assert subcommands() == ["catalog", "solve", "sweep"]
+def test_subcommands() -> None:
+    assert subcommands() == ["catalog", "pareto", "solve", "sweep"]
 
 
 # -- bad input: exit 2 and one line --------------------------------------------------------------
