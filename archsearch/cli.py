@@ -19,7 +19,7 @@ from .solve import solve
 from . import sweep as sweep_mod
 from . import sweep_report as sweep_table
 from .pareto import frontier
-from .plot import check_target as check_plot_target, pareto_plot, sweep_plot
+from .plot import check_target as check_plot_target, grid_heatmap, pareto_plot, sweep_plot
 from .yamlio import write_atomic
 
 
@@ -75,10 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Solve a problem at many values of one numeric field of the problem or of a "
                        "catalog entry, and list where the best design changes (crossovers).")
     w.add_argument("problem", nargs="?", help="problem YAML (default: the bundled default problem)")
-    w.add_argument("--param", required=True, metavar="PATH",
+    w.add_argument("--param", required=True, action="append", metavar="PATH[=SPEC]",
                    help="dotted path, e.g. workload.context_length, constraints.budget_usd, "
-                        "catalog.memory.hbm3e-8hi.capacity_gb; a catalog cost_usd curve is swept as a price multiplier")
-    vals = w.add_mutually_exclusive_group()
+                        "catalog.memory.hbm3e-8hi.capacity_gb; a catalog cost_usd curve is swept as a price "
+                        "multiplier. Give it twice for a grid, each with its values: PATH=V1,V2,... or PATH=LO:HI:N[:log]")
+    vals = w.add_mutually_exclusive_group()  # for one parameter; a grid gives values as PATH=SPEC
     vals.add_argument("--values", metavar="V1,V2,...", help="values, with k/M/G suffixes (binary for token counts: "
                       "4k = 4,096 tokens)")
     vals.add_argument("--range", metavar="LO:HI:N[:log]", help="N values from LO to HI, evenly or log-spaced "
@@ -162,39 +163,62 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2  # pragma: no cover - argparse requires a command
 
 
+def _param_specs(args: argparse.Namespace) -> list[tuple[str, list[float], bool]]:
+    """(path, values, log-spaced) for each --param, from PATH=SPEC, --values/--range, or a default range."""
+    if len(args.param) > 2:
+        raise UsageError("--param: at most two parameters (a grid)")
+    out = []
+    for item in args.param:
+        path, _, spec = item.partition("=")
+        binary = sweep_mod.is_token_field(path)
+        if len(args.param) == 2 and (args.values or args.range):
+            raise UsageError("--values/--range: with two parameters give each its values as --param PATH=SPEC")
+        if spec:
+            vals, log = (sweep_mod.parse_range(spec, binary) if ":" in spec
+                         else (sweep_mod.parse_values(spec, binary), False))
+        elif args.values:
+            vals, log = sweep_mod.parse_values(args.values, binary), False
+        else:
+            spec = args.range or sweep_mod.DEFAULT_RANGES.get(path)
+            if spec is None:
+                raise UsageError(f"--param {path}: give --values or --range (only "
+                                 f"{', '.join(sweep_mod.DEFAULT_RANGES)} has a default range)")
+            vals, log = sweep_mod.parse_range(spec, binary)
+        out.append((path, vals, log))
+    return out
+
+
 def _sweep(args: argparse.Namespace, err: Console) -> int:
-    binary = sweep_mod.is_token_field(args.param)
-    if args.values:
-        values, log = sweep_mod.parse_values(args.values, binary), False
+    specs = _param_specs(args)
+    params = [p for p, _, _ in specs]
+    if len(specs) == 1:
+        values: list = specs[0][1]
     else:
-        spec = args.range or sweep_mod.DEFAULT_RANGES.get(args.param)
-        if spec is None:
-            raise UsageError(f"--param {args.param}: give --values or --range (only "
-                             f"{', '.join(sweep_mod.DEFAULT_RANGES)} has a default range)")
-        values, log = sweep_mod.parse_range(spec, binary)
+        values = [(a, b) for a in specs[0][1] for b in specs[1][1]]
     plot_path = check_plot_target(args.plot) if args.plot else None
     to_stdout = args.json == "-"
-    show_progress = not to_stdout and err.is_terminal and len(values) > 1
-    if show_progress:
+    kwargs = dict(catalog_dir=args.catalog, top_k=args.top, distinct=args.distinct, workers=args.workers,
+                  warm=not args.cold)
+    target = params[0] if len(params) == 1 else params
+    if not to_stdout and err.is_terminal and len(values) > 1:
         from rich.progress import Progress
         with Progress(console=err, transient=True) as bar:
-            task = bar.add_task(f"sweeping {args.param}", total=len(values))
-            points = sweep_mod.sweep(args.problem, args.param, values, catalog_dir=args.catalog, top_k=args.top,
-                                     distinct=args.distinct, workers=args.workers, warm=not args.cold,
-                                     progress=lambda n: bar.advance(task, n))
+            task = bar.add_task(f"sweeping {', '.join(params)}", total=len(values))
+            points = sweep_mod.sweep(args.problem, target, values, progress=lambda n: bar.advance(task, n), **kwargs)
     else:
-        points = sweep_mod.sweep(args.problem, args.param, values, catalog_dir=args.catalog, top_k=args.top,
-                                 distinct=args.distinct, workers=args.workers, warm=not args.cold)
+        points = sweep_mod.sweep(args.problem, target, values, **kwargs)
     if plot_path is not None:
-        # one line per memory medium: the best design of every medium at every point
-        per_medium = points if args.distinct == "medium" else sweep_mod.sweep(
-            args.problem, args.param, values, catalog_dir=args.catalog, top_k=64, distinct="medium",
-            workers=args.workers, warm=not args.cold)
-        label = args.param + (" (tokens)" if binary else "")
-        sweep_plot(per_medium, args.param, log, plot_path, label)
-    rows = sweep_mod.point_rows(points, args.param)
-    doc = {"param": args.param, "values": values, "log_spaced": log, "rows": rows,
-           "crossovers": sweep_mod.crossovers(points)}
+        if len(specs) == 1:
+            # one line per memory medium: the best design of every medium at every point
+            per_medium = points if args.distinct == "medium" else sweep_mod.sweep(
+                args.problem, target, values, **{**kwargs, "top_k": 64, "distinct": "medium"})
+            label = params[0] + (" (tokens)" if sweep_mod.is_token_field(params[0]) else "")
+            sweep_plot(per_medium, params[0], specs[0][2], plot_path, label)
+        else:
+            grid_heatmap(points, specs, plot_path)
+    rows = sweep_mod.point_rows(points, target)
+    doc = {"params": params, "values": [v for _, v, _ in specs], "log_spaced": [lg for _, _, lg in specs],
+           "rows": rows, "crossovers": sweep_mod.crossovers(points) if len(specs) == 1 else []}
     try:
         if args.json and not to_stdout:
             write_atomic(Path(args.json), json.dumps(doc, indent=2) + "\n")
@@ -206,7 +230,10 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
         _print_json(doc)
     else:
         out = Console(highlight=False)
-        out.print(sweep_table.sweep_renderable(points, args.param, binary))
+        if len(specs) == 1:
+            out.print(sweep_table.sweep_renderable(points, params[0], sweep_mod.is_token_field(params[0])))
+        else:
+            out.print(sweep_table.grid_table(points, specs))
     return 0
 
 

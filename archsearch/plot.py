@@ -102,3 +102,31 @@ def pareto_plot(designs: Sequence, path: Path, title: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
     _save(fig, path)
     plt.close(fig)
+
+
+def grid_heatmap(points: Sequence[Point], specs: Sequence[tuple[str, list[float], bool]], path: Path) -> None:
+    """A heatmap of the winning memory medium over a two-parameter grid."""
+    plt = _pyplot()
+    from matplotlib.colors import ListedColormap
+    (pa, va, _), (pb, vb, _) = specs
+    by = {p.value: p for p in points}
+    names = sorted({p.result.designs[0].design.mem.memory.name for p in points if p.result and p.result.designs})
+    index = {n: i for i, n in enumerate(names)}
+    cells = [[index[by[(a, b)].result.designs[0].design.mem.memory.name]
+              if by[(a, b)].result and by[(a, b)].result.designs else -1 for b in vb] for a in va]
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(vb), 1.2 + 0.6 * len(va)))
+    colours = plt.get_cmap("tab10").colors
+    cmap = ListedColormap(["#dddddd"] + [colours[i % len(colours)] for i in range(len(names))])
+    ax.imshow([[c + 1 for c in row] for row in cells], cmap=cmap, vmin=0, vmax=len(names), aspect="auto")
+    for i, row in enumerate(cells):
+        for j, c in enumerate(row):
+            ax.text(j, i, names[c] if c >= 0 else "infeasible", ha="center", va="center", fontsize=7)
+    from .sweep import is_token_field
+    from .sweep_report import format_value
+    ax.set_xticks(range(len(vb)), [format_value(v, is_token_field(pb)) for v in vb], rotation=45, fontsize=8)
+    ax.set_yticks(range(len(va)), [format_value(v, is_token_field(pa)) for v in va], fontsize=8)
+    ax.set_xlabel(pb)
+    ax.set_ylabel(pa)
+    ax.set_title("winning memory medium")
+    _save(fig, path)
+    plt.close(fig)

@@ -177,18 +177,20 @@ def _solve_point(args: tuple) -> Point:
         return Point(value, None, str(exc))
 
 
-def sweep(path: Optional[str | Path], param: str, values: Sequence[float], *, catalog_dir: Optional[str] = None,
-          top_k: int = 1, distinct: Optional[str] = None, workers: int = 1, warm: bool = True,
-          progress: Optional[Callable[[int], None]] = None) -> list[Point]:
+def sweep(path: Optional[str | Path], param: str | Sequence[str], values: Sequence[Any], *,
+          catalog_dir: Optional[str] = None, top_k: int = 1, distinct: Optional[str] = None, workers: int = 1,
+          warm: bool = True, progress: Optional[Callable[[int], None]] = None) -> list[Point]:
     """Solve the problem at every value of ``param``; points come back in the order of ``values``.
 
+    ``param`` may be a list of paths, with every value a tuple of one number per path (a grid).
     With ``workers`` > 1 the values are split into that many contiguous blocks, one process each; every
     block warm-starts point to point.  Results do not depend on the split: every point is solved exactly.
     """
+    params = [param] if isinstance(param, str) else list(param)
     raw, file = read_problem_dict(path)
     from .catalog import default_directory
-    from .yamlio import read_yaml_cached
     from .errors import CatalogError
+    from .yamlio import read_yaml_cached
     cat_dir = Path(catalog_dir) if catalog_dir else default_directory()
 
     def catalog_raw(section: str, entry: str) -> dict:
@@ -198,12 +200,18 @@ def sweep(path: Optional[str | Path], param: str, values: Sequence[float], *, ca
                 return item
         raise UsageError(f"--param catalog.{section}.{entry}: no {section} entry named '{entry}'")
 
-    raws = [apply(raw, param, v, catalog_raw) for v in values]
-    for r, v in zip(raws, values):  # refuse a bad value before any solve, with the loader's own message
-        try:
+    raws = []
+    for v in values:
+        vs = (v,) if len(params) == 1 else tuple(v)
+        r = raw
+        for pth, x in zip(params, vs):
+            r = apply(r, pth, x, catalog_raw)
+        try:  # refuse a bad value before any solve, with the loader's own message
             problem_from_dict(r, file, catalog_dir)
         except InputError as exc:
-            raise UsageError(f"--param {param} = {v:g}: {exc}") from None
+            shown = ", ".join(f"{pth} = {x:g}" for pth, x in zip(params, vs))
+            raise UsageError(f"--param {shown}: {exc}") from None
+        raws.append(r)
     jobs = [(r, file, catalog_dir, v) for r, v in zip(raws, values)]
     if workers <= 1 or len(jobs) <= 1:
         return _run_block(jobs, top_k, distinct, warm, progress)
@@ -218,6 +226,12 @@ def sweep(path: Optional[str | Path], param: str, values: Sequence[float], *, ca
             if progress:
                 progress(len(part))
     return out
+
+
+def grid(path: Optional[str | Path], params: Sequence[str], values_a: Sequence[float], values_b: Sequence[float],
+         **kwargs: Any) -> list[Point]:
+    """A two-parameter sweep: every (a, b), row by row (a outer, b inner), each point's value the pair."""
+    return sweep(path, list(params), [(a, b) for a in values_a for b in values_b], **kwargs)
 
 
 def _run_block(jobs: list, top_k: int, distinct: Optional[str], warm: bool,
@@ -236,17 +250,19 @@ def _run_block(jobs: list, top_k: int, distinct: Optional[str], warm: bool,
 
 
 # -- rows and crossovers ---------------------------------------------------------------------------
-def point_rows(points: Sequence[Point], param: str) -> list[dict[str, Any]]:
+def point_rows(points: Sequence[Point], param: str | Sequence[str]) -> list[dict[str, Any]]:
     """One row per point and rank: the swept value, the design, its figures and the binding constraint."""
     from .report import design_row
     rows = []
+    params = [param] if isinstance(param, str) else list(param)
     for p in points:
+        at = dict(zip(params, p.value if isinstance(p.value, tuple) else (p.value,)))
         if p.result is None:
-            rows.append({param: p.value, "rank": None, "status": "INFEASIBLE", "why": p.infeasible})
+            rows.append({**at, "rank": None, "status": "INFEASIBLE", "why": p.infeasible})
             continue
         for rd in p.result.designs:
             r = design_row(rd)
-            rows.append({param: p.value, "rank": r["rank"], "status": p.result.status,
+            rows.append({**at, "rank": r["rank"], "status": p.result.status,
                          "memory": r["memory"], "node": r["node"], "units_per_node": r["units_per_node"],
                          "nodes": r["nodes"], "tensor_parallel": r["tensor_parallel"],
                          "pipeline_parallel": r["pipeline_parallel"], "interconnect": r["interconnect"],

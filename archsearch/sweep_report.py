@@ -74,3 +74,31 @@ def rows_to_csv(rows: Sequence[dict[str, Any]]) -> str:
     for r in rows:
         w.writerow(r)
     return buf.getvalue()
+
+
+def grid_table(points: Sequence[Point], specs: Sequence[tuple[str, list[float], bool]]) -> Table:
+    """Winning memory medium and its TB/s per $M for every (row value, column value)."""
+    (pa, va, _), (pb, vb, _) = specs
+    ba, bb = is_token(pa), is_token(pb)
+    t = Table(title=f"best design: rows {pa}, columns {pb} (memory medium, TB/s per $M)", title_justify="left",
+              header_style="bold")
+    t.add_column(pa.rsplit(".", 1)[-1], justify="right")
+    for b in vb:
+        t.add_column(format_value(b, bb), justify="left", overflow="fold")
+    by = {p.value: p for p in points}
+    for a in va:
+        cells = []
+        for b in vb:
+            p = by[(a, b)]
+            if p.result is None or not p.result.designs:
+                cells.append("infeasible")
+                continue
+            d = p.result.designs[0]
+            cells.append(f"{d.design.mem.memory.name} {float(d.metrics.bandwidth_per_dollar) * 1e6 / 1e12:,.0f}")
+        t.add_row(format_value(a, ba), *cells)
+    return t
+
+
+def is_token(path: str) -> bool:
+    from .sweep import is_token_field
+    return is_token_field(path)

@@ -142,7 +142,7 @@ def test_cli_sweep_json_and_csv_carry_the_same_rows(tmp_path: Path, capsys):
 def test_cli_sweep_json_to_stdout(capsys):
     assert main(["sweep", "--param", "workload.concurrency", "--values", "8,64", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["param"] == "workload.concurrency" and len(doc["rows"]) == 2
+    assert doc["params"] == ["workload.concurrency"] and len(doc["rows"]) == 2
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -156,3 +156,39 @@ def test_cli_bad_sweep_arguments_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.strip() == message
+
+
+def test_a_grid_sweep_solves_every_pair_like_an_independent_solve():
+    pts = S.grid(None, ["workload.context_length", "workload.concurrency"], [4096, 262144], [8, 128])
+    assert [p.value for p in pts] == [(4096, 8), (4096, 128), (262144, 8), (262144, 128)]
+    raw, file = read_problem_dict(None)
+    raw["workload"]["context_length"], raw["workload"]["concurrency"] = 262144, 128
+    alone = solve(problem_from_dict(raw, file), top_k=1)
+    assert pts[-1].result.designs[0].design.key() == alone.designs[0].design.key()
+
+
+def test_cli_grid_sweep_table_json_and_heatmap(tmp_path: Path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "grid.png"
+    assert main(["sweep", "--param", "workload.context_length=4k,256k", "--param", "workload.concurrency=8,128",
+                 "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "rows workload.context_length, columns" in text and "256k" in text
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert main(["sweep", "--param", "workload.context_length=4k,256k", "--param", "workload.concurrency=8:128:2",
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["params"] == ["workload.context_length", "workload.concurrency"]
+    assert [(r["workload.context_length"], r["workload.concurrency"]) for r in doc["rows"]] == \
+        [(4096, 8), (4096, 128), (262144, 8), (262144, 128)]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", "--param", "workload.context_length=4k", "--param", "workload.concurrency=8", "--values", "1,2"],
+     "archsearch: error: --values/--range: with two parameters give each its values as --param PATH=SPEC"),
+    (["sweep", "--param", "a.b=1", "--param", "c.d=1", "--param", "e.f=1"],
+     "archsearch: error: --param: at most two parameters (a grid)"),
+])
+def test_cli_bad_grid_arguments(argv, message, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == message
