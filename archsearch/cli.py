@@ -163,6 +163,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2  # pragma: no cover - argparse requires a command
 
 
+class _LateProgress:
+    """A rich progress bar on stderr that appears only once the work has taken more than a second."""
+
+    def __init__(self, console: Console, label: str, total: int) -> None:
+        from rich.progress import Progress
+        self.bar = Progress(console=console, transient=True)
+        self.task = self.bar.add_task(label, total=total)
+        self.started = False
+
+    def __enter__(self):
+        import time
+        t0 = time.monotonic()
+
+        def advance(n: int) -> None:
+            if not self.started and time.monotonic() - t0 > 1.0:
+                self.bar.start()
+                self.started = True
+            self.bar.advance(self.task, n)
+        return advance
+
+    def __exit__(self, *exc) -> None:
+        if self.started:
+            self.bar.stop()
+
+
 def _param_specs(args: argparse.Namespace) -> list[tuple[str, list[float], bool]]:
     """(path, values, log-spaced) for each --param, from PATH=SPEC, --values/--range, or a default range."""
     if len(args.param) > 2:
@@ -201,10 +226,8 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
                   warm=not args.cold)
     target = params[0] if len(params) == 1 else params
     if not to_stdout and err.is_terminal and len(values) > 1:
-        from rich.progress import Progress
-        with Progress(console=err, transient=True) as bar:
-            task = bar.add_task(f"sweeping {', '.join(params)}", total=len(values))
-            points = sweep_mod.sweep(args.problem, target, values, progress=lambda n: bar.advance(task, n), **kwargs)
+        with _LateProgress(err, f"sweeping {', '.join(params)}", len(values)) as advance:
+            points = sweep_mod.sweep(args.problem, target, values, progress=advance, **kwargs)
     else:
         points = sweep_mod.sweep(args.problem, target, values, **kwargs)
     if plot_path is not None:
