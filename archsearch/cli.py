@@ -86,13 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
                       f"(default for workload.context_length: {sweep_mod.DEFAULT_RANGES['workload.context_length']})")
     w.add_argument("--top", type=_positive_int, metavar="K", default=1, help="designs per point (default 1)")
     w.add_argument("--distinct", choices=("architecture", "medium", "design"), help="as for solve")
-    w.add_argument("--json", nargs="?", const="-", metavar="FILE", help="write the rows as JSON to FILE "
-                   "(atomically), or to stdout without FILE")
+    w.add_argument("--json", action="store_true", help="print the rows as one JSON document instead of tables")
+    w.add_argument("--out", metavar="FILE", help="also write the JSON document to FILE (atomically)")
     w.add_argument("--csv", metavar="FILE", help="write the same rows as CSV to FILE (atomically)")
     w.add_argument("--plot", metavar="FILE.png|.svg", help="plot bandwidth per dollar per memory medium "
                    "(needs the plot extra: pip install 'archsearch[plot]')")
     w.add_argument("--workers", type=_positive_int, default=1, metavar="N", help="worker processes (default 1)")
-    w.add_argument("--cold", action="store_true", help="no warm start between points (for benchmarks)")
+    w.add_argument("--cold", action="store_true", help="start every point's search from 0: no lower bounds from the "
+                   "oracle or from the previous point (slower, same answer; for benchmarks)")
     w.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
 
     f = sub.add_parser("pareto", help="the frontier of speed per user against bandwidth per dollar",
@@ -141,14 +142,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "pareto":
             plot_path = check_plot_target(args.plot) if args.plot else None
             problem = load_problem(args.problem, args.catalog)
-            designs = frontier(problem, args.max_points)
+            designs, complete = frontier(problem, args.max_points)
             if plot_path is not None:
-                pareto_plot(designs, plot_path, f"{problem.name}: speed per user against bandwidth per dollar")
+                try:
+                    pareto_plot(designs, plot_path, f"{problem.name}: speed per user against bandwidth per dollar")
+                except OSError as exc:
+                    raise UsageError(f"--plot: cannot write {args.plot}: {exc.strerror or exc}") from None
             rows = [design_row(d) for d in designs]
             if args.json:
-                _print_json({"problem": problem.name, "frontier": rows})
+                _print_json({"problem": problem.name, "complete": complete, "frontier": rows})
             else:
                 Console(highlight=False).print(pareto_table(problem.name, rows))
+                if not complete:
+                    err.print(f"archsearch: the frontier was cut at --max-points {args.max_points}: faster designs "
+                              "exist, and a listed design may be beaten by one of them", markup=False)
             return 0
         if args.command == "catalog":
             cat = load_catalog(args.catalog)
@@ -199,16 +206,22 @@ def _param_specs(args: argparse.Namespace) -> list[tuple[str, list[float], bool]
         if len(args.param) == 2 and (args.values or args.range):
             raise UsageError("--values/--range: with two parameters give each its values as --param PATH=SPEC")
         if spec:
-            vals, log = (sweep_mod.parse_range(spec, binary) if ":" in spec
+            is_range = ":" in spec
+            vals, log = (sweep_mod.parse_range(spec, binary) if is_range
                          else (sweep_mod.parse_values(spec, binary), False))
         elif args.values:
+            is_range = False
             vals, log = sweep_mod.parse_values(args.values, binary), False
         else:
+            is_range = True
             spec = args.range or sweep_mod.DEFAULT_RANGES.get(path)
             if spec is None:
                 raise UsageError(f"--param {path}: give --values or --range (only "
                                  f"{', '.join(sweep_mod.DEFAULT_RANGES)} has a default range)")
             vals, log = sweep_mod.parse_range(spec, binary)
+        vals = sweep_mod.settle(path, vals, rounded=is_range)
+        if len(vals) > 1 and not log and vals[0] > 0 and vals[-1] / vals[0] >= 100:
+            log = True  # values spanning orders of magnitude are shown on log axes
         out.append((path, vals, log))
     return out
 
@@ -221,34 +234,46 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
     else:
         values = [(a, b) for a in specs[0][1] for b in specs[1][1]]
     plot_path = check_plot_target(args.plot) if args.plot else None
-    to_stdout = args.json == "-"
+    for flag, target_file in (("--out", args.out), ("--csv", args.csv), ("--plot", args.plot)):
+        if target_file and not Path(target_file).resolve().parent.is_dir():  # before minutes of solving
+            raise UsageError(f"{flag}: cannot write {target_file}: no such folder")
+    to_stdout = args.json
     kwargs = dict(catalog_dir=args.catalog, top_k=args.top, distinct=args.distinct, workers=args.workers,
                   warm=not args.cold)
     target = params[0] if len(params) == 1 else params
-    if not to_stdout and err.is_terminal and len(values) > 1:
-        with _LateProgress(err, f"sweeping {', '.join(params)}", len(values)) as advance:
-            points = sweep_mod.sweep(args.problem, target, values, progress=advance, **kwargs)
-    else:
-        points = sweep_mod.sweep(args.problem, target, values, **kwargs)
-    if plot_path is not None:
-        if len(specs) == 1:
-            # one line per memory medium: the best design of every medium at every point
-            per_medium = points if args.distinct == "medium" else sweep_mod.sweep(
-                args.problem, target, values, **{**kwargs, "top_k": 64, "distinct": "medium"})
-            label = params[0] + (" (tokens)" if sweep_mod.is_token_field(params[0]) else "")
-            sweep_plot(per_medium, params[0], specs[0][2], plot_path, label)
+    # a 1-D plot needs every medium's best design; with --top 1 that sweep also gives the table's row
+    medium_plot = plot_path is not None and len(specs) == 1
+    reuse = medium_plot and args.top == 1 and args.distinct in (None, "architecture", "medium")
+    runs = [dict(kwargs, top_k=64, distinct="medium")] if reuse else [kwargs] + ([dict(
+        kwargs, top_k=64, distinct="medium")] if medium_plot and args.distinct != "medium" else [])
+    results = []
+    for i, kw in enumerate(runs):
+        label = f"sweeping {', '.join(params)}" + (" (best of each medium, for the plot)" if i else "")
+        if not to_stdout and err.is_terminal and len(values) > 1:
+            with _LateProgress(err, label, len(values)) as advance:
+                results.append(sweep_mod.sweep(args.problem, target, values, progress=advance, **kw))
         else:
-            grid_heatmap(points, specs, plot_path)
+            results.append(sweep_mod.sweep(args.problem, target, values, **kw))
+    points = sweep_mod.keep_top(results[0], 1) if reuse else results[0]
+    if plot_path is not None:
+        try:
+            if medium_plot:
+                label = params[0] + (" (tokens)" if sweep_mod.is_token_field(params[0]) else "")
+                sweep_plot(results[-1], params[0], specs[0][2], plot_path, label)
+            else:
+                grid_heatmap(points, specs, plot_path)
+        except OSError as exc:
+            raise UsageError(f"--plot: cannot write {args.plot}: {exc.strerror or exc}") from None
     rows = sweep_mod.point_rows(points, target)
     doc = {"params": params, "values": [v for _, v, _ in specs], "log_spaced": [lg for _, _, lg in specs],
            "rows": rows, "crossovers": sweep_mod.crossovers(points) if len(specs) == 1 else []}
-    try:
-        if args.json and not to_stdout:
-            write_atomic(Path(args.json), json.dumps(doc, indent=2) + "\n")
-        if args.csv:
-            write_atomic(Path(args.csv), sweep_table.rows_to_csv(rows))
-    except OSError as exc:
-        raise UsageError(f"cannot write output: {exc.strerror or exc}: {exc.filename}") from None
+    for flag, target_file, text in (("--out", args.out, lambda: json.dumps(doc, indent=2) + "\n"),
+                                    ("--csv", args.csv, lambda: sweep_table.rows_to_csv(rows))):
+        if target_file:
+            try:
+                write_atomic(Path(target_file), text())
+            except OSError as exc:
+                raise UsageError(f"{flag}: cannot write {target_file}: {exc.strerror or exc}") from None
     if to_stdout:
         _print_json(doc)
     else:

@@ -107,8 +107,10 @@ class DesignModel:
         md.add_exactly_one(list(self.use_tp.values()))
         for m, u, x in zip(mems, self.use_mem, self.nodes_mem):
             lo, hi = node_bounds(space, m, groups)
-            if lo > hi:
+            if lo > hi:  # this configuration cannot hold the model, or be fast enough, within the limits
                 md.add(u == 0)
+                md.add(x == 0)
+                continue
             md.add(x <= hi * u)
             md.add(x >= lo * u)
         md.add(sum(self.nodes_mem) == self.N)

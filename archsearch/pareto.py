@@ -22,9 +22,15 @@ REL_STEP = Fraction(1, 10**6)
 RESOLUTION = 10  # thresholds in tenths of a token per second (CP-SAT integers must stay small)
 
 
-def frontier(problem, max_points: int = 30, progress: Optional[Callable[[int], None]] = None) -> list[RankedDesign]:
-    """Frontier designs from the cheapest-per-bandwidth (slowest) to the fastest per user."""
+def frontier(problem, max_points: int = 30, progress: Optional[Callable[[int], None]] = None
+             ) -> tuple[list[RankedDesign], bool]:
+    """Frontier designs from the best bandwidth per dollar (slowest) to the fastest per user, and whether
+    the frontier is complete (False when ``max_points`` cut it short).
+
+    An infeasible problem raises InfeasibleError with its explanation, as ``solve`` does.
+    """
     out: list[RankedDesign] = []
+    complete = False
     r = Fraction(problem.workload.min_decode_tokens_per_s_per_user)
     warm: tuple = ()
     for _ in range(max_points):
@@ -33,6 +39,9 @@ def frontier(problem, max_points: int = 30, progress: Optional[Callable[[int], N
         try:
             res = solve(p, top_k=1, warm=warm)
         except InfeasibleError:
+            if not out:
+                raise
+            complete = True
             break
         best = res.designs[0]
         out.append(best)
@@ -41,7 +50,7 @@ def frontier(problem, max_points: int = 30, progress: Optional[Callable[[int], N
             progress(1)
         nxt = best.metrics.decode_tokens_per_s_per_user * (1 + REL_STEP)
         r = Fraction(-(-nxt.numerator * RESOLUTION // nxt.denominator), RESOLUTION)
-    return non_dominated(out)
+    return non_dominated(out), complete
 
 
 def non_dominated(designs: list[RankedDesign]) -> list[RankedDesign]:

@@ -90,9 +90,10 @@ def pareto_plot(designs: Sequence, path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     xs = [float(d.metrics.decode_tokens_per_s_per_user) for d in designs]
     ys = [float(d.metrics.bandwidth_per_dollar) * 1e6 / 1e12 for d in designs]
-    ax.plot(xs, ys, marker="o", drawstyle="steps-post", linewidth=1.2)
+    # a design at (x, y) offers every speed up to x at ratio y: the frontier steps down after each point
+    ax.plot(xs, ys, marker="o", drawstyle="steps-pre", linewidth=1.2)
     for d, x, y in zip(designs, xs, ys):
-        ax.annotate(f"{d.design.mem.memory.name} x{d.design.nodes}", (x, y), fontsize=7, xytext=(4, 4),
+        ax.annotate(f"{d.design.mem.memory.name}, {d.design.nodes} nodes", (x, y), fontsize=7, xytext=(4, 4),
                     textcoords="offset points")
     if xs and max(xs) / max(min(xs), 1e-12) > 20:
         ax.set_xscale("log")

@@ -30,6 +30,39 @@ from .solve import SolveResult, solve
 DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9}
 BINARY = {"k": 2**10, "M": 2**20, "G": 2**30}
 TOKEN_FIELDS = ("context_length", "output_tokens_per_request")
+#: fields whose values are whole numbers (the loaders' schema); a sweep refuses fractions for them
+INTEGER_FIELDS = frozenset({
+    "workload.context_length", "workload.concurrency", "workload.output_tokens_per_request",
+    "constraints.max_nodes", "constraints.max_tensor_parallel", "search.top_k", "search.seed", "search.workers",
+    "model.layers", "model.hidden_size", "model.attention_heads", "model.kv_heads", "model.head_dim",
+    "model.kv_elements_per_token_per_layer", "catalog.memory.*.max_units_per_node", "catalog.nodes.*.min_units",
+    "catalog.nodes.*.max_units", "catalog.interconnects.*.links_per_node", "catalog.interconnects.*.reach_nodes",
+    "catalog.interconnects.*.rack_nodes", "catalog.models.*.layers", "catalog.models.*.hidden_size",
+    "catalog.models.*.attention_heads", "catalog.models.*.kv_heads", "catalog.models.*.head_dim",
+})
+
+
+def is_integer_field(path: str) -> bool:
+    keys = path.split(".")
+    if keys[0] == "catalog" and len(keys) == 4:
+        return ".".join(keys[:2] + ["*"] + keys[3:]) in INTEGER_FIELDS
+    return path in INTEGER_FIELDS
+
+
+def settle(path: str, values: Sequence[float], rounded: bool = False) -> list[float]:
+    """The values a sweep will solve at: whole numbers for integer fields, ascending, without repeats.
+
+    Values the user typed must already be whole for an integer field; values of a range are rounded
+    (``rounded``), since a log range of token counts rarely lands on whole numbers.
+    """
+    out = []
+    for v in values:
+        if is_integer_field(path):
+            if not rounded and v != int(v):
+                raise UsageError(f"--param {path}: expected whole numbers, found {v:g}")
+            v = int(round(v))
+        out.append(v)
+    return sorted(set(out))
 #: the range `sweep` uses for the context length when none is given: 1k to 1M tokens, doubling
 DEFAULT_RANGES = {"workload.context_length": "1k:1M:11:log"}
 CURVE_FIELDS = ("cost_usd",)
@@ -91,6 +124,8 @@ def parse_range(text: str, binary: bool = False) -> tuple[list[float], bool]:
     if log and lo <= 0:
         raise UsageError(f"--range: a log range needs LO > 0, found {parts[0]}")
     if n == 1:
+        if hi != lo:
+            raise UsageError(f"--range: 1 point needs LO equal to HI, found {parts[0]} and {parts[1]}")
         return [lo], log
     if log:
         r = (hi / lo) ** (1 / (n - 1))
@@ -125,7 +160,9 @@ def apply(raw: dict, path: str, value: float, catalog_raw: Callable[[str, str], 
             raise UsageError(f"--param {path}: expected catalog.<section>.<entry>.<field> with a section of "
                              f"{', '.join(FILES)}")
         section, entry, field = keys[1:]
-        current = catalog_raw(section, entry)
+        current = dict(catalog_raw(section, entry))
+        earlier = ((raw.get("overrides") or {}).get(section) or {}).get(entry) or {}
+        current.update(earlier if isinstance(earlier, dict) else {})  # the problem's own overrides count
         if field not in current:
             raise UsageError(f"--param {path}: {section} entry '{entry}' has no field '{field}'")
         over = raw.setdefault("overrides", {}) or {}
@@ -136,7 +173,7 @@ def apply(raw: dict, path: str, value: float, catalog_raw: Callable[[str, str], 
         elif isinstance(current[field], bool) or not isinstance(current[field], (int, float)):
             raise UsageError(f"--param {path}: not a numeric field (found {current[field]!r})")
         else:
-            fields[field] = _typed(value, current[field])
+            fields[field] = value
         return raw
     if keys[0] == "model" and isinstance(raw.get("model"), str):
         raw["model"] = {"preset": raw["model"]}
@@ -144,14 +181,8 @@ def apply(raw: dict, path: str, value: float, catalog_raw: Callable[[str, str], 
     current = node.get(key)
     if isinstance(current, (bool, str, list, dict)):
         raise UsageError(f"--param {path}: not a numeric field (found {current!r})")
-    node[key] = _typed(value, current, integer=is_token_field(path) or key in ("concurrency", "max_nodes"))
+    node[key] = value
     return raw
-
-
-def _typed(value: float, current: Any, integer: bool = False) -> Any:
-    if integer or isinstance(current, int):
-        return int(round(value))
-    return value
 
 
 def _scaled_curve(curve: dict, factor: float, path: str) -> dict:
@@ -187,7 +218,10 @@ def sweep(path: Optional[str | Path], param: str | Sequence[str], values: Sequen
     block warm-starts point to point.  Results do not depend on the split: every point is solved exactly.
     """
     params = [param] if isinstance(param, str) else list(param)
+    if len(set(params)) != len(params):
+        raise UsageError(f"--param: the same parameter twice ({params[0]})")
     raw, file = read_problem_dict(path)
+    problem_from_dict(raw, file, catalog_dir)  # the problem itself must be sound before any value is set
     from .catalog import default_directory
     from .errors import CatalogError
     from .yamlio import read_yaml_cached
@@ -250,6 +284,13 @@ def _run_block(jobs: list, top_k: int, distinct: Optional[str], warm: bool,
 
 
 # -- rows and crossovers ---------------------------------------------------------------------------
+def keep_top(points: Sequence[Point], k: int) -> list[Point]:
+    """The same points with only their k best designs."""
+    import dataclasses
+    return [p if p.result is None else Point(p.value, dataclasses.replace(p.result, designs=p.result.designs[:k]),
+                                             None) for p in points]
+
+
 def point_rows(points: Sequence[Point], param: str | Sequence[str]) -> list[dict[str, Any]]:
     """One row per point and rank: the swept value, the design, its figures and the binding constraint."""
     from .report import design_row

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archsearch import solve
+from archsearch import load_problem, solve
 from archsearch import sweep as S
 from archsearch.cli import main
 from archsearch.errors import UsageError
@@ -127,7 +127,7 @@ def test_a_cost_curve_is_swept_as_a_price_multiplier():
 
 def test_cli_sweep_json_and_csv_carry_the_same_rows(tmp_path: Path, capsys):
     out_json, out_csv = tmp_path / "s.json", tmp_path / "s.csv"
-    assert main(["sweep", "--param", "workload.context_length", "--values", "4k,256k", "--json", str(out_json),
+    assert main(["sweep", "--param", "workload.context_length", "--values", "4k,256k", "--out", str(out_json),
                  "--csv", str(out_csv)]) == 0
     doc = json.loads(out_json.read_text())
     assert [r["workload.context_length"] for r in doc["rows"]] == [4096, 262144]
@@ -192,3 +192,46 @@ def test_cli_grid_sweep_table_json_and_heatmap(tmp_path: Path, capsys):
 def test_cli_bad_grid_arguments(argv, message, capsys):
     assert main(argv) == 2
     assert capsys.readouterr().err.strip() == message
+
+
+def test_fractional_values_are_solved_as_given():
+    """Regression: a sweep once rounded 107.3 tokens/s to 107 while reporting 107.3."""
+    points = S.sweep(None, "workload.min_decode_tokens_per_s_per_user", [107.3])
+    raw, file = read_problem_dict(None)
+    raw["workload"]["min_decode_tokens_per_s_per_user"] = 107.3
+    alone = solve(problem_from_dict(raw, file), top_k=1)
+    got = points[0].result.designs[0]
+    assert got.design.key() == alone.designs[0].design.key()
+    assert got.metrics.decode_tokens_per_s_per_user >= 107.3
+
+
+def test_integer_fields_refuse_fractions_and_ranges_round():
+    with pytest.raises(UsageError) as exc:
+        S.settle("workload.concurrency", [2.5])
+    assert str(exc.value) == "--param workload.concurrency: expected whole numbers, found 2.5"
+    assert S.settle("workload.concurrency", [1, 1.5, 2], rounded=True) == [1, 2]
+    assert S.settle("constraints.budget_usd", [2e6, 1e6]) == [1e6, 2e6]
+    assert S.is_integer_field("catalog.memory.hbm4.max_units_per_node")
+    assert not S.is_integer_field("catalog.memory.hbm4.capacity_gb")
+
+
+def test_a_price_multiplier_starts_from_the_problems_own_override(tmp_path):
+    import yaml
+    raw, _ = read_problem_dict(None)
+    raw["overrides"] = {"memory": {"hbm4": {"cost_usd": {"points": [[1, 1000], [8, 8000]]}}}}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    pts = S.sweep(path, "catalog.memory.hbm4.cost_usd", [1.0])
+    assert pts[0].result.designs[0].design.key() == solve(load_problem(path), top_k=1).designs[0].design.key()
+
+
+def test_cli_sweep_refuses_a_missing_output_folder_before_solving(tmp_path, capsys):
+    out = tmp_path / "no" / "x.csv"
+    assert main(["sweep", "--param", "workload.concurrency", "--values", "8", "--csv", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == f"archsearch: error: --csv: cannot write {out}: no such folder"
+
+
+def test_the_same_parameter_twice_is_refused():
+    with pytest.raises(UsageError) as exc:
+        S.sweep(None, ["workload.concurrency", "workload.concurrency"], [(1, 2)])
+    assert str(exc.value) == "--param: the same parameter twice (workload.concurrency)"
