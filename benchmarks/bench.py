@@ -26,7 +26,7 @@ from archsearch import load_problem, solve
 from archsearch.model import build_space
 from archsearch.oracle import enumerate_top
 from archsearch.problem import bundled_problems, default_problem_path
-from archsearch.sweep import parse_range, sweep
+from archsearch.sweep import parse_range, settle, sweep
 
 
 def _time(fn, repeat: int) -> tuple[float, object]:
@@ -68,7 +68,7 @@ def bench_scaling(sizes: list[int], repeat: int, oracle_limit: int) -> list[dict
 
 def bench_sweep(points: int) -> list[dict]:
     """A context-length sweep of the default problem (top 1 per point): cold and warm, 1 and 2 workers."""
-    values, _ = parse_range(f"1k:1M:{points}:log", binary=True)
+    values = settle("workload.context_length", parse_range(f"1k:1M:{points}:log", binary=True)[0], rounded=True)
     rows, answers = [], []
     for warm, workers in ((False, 1), (True, 1), (True, 2)):
         t0 = time.perf_counter()
