@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -238,35 +239,28 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
         if target_file and not Path(target_file).resolve().parent.is_dir():  # before minutes of solving
             raise UsageError(f"{flag}: cannot write {target_file}: no such folder")
     to_stdout = args.json
-    kwargs = dict(catalog_dir=args.catalog, top_k=args.top, distinct=args.distinct, workers=args.workers,
-                  warm=not args.cold)
     target = params[0] if len(params) == 1 else params
-    # a 1-D plot needs every medium's best design; with --top 1 that sweep also gives the table's row
     medium_plot = plot_path is not None and len(specs) == 1
-    reuse = medium_plot and args.top == 1 and args.distinct in (None, "architecture", "medium")
-    runs = [dict(kwargs, top_k=64, distinct="medium")] if reuse else [kwargs] + ([dict(
-        kwargs, top_k=64, distinct="medium")] if medium_plot and args.distinct != "medium" else [])
-    results = []
-    for i, kw in enumerate(runs):
-        label = f"sweeping {', '.join(params)}" + (" (best of each medium, for the plot)" if i else "")
-        if not to_stdout and err.is_terminal and len(values) > 1:
-            with _LateProgress(err, label, len(values)) as advance:
-                results.append(sweep_mod.sweep(args.problem, target, values, progress=advance, **kw))
-        else:
-            results.append(sweep_mod.sweep(args.problem, target, values, **kw))
-    points = sweep_mod.keep_top(results[0], 1) if reuse else results[0]
+
+    def progress(label: str):
+        if to_stdout or not err.is_terminal or len(values) < 2:
+            return contextlib.nullcontext(None)
+        return _LateProgress(err, label, len(values))
+
+    points, per_medium = sweep_mod.sweep_for_report(
+        args.problem, target, values, top_k=args.top, distinct=args.distinct, per_medium=medium_plot,
+        progress=progress, catalog_dir=args.catalog, workers=args.workers, warm=not args.cold)
     if plot_path is not None:
         try:
             if medium_plot:
                 label = params[0] + (" (tokens)" if sweep_mod.is_token_field(params[0]) else "")
-                sweep_plot(results[-1], params[0], specs[0][2], plot_path, label)
+                sweep_plot(per_medium, params[0], specs[0][2], plot_path, label)
             else:
                 grid_heatmap(points, specs, plot_path)
         except OSError as exc:
             raise UsageError(f"--plot: cannot write {args.plot}: {exc.strerror or exc}") from None
-    rows = sweep_mod.point_rows(points, target)
-    doc = {"params": params, "values": [v for _, v, _ in specs], "log_spaced": [lg for _, _, lg in specs],
-           "rows": rows, "crossovers": sweep_mod.crossovers(points) if len(specs) == 1 else []}
+    doc = sweep_table.sweep_document(points, specs)
+    rows = doc["rows"]
     for flag, target_file, text in (("--out", args.out, lambda: json.dumps(doc, indent=2) + "\n"),
                                     ("--csv", args.csv, lambda: sweep_table.rows_to_csv(rows))):
         if target_file:

@@ -284,6 +284,31 @@ def _run_block(jobs: list, top_k: int, distinct: Optional[str], warm: bool,
 
 
 # -- rows and crossovers ---------------------------------------------------------------------------
+def sweep_for_report(path: Optional[str | Path], param: str | Sequence[str], values: Sequence[Any], *,
+                     top_k: int, distinct: Optional[str], per_medium: bool,
+                     progress: Callable[[str], Any], **kwargs: Any) -> tuple[list[Point], Optional[list[Point]]]:
+    """The points for the table and, if ``per_medium``, every memory medium's best design at every point.
+
+    A plot needs each medium's best design (``distinct="medium"``); when the table wants only the best
+    design, that one sweep serves both.  ``progress(label)`` returns a context manager giving a
+    ``progress(n)`` callback (or None).
+    """
+    label = f"sweeping {param if isinstance(param, str) else ', '.join(param)}"
+    media = dict(kwargs, top_k=64, distinct="medium")
+    if per_medium and top_k == 1 and distinct in (None, "architecture", "medium"):
+        with progress(label) as advance:
+            both = sweep(path, param, values, progress=advance, **media)
+        return keep_top(both, 1), both
+    with progress(label) as advance:
+        points = sweep(path, param, values, progress=advance, top_k=top_k, distinct=distinct, **kwargs)
+    if not per_medium:
+        return points, None
+    if distinct == "medium":
+        return points, points
+    with progress(label + " (best of each medium, for the plot)") as advance:
+        return points, sweep(path, param, values, progress=advance, **media)
+
+
 def keep_top(points: Sequence[Point], k: int) -> list[Point]:
     """The same points with only their k best designs."""
     import dataclasses

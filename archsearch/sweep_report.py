@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .report import design_row
-from .sweep import Point, crossovers
+from .sweep import Point, crossovers, point_rows
 
 
 def format_value(v: float, binary: bool) -> str:
@@ -102,3 +102,11 @@ def grid_table(points: Sequence[Point], specs: Sequence[tuple[str, list[float], 
 def is_token(path: str) -> bool:
     from .sweep import is_token_field
     return is_token_field(path)
+
+
+def sweep_document(points: Sequence[Point], specs: Sequence[tuple[str, list[float], bool]]) -> dict[str, Any]:
+    """The JSON document of a sweep: parameters, values, rows (the CSV's too) and crossovers."""
+    params = [p for p, _, _ in specs]
+    return {"params": params, "values": [v for _, v, _ in specs], "log_spaced": [lg for _, _, lg in specs],
+            "rows": point_rows(points, params[0] if len(params) == 1 else params),
+            "crossovers": crossovers(points) if len(specs) == 1 else []}
