@@ -15,7 +15,9 @@ from . import __version__
 from .catalog import FILES, load_catalog
 from .errors import ArchsearchError, UsageError
 from .problem import load_problem
-from .report import catalog_rows, catalog_table, design_row, pareto_table, solve_renderable, to_json
+from .evaluate import as_result, evaluate_design, parse_design
+from .report import (catalog_rows, catalog_table, design_row, evaluation_json, evaluation_renderable, pareto_table,
+                     solve_renderable, to_json)
 from .solve import solve
 from . import sweep as sweep_mod
 from . import sweep_report as sweep_table
@@ -97,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "oracle or from the previous point (slower, same answer; for benchmarks)")
     w.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
 
+    e = sub.add_parser("evaluate", help="evaluate one fixed design and rank it against the optimum",
+                       description="Evaluate one design with the search's own equations: its figures, every "
+                       "constraint (held or broken, and by how much) and how it compares with the best design.")
+    e.add_argument("problem", nargs="?", help="problem YAML (default: the bundled default problem)")
+    e.add_argument("--design", required=True, metavar="SPEC",
+                   help="memory=NAME,units=U,nodes=N[,tp=T][,node=NAME][,interconnect=NAME,topology=NAME]")
+    e.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    e.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
+
     f = sub.add_parser("pareto", help="the frontier of speed per user against bandwidth per dollar",
                        description="The designs no other design beats on both decode tokens/s per user and memory "
                        "bandwidth per dollar, found exactly by raising the speed target step by step.")
@@ -140,6 +151,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
         if args.command == "sweep":
             return _sweep(args, err)
+        if args.command == "evaluate":
+            problem = load_problem(args.problem, args.catalog)
+            ev = evaluate_design(problem, parse_design(args.design))
+            if args.json:
+                _print_json(evaluation_json(ev))
+            else:
+                out = Console(highlight=False)
+                out.print(evaluation_renderable(ev, as_result(problem, ev), out.width))
+            return 0
         if args.command == "pareto":
             plot_path = check_plot_target(args.plot) if args.plot else None
             problem = load_problem(args.problem, args.catalog)

@@ -115,7 +115,7 @@ def _ratio(x: float) -> str:
 
 #: (header, justify, cell) for every column of the designs table
 _COLUMNS = (
-    ("#", "right", lambda r, rd: f"{r['rank']}{'' if rd.proven else '*'}"),
+    ("#", "right", lambda r, rd: "-" if r["rank"] == 0 else f"{r['rank']}{'' if rd.proven else '*'}"),
     ("memory", "left", lambda r, rd: f"{r['memory']} x{r['units_per_node']} ({r['node']})"),
     ("nodes", "right", lambda r, rd: str(r["nodes"])),
     ("TPxPP", "right", lambda r, rd: f"{r['tensor_parallel']}x{r['pipeline_parallel']}"),
@@ -153,6 +153,8 @@ def designs_tables(result: SolveResult, width: int = WIDE) -> list[Table]:
     p = result.problem
     title = (f"{p.name}: top {len(result.designs)} designs by memory bandwidth per dollar "
              f"({result.status}, {p.cost.basis} cost)")
+    if result.status == "EVALUATED":
+        title = f"{p.name}: one design, evaluated ({p.cost.basis} cost)"
     if width >= WIDE:
         return [_table(result, title, None)]
     return [_table(result, title, _DESIGN_COLS), _table(result, "figures of the same designs", _FIGURE_COLS)]
@@ -241,3 +243,32 @@ def pareto_table(name: str, rows: list[dict[str, Any]]) -> Table:
                   "single node" if r["interconnect"] == "none" else f"{r['interconnect']} {r['topology']}",
                   r["binding"])
     return t
+
+
+def evaluation_renderable(ev, result: SolveResult, width: int = WIDE) -> Group:
+    """One design as a row of solve's table, every constraint with its room, and where it ranks."""
+    t = Table(title="constraints", title_justify="left", header_style="bold")
+    for col in ("constraint", "holds", "room", "detail"):
+        t.add_column(col, overflow="fold")
+    for c in list(ev.design.checks) + list(ev.structure):
+        room = f"{c.slack:+.1%}" if c.name not in ("tensor parallel", "node type on this interconnect") else ""
+        t.add_row(c.name, "yes" if c.ok else "NO", room, c.detail)
+    return Group(*designs_tables(result, width), t, Text(verdict(ev)))
+
+
+def verdict(ev) -> str:
+    broken = [c.name for c in list(ev.design.checks) + list(ev.structure) if not c.ok]
+    head = f"breaks: {', '.join(broken)}. " if broken else "meets every constraint. "
+    if ev.best is None:
+        return head + f"The problem has no feasible design ({ev.infeasible})."
+    b = ev.best
+    return (head + f"{float(ev.versus_best):.2f}x the best bandwidth per dollar; best is {b.design.mem.label}, "
+            f"{b.design.nodes} nodes, {b.design.net.label} "
+            f"({float(b.metrics.bandwidth_per_dollar) * 1e6 / 1e12:,.2f} TB/s per $M).")
+
+
+def evaluation_json(ev) -> dict[str, Any]:
+    return {"design": design_row(ev.design),
+            "structure": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in ev.structure],
+            "versus_best": float(ev.versus_best) if ev.versus_best is not None else None,
+            "best": design_row(ev.best) if ev.best else None, "infeasible": ev.infeasible, "verdict": verdict(ev)}

@@ -1,0 +1,154 @@
+"""Evaluating one fixed design with exactly the equations the search uses, and ranking it against the optimum.
+
+A design is written ``memory=hbm4,units=6,node=gpu-hbm,nodes=2,tp=2,interconnect=ucie-d2d,topology=ring``
+(``node`` may be left out when one node type carries the memory; ``interconnect`` and ``topology`` when
+``nodes`` is 1; ``tp`` defaults to 1, so PP = nodes / tp).  It is evaluated even when it breaks the
+problem's constraints: every constraint says whether it holds and by how much.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional
+
+from . import physics
+from .errors import InfeasibleError, UsageError
+from .physics import Check, Design
+from .solve import RankedDesign, SolveResult, solve
+
+FIELDS = ("memory", "units", "node", "nodes", "tp", "interconnect", "topology")
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    memory: str
+    units: int
+    nodes: int
+    tensor_parallel: int
+    node: Optional[str]
+    interconnect: Optional[str]
+    topology: Optional[str]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    design: RankedDesign                # rank 0: not ranked by the search
+    structure: tuple[Check, ...]        # whether the design is one the search could return at all
+    best: Optional[RankedDesign]        # the search's best design (None when the problem is infeasible)
+    versus_best: Optional[Fraction]     # this design's bandwidth per dollar / the best's
+    infeasible: Optional[str]           # why the problem has no feasible design, if so
+
+
+def parse_design(text: str) -> DesignSpec:
+    fields: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.strip().partition("=")
+        if not sep or not value.strip() or "=" in value or len(value.split()) > 1:
+            raise UsageError(f"--design: expected key=value pairs separated by commas, found {part.strip()!r}")
+        if key not in FIELDS:
+            raise UsageError(f"--design: unknown key '{key}' (keys: {', '.join(FIELDS)})")
+        if key in fields:
+            raise UsageError(f"--design: '{key}' given twice")
+        fields[key] = value.strip()
+    for key in ("memory", "units", "nodes"):
+        if key not in fields:
+            raise UsageError(f"--design: missing '{key}'")
+
+    def whole(key: str, default: Optional[int] = None) -> int:
+        if key not in fields:
+            return default  # type: ignore[return-value]
+        try:
+            v = int(fields[key])
+        except ValueError:
+            raise UsageError(f"--design: {key}: expected a positive integer, found {fields[key]!r}") from None
+        if v < 1:
+            raise UsageError(f"--design: {key}: expected a positive integer, found {fields[key]!r}")
+        return v
+
+    spec = DesignSpec(memory=fields["memory"], units=whole("units"), nodes=whole("nodes"),
+                      tensor_parallel=whole("tp", 1), node=fields.get("node"),
+                      interconnect=fields.get("interconnect"), topology=fields.get("topology"))
+    if spec.nodes % spec.tensor_parallel:
+        raise UsageError(f"--design: tp {spec.tensor_parallel} does not divide nodes {spec.nodes} (PP = nodes / tp)")
+    if spec.nodes > 1 and (spec.interconnect is None or spec.topology is None):
+        raise UsageError("--design: more than one node needs an interconnect and a topology")
+    return spec
+
+
+def build_design(problem, spec: DesignSpec) -> Design:
+    """The design in ``problem``'s physics, whatever the problem's limits (they are checked, not imposed)."""
+    cat = problem.catalog
+    if spec.memory not in cat.memory:
+        raise UsageError(f"--design: unknown memory '{spec.memory}' (known: {', '.join(sorted(cat.memory))})")
+    carriers = [n.name for n in cat.nodes.values() if spec.memory in n.memory]
+    node = spec.node or (carriers[0] if len(carriers) == 1 else None)
+    if node is None:
+        raise UsageError(f"--design: memory '{spec.memory}' is carried by several node types; give node= "
+                         f"({', '.join(carriers)})")
+    if node not in carriers:
+        raise UsageError(f"--design: node '{node}' does not carry memory '{spec.memory}' "
+                         f"(nodes that do: {', '.join(carriers) or 'none'})")
+    unlimited = dataclasses.replace(
+        problem, search=dataclasses.replace(problem.search, include={}),
+        constraints=dataclasses.replace(problem.constraints, max_nodes=max(spec.nodes, problem.constraints.max_nodes)))
+    mems = [m for m in physics.memory_configs(unlimited) if m.node.name == node and m.memory.name == spec.memory]
+    mc = next((m for m in mems if m.units == spec.units), None)
+    if mc is None:
+        offered = f"{mems[0].units}..{mems[-1].units}" if mems else "none"
+        raise UsageError(f"--design: units: {spec.units} units of {spec.memory} on {node} are not offered "
+                         f"(offered: {offered})")
+    if spec.nodes == 1:
+        nc = physics.network_configs(unlimited)[0]
+    else:
+        if spec.interconnect not in cat.interconnects:
+            raise UsageError(f"--design: unknown interconnect '{spec.interconnect}' "
+                             f"(known: {', '.join(sorted(cat.interconnects))})")
+        nets = [n for n in physics.network_configs(unlimited)[1:]
+                if n.tier.name == spec.interconnect and n.topology.name == spec.topology]
+        if not nets:
+            tier = cat.interconnects[spec.interconnect]
+            raise UsageError(f"--design: {spec.interconnect} cannot be wired as '{spec.topology}' "
+                             f"(it can: {', '.join(tier.topologies)})")
+        nc = next((n for n in nets if n.n_min <= spec.nodes <= n.n_max), None)
+        if nc is None:
+            spans = ", ".join(f"{n.n_min}..{n.n_max}" for n in nets)
+            raise UsageError(f"--design: {spec.interconnect} {spec.topology} spans {spans} nodes, not {spec.nodes}")
+    return Design(mc, nc, spec.nodes, spec.tensor_parallel)
+
+
+def structure_checks(problem, design: Design) -> list[Check]:
+    """What makes a design one the search could return, beyond the constraints in ``physics.checks``."""
+    c = problem.constraints
+    tau = design.tensor_parallel
+    allowed = physics.tp_values(dataclasses.replace(
+        problem, constraints=dataclasses.replace(c, max_nodes=max(c.max_nodes, design.nodes))))
+    rule = "divides the attention heads" if c.tensor_parallel == "divides_heads" else "any degree"
+    out = [Check("tensor parallel", tau in allowed and tau <= c.max_tensor_parallel, 0.0,
+                 f"TP {tau}: {rule}, at most {c.max_tensor_parallel}")]
+    out.append(Check("node type on this interconnect", physics.compatible(design.mem, design.net), 0.0,
+                     f"{design.mem.node.name} on {design.net.label}"))
+    return out
+
+
+def evaluate_design(problem, spec: DesignSpec) -> Evaluation:
+    design = build_design(problem, spec)
+    req = physics.requirements(problem)
+    chk = tuple(physics.checks(design, req, problem))
+    rd = RankedDesign(0, design, physics.evaluate(design, req), chk, physics.binding(list(chk)), False)
+    best: Optional[RankedDesign] = None
+    why = None
+    try:
+        best = solve(problem, top_k=1).designs[0]
+    except InfeasibleError as exc:
+        why = str(exc)
+    ratio = rd.metrics.bandwidth_per_dollar / best.metrics.bandwidth_per_dollar if best else None
+    return Evaluation(rd, tuple(structure_checks(problem, design)), best, ratio, why)
+
+
+def as_result(problem, ev: Evaluation) -> SolveResult:
+    """A one-design result, so the design prints as one row of ``solve``'s table."""
+    return SolveResult(status="EVALUATED", problem=problem, requirements=physics.requirements(problem),
+                       designs=(ev.design,), bound_bytes_per_s_per_usd=None, wall_time_s=0.0, iterations=0,
+                       settings={"seed": problem.search.seed, "workers": 1, "distinct": "design"})
