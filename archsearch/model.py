@@ -46,6 +46,11 @@ class Space:
     max_nodes: int
 
     @functools.cached_property
+    def flops_column(self):
+        """Per-node FLOP/s as exact integers in one common unit."""
+        return scale_column([Fraction(m.compute_flops) for m in self.mems])
+
+    @functools.cached_property
     def bw_column(self):
         """Per-node memory bandwidths as exact integers in one common unit (``unit`` bytes/s)."""
         return scale_column([Fraction(m.bandwidth_bytes_per_s) for m in self.mems])
@@ -72,6 +77,7 @@ def node_bounds(space: Space, m: MemoryConfig, groups: tuple[str, ...] = GROUPS)
     if "speed" in groups and r > 0:
         need = r * (req.active_weight_bytes + req.concurrency * req.kv_bytes_per_request)
         lo = max(lo, math.ceil(need / m.bandwidth_bytes_per_s))
+        lo = max(lo, math.ceil(r * physics.compute_flops_needed(req, req.concurrency) / m.compute_flops))
     if "budget" in groups and p.constraints.budget_usd is not None:
         hi = min(hi, math.floor(exact(p.constraints.budget_usd) / m.cost_usd))
     return lo, hi
@@ -200,6 +206,11 @@ class DesignModel:
             cw, ck, cb = physics.speed_coefficients(req, self.bw_unit)
             check_linear("memory speed", [(cw, nmax), (ck, max(nmax, conc)), (cb, bmax)])
             md.add(cw * self.PP + ck * self.M <= cb * self.B)
+            # r * 2 * P_active * M <= N * node FLOP/s   (compute roofline; not enforced)
+            fcol = space.flops_column
+            cm, cf = physics.compute_coefficients(req, fcol.unit)
+            check_linear("compute speed", [(cm, max(nmax, conc))] + [(cf * w, nmax) for w in fcol.ints])
+            md.add(cm * self.M <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
             for n in nets:
                 for t in tps:
                     pp = self._pp_range(n, t)

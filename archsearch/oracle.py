@@ -55,6 +55,10 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     budget = math.floor(exact(c.budget_usd)) if c.budget_usd is not None else None
     r = req.min_tokens_per_s
     cw, ck, cb = physics.speed_coefficients(req, bwc.unit) if r > 0 else (0, 0, 0)
+    fcol = space.flops_column
+    flops_units = np.array(fcol.ints, dtype=np.int64)
+    cm, cf = physics.compute_coefficients(req, fcol.unit) if r > 0 else (0, 0)
+    check_linear("oracle compute speed", [(cm, max(nmax, req.concurrency)), (cf * int(flops_units.max()), nmax)])
     check_linear("oracle memory speed", [(cw, nmax), (ck, max(nmax, req.concurrency)), (cb, int(bw_units.max()) * nmax)])
     # power, on one integer scale with the network terms
     pcol = None
@@ -102,6 +106,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
             cc = physics.comm_coefficients(n, t, req)
             if r > 0:
                 ok &= cw * pp + ck * m_ <= cb * B
+                ok &= cm * m_ <= cf * (flops_units[:, None] * N)
                 ok &= physics.comm_speed_mask(req, cc, pp.ravel()).reshape(pp.shape)
             if n.tier is not None and bal.rule == "ratio":
                 if t > 1 and bal.tensor_parallel_ratio > 0:

@@ -16,7 +16,8 @@ count N, and a parallel split N = TP x PP.  Equations (also in the README):
     decode, c concurrent requests in k = min(c, PP) micro-batches, M = PP * c / k = max(PP, c):
     t_mem  = (PP * W_active + M * KV_request) / B      per token per user (busy fraction k / PP)
     t_comm = (2 * layers * AR(TP, S) + (PP - 1) * hop(S)),  S = (c / k) * hidden * act_bytes
-    time per token per user = max(t_mem, t_comm)   (communication overlapped: a roofline bound)
+    t_comp = 2 * P_active * M / (N * node FLOP/s)     (each token of the batch costs 2 FLOPs per active parameter)
+    time per token per user = max(t_mem, t_comm, t_comp)   (overlapped: a roofline bound)
 
 Exact arithmetic: byte and bandwidth figures are exact rationals; costs are whole
 dollars; communication coefficients are whole picoseconds rounded up.
@@ -50,6 +51,7 @@ class Requirements:
     activation_bytes_per_token: int
     concurrency: int
     layers: int
+    active_parameters: int
     min_tokens_per_s: Fraction
 
 
@@ -67,7 +69,7 @@ def requirements(problem: "Problem") -> Requirements:
         kv_bytes_per_request=kv_req, kv_bytes_total=kv_total,
         capacity_required_bytes=math.ceil((weights + kv_total) * (1 + overhead)),
         activation_bytes_per_token=math.ceil(m.hidden_size * ab),
-        concurrency=w.concurrency, layers=m.layers,
+        concurrency=w.concurrency, layers=m.layers, active_parameters=math.ceil(exact(m.active_parameters)),
         min_tokens_per_s=exact(w.min_decode_tokens_per_s_per_user),
     )
 
@@ -132,7 +134,7 @@ class MemoryConfig:
     bandwidth_bytes_per_s: int
     cost_usd: int
     power_w: Fraction
-    compute_flops: Fraction
+    compute_flops: int          # FLOP/s of one node (dense BF16 peak)
 
     @property
     def label(self) -> str:
@@ -163,7 +165,7 @@ def memory_configs(problem: "Problem") -> list[MemoryConfig]:
                     capacity_bytes=math.floor(cap), bandwidth_bytes_per_s=math.floor(bw),
                     cost_usd=max(1, usd(cost)),
                     power_w=exact(node.power_w) + exact(mem.power_w) * u,
-                    compute_flops=exact(node.compute_tflops) * 10**12,
+                    compute_flops=math.floor(exact(node.compute_tflops) * 10**12),
                 ))
     return out
 
@@ -338,6 +340,31 @@ def speed_coefficients(req: Requirements, bw_unit: Fraction) -> tuple[int, int, 
     return cw // g, ck // g, cb // g
 
 
+def compute_flops_needed(req: Requirements, m) -> int:
+    """FLOPs the system must do per token per user: 2 x active parameters x M (M = max(PP, c))."""
+    return 2 * req.active_parameters * m
+
+
+def compute_ok(req: Requirements, m, flops_per_s) -> bool:
+    """Compute-bound speed target: r * 2 * P_active * M <= N * node FLOP/s, in exact integers."""
+    r = req.min_tokens_per_s
+    return r.numerator * compute_flops_needed(req, m) <= r.denominator * flops_per_s
+
+
+def compute_coefficients(req: Requirements, flops_unit: Fraction) -> tuple[int, int]:
+    """(cm, cf) with  compute ok  <=>  cm * M <= cf * F_units,  F_units = N * node FLOP/s / flops_unit.
+
+    The integers of ``compute_ok``, divided by their common factor (shared by the model and the oracle).
+    """
+    r = req.min_tokens_per_s
+    cm = Fraction(r.numerator * 2 * req.active_parameters)
+    cf = r.denominator * flops_unit
+    den = cf.denominator
+    cm, cf = int(cm * den), int(cf * den)
+    g = math.gcd(cm, cf)
+    return cm // g, cf // g
+
+
 def comm_speed_ok(req: Requirements, pp_comm_ps, pp) -> bool:
     """Communication speed target: r * PP * t_comm <= PP (seconds), at picosecond resolution."""
     r = req.min_tokens_per_s
@@ -417,6 +444,7 @@ class Metrics:
     bandwidth_per_dollar: Fraction          # bytes/s per USD
     t_mem_s: Fraction
     t_comm_s: Fraction
+    t_comp_s: Fraction
     decode_tokens_per_s_per_user: Fraction
     system_tokens_per_s: Fraction
     pipeline_busy_fraction: Fraction
@@ -438,16 +466,17 @@ def evaluate(design: Design, req: Requirements) -> Metrics:
     t_mem = Fraction(pp * req.active_weight_bytes + m * req.kv_bytes_per_request, bw)
     cc = comm_coefficients(nc, tau, req)
     t_comm = Fraction(cc.pp_comm_ps(pp, m), pp * PS_PER_S)
-    t_user = max(t_mem, t_comm)
+    t_comp = Fraction(compute_flops_needed(req, m), n * mc.compute_flops)
+    t_user = max(t_mem, t_comm, t_comp)
     per_user = 1 / t_user
     balance = (nc.node_link_bytes_per_s / mc.bandwidth_bytes_per_s) if nc.tier else Fraction(0)
     return Metrics(
         capacity_bytes=cap, bandwidth_bytes_per_s=bw, node_cost_usd=node_cost, network_cost_usd=net_cost,
         cost_usd=cost, power_w=n * mc.power_w + network_power_w(nc, n),
-        bandwidth_per_dollar=Fraction(bw, cost), t_mem_s=t_mem, t_comm_s=t_comm,
+        bandwidth_per_dollar=Fraction(bw, cost), t_mem_s=t_mem, t_comm_s=t_comm, t_comp_s=t_comp,
         decode_tokens_per_s_per_user=per_user, system_tokens_per_s=req.concurrency * per_user,
         pipeline_busy_fraction=Fraction(min(req.concurrency, pp), pp), balance_ratio=balance,
-        comm_ratio=t_comm / t_mem, compute_flops=n * mc.compute_flops, network_counts=network_counts(nc, n),
+        comm_ratio=t_comm / t_mem, compute_flops=Fraction(n * mc.compute_flops), network_counts=network_counts(nc, n),
     )
 
 
@@ -495,6 +524,9 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
         ok = comm_speed_ok(req, cc.pp_comm_ps(pp, m), pp)
         out.append(Check("speed (communication)", ok, float(1 - met.t_comm_s * r),
                          f"t_comm {float(met.t_comm_s) * 1e3:.3g} ms per token, target {float(1 / r) * 1e3:.3g} ms"))
+        ok = compute_ok(req, m, n * mc.compute_flops)
+        out.append(Check("speed (compute)", ok, float(1 - met.t_comp_s * r),
+                         f"t_comp {float(met.t_comp_s) * 1e3:.3g} ms per token, target {float(1 / r) * 1e3:.3g} ms"))
     bal = c.balance
     if nc.tier is not None and bal.rule == "ratio":
         for name, active, ratio in (("balance (tensor parallel)", tau > 1, exact(bal.tensor_parallel_ratio)),

@@ -50,6 +50,7 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "system_tokens_per_s": _f(m.system_tokens_per_s),
         "time_per_token_memory_s": _f(m.t_mem_s),
         "time_per_token_comm_s": _f(m.t_comm_s),
+        "time_per_token_compute_s": _f(m.t_comp_s),
         "pipeline_busy_fraction": _f(m.pipeline_busy_fraction),
         "balance_ratio": _f(m.balance_ratio),
         "comm_time_ratio": _f(m.comm_ratio),

@@ -39,7 +39,8 @@ def write_random(tmp: Path, seed: int) -> Path:
                  {"die_yield": {"wafer_cost_usd": 16000, "wafer_diameter_mm": 300, "defect_density_per_cm2": 0.1,
                                 "logic_area_mm2": 150, "area_per_unit_mm2": 80, "reticle_area_mm2": 830,
                                 "fixed_usd": 300}})
-        nodes.append(_entry(f"node{i}", memory=carry, min_units=1, max_units=rng.randint(1, 8), compute_tflops=100,
+        nodes.append(_entry(f"node{i}", memory=carry, min_units=1, max_units=rng.randint(1, 8),
+                            compute_tflops=rng.choice([2, 20, 200]),
                             power_w=rng.choice([100, 500]), cost_basis=rng.choice(["build", "market"]),
                             cost_usd=curve))
     topos = rng.sample(KINDS, rng.randint(2, 5))

@@ -79,3 +79,21 @@ def test_medium_mode_matches_oracle():
     p = dataclasses.replace(p, search=dataclasses.replace(p.search, top_k=20, distinct="medium"))
     n = _compare(p)
     assert n >= 5  # one design per memory medium that can hold the model
+
+
+def test_compute_bound_problems_match_oracle(tmp_path):
+    """A node with little compute makes the compute roofline bind: CP-SAT and the oracle must agree there too."""
+    import yaml
+    path = tmp_path / "slow-compute.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "slow-compute", "model": "llama-2-70b",
+        "workload": {"context_length": 4096, "concurrency": 64, "min_decode_tokens_per_s_per_user": 20},
+        "constraints": {"max_nodes": 64, "budget_usd": 20000000},
+        "search": {"top_k": 3, "include": {"nodes": ["gpu-hbm"]}},
+        "overrides": {"nodes": {"gpu-hbm": {"compute_tflops": 20}}}}))
+    problem = load_problem(path)
+    assert _compare(problem) == 3
+    best = solve(problem).designs[0]
+    # 2 x 69 G active parameters x 64 tokens, 20 times a second: 1.77e14 FLOP/s, so 9 nodes of 20 TFLOP/s
+    assert best.design.nodes >= 9
+    assert best.binding == "speed (compute)"

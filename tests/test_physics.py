@@ -161,3 +161,13 @@ def test_communication_speed_mask_is_exact_beyond_int64(default):
     exact = [physics.comm_speed_ok(req, cc.pp_comm_ps(int(x), max(int(x), req.concurrency)), int(x))
              for x in (1, 1000, 5000, 100_000, 200_000)]
     assert [bool(mask[x - 1]) for x in (1, 1000, 5000, 100_000, 200_000)] == exact
+
+
+def test_compute_roofline_time(default):
+    space = build_space(default)
+    req = space.req
+    mem = next(m for m in space.mems if m.memory.name == "hbm4" and m.units == 8)
+    met = physics.evaluate(Design(mem, space.nets[0], 1, 1), req)
+    # 2 FLOPs per active parameter per token, 64 tokens in the batch, one node's peak FLOP/s
+    assert met.t_comp_s == Fraction(2 * req.active_parameters * 64, mem.compute_flops)
+    assert met.decode_tokens_per_s_per_user == 1 / max(met.t_mem_s, met.t_comm_s, met.t_comp_s)
