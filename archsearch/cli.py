@@ -125,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+@contextlib.contextmanager
+def _writing(flag: str, path: str):
+    """Turn a failure to write an output file into the one-line error every input problem gets."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot write {path}: {exc.strerror or exc}") from None
+
+
 def _print_json(doc: object) -> None:
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
@@ -139,10 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                            workers=args.workers, seed=args.seed)
             doc = to_json(result)
             if args.out:
-                try:
+                with _writing("--out", args.out):
                     write_atomic(Path(args.out), json.dumps(doc, indent=2) + "\n")
-                except OSError as exc:
-                    raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
             if args.json:
                 _print_json(doc)
             else:
@@ -165,10 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             problem = load_problem(args.problem, args.catalog)
             designs, complete = frontier(problem, args.max_points)
             if plot_path is not None:
-                try:
+                with _writing("--plot", args.plot):
                     pareto_plot(designs, plot_path, f"{problem.name}: speed per user against bandwidth per dollar")
-                except OSError as exc:
-                    raise UsageError(f"--plot: cannot write {args.plot}: {exc.strerror or exc}") from None
             rows = [design_row(d) for d in designs]
             if args.json:
                 _print_json({"problem": problem.name, "complete": complete, "frontier": rows})
@@ -271,23 +276,19 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
         args.problem, target, values, top_k=args.top, distinct=args.distinct, per_medium=medium_plot,
         progress=progress, catalog_dir=args.catalog, workers=args.workers, warm=not args.cold)
     if plot_path is not None:
-        try:
+        with _writing("--plot", args.plot):
             if medium_plot:
                 label = params[0] + (" (tokens)" if sweep_mod.is_token_field(params[0]) else "")
                 sweep_plot(per_medium, params[0], specs[0][2], plot_path, label)
             else:
                 grid_heatmap(points, specs, plot_path)
-        except OSError as exc:
-            raise UsageError(f"--plot: cannot write {args.plot}: {exc.strerror or exc}") from None
     doc = sweep_table.sweep_document(points, specs)
     rows = doc["rows"]
     for flag, target_file, text in (("--out", args.out, lambda: json.dumps(doc, indent=2) + "\n"),
                                     ("--csv", args.csv, lambda: sweep_table.rows_to_csv(rows))):
         if target_file:
-            try:
+            with _writing(flag, target_file):
                 write_atomic(Path(target_file), text())
-            except OSError as exc:
-                raise UsageError(f"{flag}: cannot write {target_file}: {exc.strerror or exc}") from None
     if to_stdout:
         _print_json(doc)
     else:
