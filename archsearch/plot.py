@@ -12,6 +12,7 @@ from typing import Sequence
 
 from .errors import UsageError
 from .sweep import Point, crossovers
+from .units import tb_per_s_per_million_usd
 from .yamlio import public_mode
 
 FORMATS = (".png", ".svg")
@@ -58,7 +59,7 @@ def sweep_plot(points: Sequence[Point], param: str, log_x: bool, path: Path, x_l
         if p.result is None:
             continue
         for rd in p.result.designs:
-            y = float(rd.metrics.bandwidth_per_dollar) * 1e6 / 1e12  # TB/s per $M
+            y = tb_per_s_per_million_usd(rd.metrics.bandwidth_per_dollar)
             media.setdefault(rd.design.mem.memory.name, []).append((p.value, y))
             if rd.rank == 1:
                 best_x.append(p.value)
@@ -89,7 +90,7 @@ def pareto_plot(designs: Sequence, path: Path, title: str) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     xs = [float(d.metrics.decode_tokens_per_s_per_user) for d in designs]
-    ys = [float(d.metrics.bandwidth_per_dollar) * 1e6 / 1e12 for d in designs]
+    ys = [tb_per_s_per_million_usd(d.metrics.bandwidth_per_dollar) for d in designs]
     # a design at (x, y) offers every speed up to x at ratio y: the frontier steps down after each point
     ax.plot(xs, ys, marker="o", drawstyle="steps-pre", linewidth=1.2)
     for d, x, y in zip(designs, xs, ys):

@@ -16,7 +16,7 @@ from rich.text import Text
 from .catalog import Catalog
 from .physics import tightest
 from .solve import RankedDesign, SolveResult
-from .units import format_bytes, format_usd
+from .units import format_bytes, format_usd, tb_per_s_per_million_usd
 
 SCHEMA_VERSION = 1
 
@@ -114,10 +114,25 @@ def _ratio(x: float) -> str:
     return f"{x:.2f}" if x < 100 else f"{x:,.0f}"
 
 
+def memory_cell(r: dict[str, Any]) -> str:
+    """A design row's memory as tables show it: medium x units (node type)."""
+    return f"{r['memory']} x{r['units_per_node']} ({r['node']})"
+
+
+def network_cell(r: dict[str, Any]) -> str:
+    """A design row's network as tables show it: tier and topology, or 'single node'."""
+    return "single node" if r["interconnect"] == "none" else f"{r['interconnect']} {r['topology']}"
+
+
+def ratio_cell(r: dict[str, Any]) -> str:
+    """A design row's bandwidth per dollar in TB/s per $M."""
+    return f"{tb_per_s_per_million_usd(r['bandwidth_per_dollar']):,.2f}"
+
+
 #: (header, justify, cell) for every column of the designs table
 _COLUMNS = (
     ("#", "right", lambda r, rd: "-" if r["rank"] == 0 else f"{r['rank']}{'' if rd.proven else '*'}"),
-    ("memory", "left", lambda r, rd: f"{r['memory']} x{r['units_per_node']} ({r['node']})"),
+    ("memory", "left", lambda r, rd: memory_cell(r)),
     ("nodes", "right", lambda r, rd: str(r["nodes"])),
     ("TPxPP", "right", lambda r, rd: f"{r['tensor_parallel']}x{r['pipeline_parallel']}"),
     ("interconnect", "left", lambda r, rd: r["interconnect"]),
@@ -125,7 +140,7 @@ _COLUMNS = (
     ("capacity", "right", lambda r, rd: format_bytes(r["capacity_bytes"])),
     ("mem TB/s", "right", lambda r, rd: f"{r['memory_bandwidth_bytes_per_s'] / 1e12:,.1f}"),
     ("cost", "right", lambda r, rd: format_usd(r["cost_usd"])),
-    ("TB/s per $M", "right", lambda r, rd: f"{r['bandwidth_per_dollar'] * 1e6 / 1e12:,.2f}"),
+    ("TB/s per $M", "right", lambda r, rd: ratio_cell(r)),
     ("tok/s user", "right", lambda r, rd: f"{r['decode_tokens_per_s_per_user']:,.1f}"),
     ("tok/s system", "right", lambda r, rd: f"{r['system_tokens_per_s']:,.0f}"),
     ("link/mem", "right", lambda r, rd: _ratio(r["balance_ratio"])),
@@ -238,11 +253,9 @@ def pareto_table(name: str, rows: list[dict[str, Any]]) -> Table:
                       ("nodes", "right"), ("TPxPP", "right"), ("network", "left"), ("binding", "left")):
         t.add_column(col, justify=just, overflow="fold")
     for r in rows:
-        t.add_row(f"{r['decode_tokens_per_s_per_user']:,.1f}", f"{r['bandwidth_per_dollar'] * 1e6 / 1e12:,.2f}",
-                  format_usd(r["cost_usd"]), f"{r['memory']} x{r['units_per_node']} ({r['node']})", str(r["nodes"]),
-                  f"{r['tensor_parallel']}x{r['pipeline_parallel']}",
-                  "single node" if r["interconnect"] == "none" else f"{r['interconnect']} {r['topology']}",
-                  r["binding"])
+        t.add_row(f"{r['decode_tokens_per_s_per_user']:,.1f}", ratio_cell(r), format_usd(r["cost_usd"]),
+                  memory_cell(r), str(r["nodes"]), f"{r['tensor_parallel']}x{r['pipeline_parallel']}",
+                  network_cell(r), r["binding"])
     return t
 
 
@@ -265,7 +278,7 @@ def verdict(ev) -> str:
     b = ev.best
     return (head + f"{float(ev.versus_best):.2f}x the best bandwidth per dollar; best is {b.design.mem.label}, "
             f"{b.design.nodes} nodes, {b.design.net.label} "
-            f"({float(b.metrics.bandwidth_per_dollar) * 1e6 / 1e12:,.2f} TB/s per $M).")
+            f"({tb_per_s_per_million_usd(b.metrics.bandwidth_per_dollar):,.2f} TB/s per $M).")
 
 
 def evaluation_json(ev) -> dict[str, Any]:

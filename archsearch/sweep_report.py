@@ -10,7 +10,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .report import design_row
+from .report import design_row, memory_cell, network_cell, ratio_cell
+from .units import tb_per_s_per_million_usd
 from .sweep import Point, crossovers, point_rows
 
 
@@ -40,11 +41,9 @@ def sweep_table(points: Sequence[Point], param: str, binary: bool) -> Table:
         for rd in p.result.designs:
             r = design_row(rd)
             first = rd.rank == 1
-            t.add_row(format_value(p.value, binary) + mark if first else "", str(rd.rank),
-                      f"{r['memory']} x{r['units_per_node']} ({r['node']})", str(r["nodes"]),
-                      f"{r['tensor_parallel']}x{r['pipeline_parallel']}",
-                      "single node" if r["interconnect"] == "none" else f"{r['interconnect']} {r['topology']}",
-                      f"{r['bandwidth_per_dollar'] * 1e6 / 1e12:,.2f}", f"{r['decode_tokens_per_s_per_user']:,.1f}",
+            t.add_row(format_value(p.value, binary) + mark if first else "", str(rd.rank), memory_cell(r),
+                      str(r["nodes"]), f"{r['tensor_parallel']}x{r['pipeline_parallel']}", network_cell(r),
+                      ratio_cell(r), f"{r['decode_tokens_per_s_per_user']:,.1f}",
                       r["binding"])
     return t
 
@@ -94,7 +93,7 @@ def grid_table(points: Sequence[Point], specs: Sequence[tuple[str, list[float], 
                 cells.append("infeasible")
                 continue
             d = p.result.designs[0]
-            cells.append(f"{d.design.mem.memory.name} {float(d.metrics.bandwidth_per_dollar) * 1e6 / 1e12:,.0f}")
+            cells.append(f"{d.design.mem.memory.name} {tb_per_s_per_million_usd(d.metrics.bandwidth_per_dollar):,.0f}")
         t.add_row(format_value(a, ba), *cells)
     return t
 

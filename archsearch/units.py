@@ -74,6 +74,11 @@ def ceil_div(a: int, b: int) -> int:
     return -((-a) // b)
 
 
+def tb_per_s_per_million_usd(bytes_per_s_per_usd: Number) -> float:
+    """Bandwidth per dollar as reports show it: TB/s per $1M (bytes/s per USD x 1e6 / 1e12)."""
+    return float(bytes_per_s_per_usd) * 1e6 / 1e12
+
+
 def dtype_bytes(name: str) -> Fraction:
     return DTYPE_BYTES[name]
 
