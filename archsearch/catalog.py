@@ -74,11 +74,18 @@ class Node:
     min_units: int
     max_units: int
     compute_tflops: float
+    compute_tflops_fp8: float | None    # dense FP8 rate; None: no faster FP8 path (the BF16 rate applies)
     power_w: float
     cost_usd: Curve
     cost_basis: str
     source: str
     estimate: Estimate
+
+    def tflops(self, compute_dtype: str) -> float:
+        """Dense TFLOP/s for matrix work in ``compute_dtype`` (``bf16`` or ``fp8``)."""
+        if compute_dtype == "fp8" and self.compute_tflops_fp8 is not None:
+            return self.compute_tflops_fp8
+        return self.compute_tflops
 
 
 @dataclass(frozen=True)
@@ -230,6 +237,7 @@ def _node(e: Entry) -> Node:
         min_units=e.number("min_units", positive=True, integer=True, default=1),
         max_units=e.number("max_units", positive=True, integer=True),
         compute_tflops=e.number("compute_tflops", positive=True),
+        compute_tflops_fp8=e.number("compute_tflops_fp8", positive=True, default=None),
         power_w=e.number("power_w", minimum=0),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
         cost_usd=_curve(e, "cost_usd"),

@@ -134,7 +134,7 @@ class MemoryConfig:
     bandwidth_bytes_per_s: int
     cost_usd: int
     power_w: Fraction
-    compute_flops: int          # FLOP/s of one node (dense BF16 peak)
+    compute_flops: int          # FLOP/s of one node (dense peak in the workload's compute dtype)
 
     @property
     def label(self) -> str:
@@ -165,7 +165,7 @@ def memory_configs(problem: "Problem") -> list[MemoryConfig]:
                     capacity_bytes=math.floor(cap), bandwidth_bytes_per_s=math.floor(bw),
                     cost_usd=max(1, usd(cost)),
                     power_w=exact(node.power_w) + exact(mem.power_w) * u,
-                    compute_flops=math.floor(exact(node.compute_tflops) * 10**12),
+                    compute_flops=math.floor(exact(node.tflops(problem.workload.compute_dtype)) * 10**12),
                 ))
     return out
 

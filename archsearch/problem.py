@@ -23,6 +23,7 @@ BALANCE_RULES = ("ratio", "comm_time")
 DISTINCT = ("architecture", "medium", "design")
 TP_RULES = ("divides_heads", "any")
 DTYPES = tuple(DTYPE_BYTES)
+COMPUTE_DTYPES = ("bf16", "fp8")   # the rate the tensor units run at: a node's compute_tflops or compute_tflops_fp8
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Workload:
     weight_dtype: str
     kv_dtype: str
     activation_dtype: str
+    compute_dtype: str
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def _workload(e: Entry) -> Workload:
         weight_dtype=e.string("weight_dtype", choices=DTYPES, default="bf16"),
         kv_dtype=e.string("kv_dtype", choices=DTYPES, default="bf16"),
         activation_dtype=e.string("activation_dtype", choices=DTYPES, default="bf16"),
+        compute_dtype=e.string("compute_dtype", choices=COMPUTE_DTYPES, default="bf16"),
     )
     e.done()
     return w
