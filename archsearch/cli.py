@@ -16,7 +16,8 @@ from .catalog import FILES, load_catalog
 from .errors import ArchsearchError, UsageError
 from .problem import load_problem
 from .evaluate import as_result, evaluate_design, parse_design
-from .report import (catalog_rows, catalog_table, design_row, evaluation_json, evaluation_renderable, pareto_table,
+from .reference import compare
+from .report import (catalog_rows, catalog_table, compare_json, compare_renderable, design_row, evaluation_json, evaluation_renderable, pareto_table,
                      solve_renderable, to_json)
 from .solve import solve
 from . import sweep as sweep_mod
@@ -108,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     e.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
 
+    m = sub.add_parser("compare", help="evaluate the bundled reference machines beside the search's best designs",
+                       description="Evaluate every reference design (DGX H100/H200/B200, GB200 NVL72, Groq, Cerebras, "
+                       "TPU v5e, MI300X, Gaudi 3: designs.yaml in the catalog folder) on a problem, and print them "
+                       "beside the top designs the search finds.")
+    m.add_argument("problem", nargs="?", help="problem YAML (default: the bundled default problem)")
+    m.add_argument("--top", type=_positive_int, default=5, metavar="K", help="search designs shown (default 5)")
+    m.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    m.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
+
     f = sub.add_parser("pareto", help="the frontier of speed per user against bandwidth per dollar",
                        description="The designs no other design beats on both decode tokens/s per user and memory "
                        "bandwidth per dollar, found exactly by raising the speed target step by step.")
@@ -166,6 +176,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 out = Console(highlight=False)
                 out.print(evaluation_renderable(ev, as_result(problem, ev), out.width))
+            return 0
+        if args.command == "compare":
+            problem = load_problem(args.problem, args.catalog)
+            cmp = compare(problem, top_k=args.top)
+            if args.json:
+                _print_json(compare_json(cmp))
+            else:
+                out = Console(highlight=False)
+                out.print(compare_renderable(cmp, problem, out.width))
             return 0
         if args.command == "pareto":
             plot_path = check_plot_target(args.plot) if args.plot else None

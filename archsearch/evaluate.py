@@ -132,19 +132,28 @@ def structure_checks(problem, design: Design) -> list[Check]:
     return out
 
 
-def evaluate_design(problem, spec: DesignSpec) -> Evaluation:
+_SEARCH = object()
+
+
+def evaluate_fixed(problem, spec: DesignSpec, best: Optional[RankedDesign] = _SEARCH,
+                   infeasible: Optional[str] = None) -> Evaluation:
+    """Evaluate ``spec`` on ``problem``; ``best`` is the search's best design (found here when not given)."""
     design = build_design(problem, spec)
     req = physics.requirements(problem)
     chk = tuple(physics.checks(design, req, problem))
     rd = RankedDesign(0, design, physics.evaluate(design, req), chk, physics.binding(list(chk)), False)
-    best: Optional[RankedDesign] = None
-    why = None
-    try:
-        best = solve(problem, top_k=1).designs[0]
-    except InfeasibleError as exc:
-        why = str(exc)
+    if best is _SEARCH:
+        best = None
+        try:
+            best = solve(problem, top_k=1).designs[0]
+        except InfeasibleError as exc:
+            infeasible = str(exc)
     ratio = rd.metrics.bandwidth_per_dollar / best.metrics.bandwidth_per_dollar if best else None
-    return Evaluation(rd, tuple(structure_checks(problem, design)), best, ratio, why)
+    return Evaluation(rd, tuple(structure_checks(problem, design)), best, ratio, infeasible)
+
+
+def evaluate_design(problem, spec: DesignSpec) -> Evaluation:
+    return evaluate_fixed(problem, spec)
 
 
 def as_result(problem, ev: Evaluation) -> SolveResult:

@@ -451,6 +451,7 @@ class Metrics:
     balance_ratio: Fraction                 # per-node link bandwidth / per-node memory bandwidth
     comm_ratio: Fraction                    # t_comm / t_mem
     compute_flops: Fraction
+    link_bandwidth_bytes_per_s: Fraction    # every node's links, both directions summed (0 for one node)
     network_counts: dict
 
 
@@ -476,7 +477,9 @@ def evaluate(design: Design, req: Requirements) -> Metrics:
         bandwidth_per_dollar=Fraction(bw, cost), t_mem_s=t_mem, t_comm_s=t_comm, t_comp_s=t_comp,
         decode_tokens_per_s_per_user=per_user, system_tokens_per_s=req.concurrency * per_user,
         pipeline_busy_fraction=Fraction(min(req.concurrency, pp), pp), balance_ratio=balance,
-        comm_ratio=t_comm / t_mem, compute_flops=Fraction(n * mc.compute_flops), network_counts=network_counts(nc, n),
+        comm_ratio=t_comm / t_mem, compute_flops=Fraction(n * mc.compute_flops),
+        link_bandwidth_bytes_per_s=2 * n * nc.node_link_bytes_per_s if nc.tier else Fraction(0),
+        network_counts=network_counts(nc, n),
     )
 
 

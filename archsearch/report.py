@@ -55,6 +55,7 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "balance_ratio": _f(m.balance_ratio),
         "comm_time_ratio": _f(m.comm_ratio),
         "compute_flops": _f(m.compute_flops),
+        "link_bandwidth_bytes_per_s": _f(m.link_bandwidth_bytes_per_s),
         "binding": rd.binding,
         "tightest": _tightest(rd),
         "proven_optimal": rd.proven,
@@ -286,3 +287,70 @@ def evaluation_json(ev) -> dict[str, Any]:
             "structure": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in ev.structure],
             "versus_best": float(ev.versus_best) if ev.versus_best is not None else None,
             "best": design_row(ev.best) if ev.best else None, "infeasible": ev.infeasible, "verdict": verdict(ev)}
+
+
+def _broken(ev) -> list[str]:
+    return [c.name for c in list(ev.design.checks) + list(ev.structure) if not c.ok]
+
+
+def compare_rows(cmp) -> list[dict[str, Any]]:
+    """One row per reference design: its figures on the problem, what it breaks, and how it ranks."""
+    rows = []
+    for c in cmp.references:
+        ref = c.reference
+        row: dict[str, Any] = {"reference": ref.name, "description": ref.description, "source": ref.source}
+        if c.evaluation is None:
+            rows.append({**row, "skipped": c.skipped})
+            continue
+        ev = c.evaluation
+        rows.append({**row, "skipped": None, "design": design_row(ev.design), "breaks": _broken(ev),
+                     "versus_best": float(ev.versus_best) if ev.versus_best is not None else None})
+    return rows
+
+
+def compare_json(cmp) -> dict[str, Any]:
+    return {"references": compare_rows(cmp), "search": to_json(cmp.search) if cmp.search else None,
+            "infeasible": cmp.infeasible}
+
+
+_COMPARE_COLUMNS = (("reference", "left"), ("memory", "left"), ("nodes", "right"), ("TPxPP", "right"),
+                    ("network", "left"), ("cost", "right"), ("TB/s per $M", "right"), ("x best", "right"),
+                    ("tok/s user", "right"), ("breaks", "left"))
+#: below WIDE columns the comparison is split: what each machine is, then how it does
+_COMPARE_SPLIT = (("reference", "memory", "nodes", "TPxPP", "network"),
+                  ("reference", "cost", "TB/s per $M", "x best", "tok/s user", "breaks"))
+
+
+def _compare_cells(row: dict[str, Any]) -> dict[str, str]:
+    if row["skipped"]:
+        return {"reference": row["reference"], "memory": "not in this catalog", "breaks": row["skipped"]}
+    r = row["design"]
+    return {"reference": row["reference"], "memory": memory_cell(r), "nodes": str(r["nodes"]),
+            "TPxPP": f"{r['tensor_parallel']}x{r['pipeline_parallel']}", "network": network_cell(r),
+            "cost": format_usd(r["cost_usd"]), "TB/s per $M": ratio_cell(r),
+            "x best": f"{row['versus_best']:.2f}" if row["versus_best"] is not None else "-",
+            "tok/s user": f"{r['decode_tokens_per_s_per_user']:,.1f}", "breaks": ", ".join(row["breaks"]) or "nothing"}
+
+
+def compare_renderable(cmp, problem, width: int = WIDE) -> Group:
+    """The reference designs on the problem (one table, or two below ``WIDE`` columns), then the search's top."""
+    rows = [_compare_cells(r) for r in compare_rows(cmp)]
+    groups = [tuple(c for c, _ in _COMPARE_COLUMNS)] if width >= WIDE else list(_COMPARE_SPLIT)
+    just = dict(_COMPARE_COLUMNS)
+    parts: list[Any] = []
+    for i, names in enumerate(groups):
+        title = (f"{problem.name}: reference designs, evaluated ({problem.cost.basis} cost)" if i == 0
+                 else "how the same reference designs do")
+        t = Table(title=title, title_justify="left", header_style="bold")
+        for col in names:
+            t.add_column(col, justify=just[col], overflow="fold")
+        for r in rows:
+            t.add_row(*(r.get(col, "") for col in names))
+        parts.append(t)
+    if cmp.search is not None:
+        parts += designs_tables(cmp.search, width)
+        parts.append(Text("x best: bandwidth per dollar over the search's best design. A reference design that "
+                          "breaks a constraint can beat the best on this ratio; the search may not return it."))
+    else:
+        parts.append(Text(f"the search found no feasible design: {cmp.infeasible}"))
+    return Group(*parts)

@@ -34,8 +34,8 @@ def test_bundled_catalogs_load(bundled: Catalog) -> None:
         assert bundled.section(section), section
 
 
-def test_default_directory_holds_the_five_files() -> None:
-    assert sorted(p.stem for p in default_directory().glob("*.yaml")) == sorted(FILES)
+def test_default_directory_holds_the_five_files_and_the_reference_designs() -> None:
+    assert sorted(p.stem for p in default_directory().glob("*.yaml")) == sorted(FILES + ("designs",))
 
 
 @pytest.mark.parametrize("section", FILES)
