@@ -15,7 +15,8 @@ from . import __version__
 from .catalog import FILES, load_catalog
 from .errors import ArchsearchError, UsageError
 from .problem import load_problem
-from .evaluate import as_result, evaluate_design, parse_design
+from .evaluate import as_result, evaluate_design
+from .reference import design_spec
 from .reference import compare
 from .report import (catalog_rows, catalog_table, compare_json, compare_renderable, design_row, evaluation_json, evaluation_renderable, pareto_table,
                      solve_renderable, to_json)
@@ -105,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "constraint (held or broken, and by how much) and how it compares with the best design.")
     e.add_argument("problem", nargs="?", help="problem YAML (default: the bundled default problem)")
     e.add_argument("--design", required=True, metavar="SPEC",
-                   help="memory=NAME,units=U,nodes=N[,tp=T][,node=NAME][,interconnect=NAME,topology=NAME]")
+                   help="memory=NAME,units=U,nodes=N[,tp=T][,node=NAME][,interconnect=NAME,topology=NAME], "
+                        "or the name of a reference design (archsearch compare lists them), e.g. dgx-h100")
     e.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     e.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
 
@@ -170,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sweep(args, err)
         if args.command == "evaluate":
             problem = load_problem(args.problem, args.catalog)
-            ev = evaluate_design(problem, parse_design(args.design))
+            ev = evaluate_design(problem, design_spec(args.design, problem.catalog.directory))
             if args.json:
                 _print_json(evaluation_json(ev))
             else:

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from .catalog import default_directory
 from .errors import CatalogError, InfeasibleError, UsageError
-from .evaluate import DesignSpec, Evaluation, evaluate_fixed
+from .evaluate import DesignSpec, Evaluation, evaluate_fixed, parse_design
 from .solve import SolveResult, solve
 from .units import gb_to_bytes
 from .yamlio import Entry, entries, read_yaml_cached
@@ -142,6 +142,17 @@ class Comparison:
     references: tuple[Compared, ...]
     search: Optional[SolveResult]        # None when the problem has no feasible design
     infeasible: Optional[str]
+
+
+def design_spec(text: str, directory: Path | str | None = None) -> DesignSpec:
+    """``--design``: key=value pairs, or the name of a reference design of the catalog folder."""
+    if "=" not in text:
+        refs = {r.name: r for r in load_references(directory)}
+        if text.strip() not in refs:
+            raise UsageError(f"--design: '{text}' is neither key=value pairs nor a reference design "
+                             f"(reference designs: {', '.join(refs) or 'none'})")
+        return refs[text.strip()].spec
+    return parse_design(text)
 
 
 def evaluate_reference(problem, ref: Reference, best=None) -> Evaluation:

@@ -120,3 +120,13 @@ def test_cli_compare_json_and_table(capsys):
 def test_cli_compare_bad_problem_is_exit_2(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "missing.yaml")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_evaluate_accepts_a_reference_design_by_name(capsys):
+    assert main(["evaluate", "--design", "mi300x-8", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["design"]["node"], doc["design"]["nodes"], doc["design"]["interconnect"]) == (
+        "mi300x", 8, "xgmi-mi300x")
+    assert main(["evaluate", "--design", "dgx-h999"]) == 2
+    err = capsys.readouterr().err
+    assert "neither key=value pairs nor a reference design" in err and "dgx-h100" in err
