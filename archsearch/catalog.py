@@ -127,6 +127,20 @@ class Topology:
 
 
 @dataclass(frozen=True)
+class MoE:
+    """Routed experts of a mixture-of-experts model.
+
+    ``expert_parameters`` counts every routed expert of every MoE layer; the rest of
+    ``parameters`` (attention, embeddings, shared experts, dense layers) is read for every token.
+    """
+
+    experts: int                 # routed experts per MoE layer
+    active_experts: int          # routed experts each token uses (top-k)
+    expert_parameters: float     # parameters in all routed experts, all layers
+    layers: int                  # MoE layers (the others are dense)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     description: str
@@ -138,6 +152,7 @@ class ModelSpec:
     parameters: float
     active_parameters: float
     kv_elements_per_token_per_layer: int | None
+    moe: "MoE | None"
     source: str
     estimate: Estimate
 
@@ -303,12 +318,34 @@ def _model(e: Entry) -> ModelSpec:
         active_parameters=e.number("active_parameters", positive=True),
         kv_elements_per_token_per_layer=e.number("kv_elements_per_token_per_layer", positive=True,
                                                  integer=True, default=None),
+        moe=_moe(e),
         **common,
     )
     if m.active_parameters > m.parameters:
         raise e.message("active_parameters", f"{m.active_parameters:g} exceeds parameters {m.parameters:g}")
+    if m.moe is not None:
+        if m.moe.expert_parameters >= m.parameters:
+            raise e.message("moe.expert_parameters", f"{m.moe.expert_parameters:g} is not below parameters "
+                                                     f"{m.parameters:g} (attention and embeddings are not experts)")
+        if m.moe.layers > m.layers:
+            raise e.message("moe.layers", f"{m.moe.layers} exceeds the model's {m.layers} layers")
     e.done()
     return m
+
+
+def _moe(e: Entry) -> MoE | None:
+    if e.peek("moe") is None:  # absent, or null (a dense preset copied into a problem)
+        e.pop("moe", None)
+        return None
+    x = e.child("moe")
+    moe = MoE(experts=x.number("experts", positive=True, integer=True),
+              active_experts=x.number("active_experts", positive=True, integer=True),
+              expert_parameters=x.number("expert_parameters", positive=True),
+              layers=x.number("layers", positive=True, integer=True))
+    x.done()
+    if moe.active_experts > moe.experts:
+        raise x.message("active_experts", f"{moe.active_experts} exceeds experts {moe.experts}")
+    return moe
 
 
 def _check_estimate(e: Entry, item: Any) -> Any:

@@ -141,7 +141,7 @@ def evaluate_fixed(problem, spec: DesignSpec, best: Optional[RankedDesign] = _SE
     design = build_design(problem, spec)
     req = physics.requirements(problem)
     chk = tuple(physics.checks(design, req, problem))
-    rd = RankedDesign(0, design, physics.evaluate(design, req), chk, physics.binding(list(chk)), False)
+    rd = RankedDesign(0, design, physics.evaluate(design, req, problem), chk, physics.binding(list(chk)), False)
     if best is _SEARCH:
         best = None
         try:

@@ -31,7 +31,7 @@ from .topology import BEYOND_RACK
 from .units import exact
 
 #: constraint groups; infeasibility diagnosis drops them one at a time
-GROUPS = ("capacity", "budget", "power", "speed", "balance")
+GROUPS = ("capacity", "budget", "power", "speed", "ttft", "balance")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Space:
     nets: tuple[NetworkConfig, ...]
     tps: tuple[int, ...]
     max_nodes: int
+    backs: tuple[physics.BackingConfig, ...] = ()
 
     @functools.cached_property
     def flops_column(self):
@@ -57,9 +58,10 @@ class Space:
 
 
 def build_space(problem) -> Space:
-    return Space(problem=problem, req=physics.requirements(problem), mems=tuple(physics.memory_configs(problem)),
+    req = physics.requirements(problem)
+    return Space(problem=problem, req=req, mems=tuple(physics.memory_configs(problem)),
                  nets=tuple(physics.network_configs(problem)), tps=tuple(physics.tp_values(problem)),
-                 max_nodes=problem.constraints.max_nodes)
+                 max_nodes=problem.constraints.max_nodes, backs=tuple(physics.backing_configs(problem, req)))
 
 
 def node_bounds(space: Space, m: MemoryConfig, groups: tuple[str, ...] = GROUPS) -> tuple[int, int]:
@@ -75,9 +77,11 @@ def node_bounds(space: Space, m: MemoryConfig, groups: tuple[str, ...] = GROUPS)
         lo = max(lo, -(-req.capacity_required_bytes // m.capacity_bytes))
     r = req.min_tokens_per_s
     if "speed" in groups and r > 0:
-        need = r * (req.active_weight_bytes + req.concurrency * req.kv_bytes_per_request)
+        # step bytes and FLOPs are smallest at PP = 1 (M >= c; PP x W(c/PP) >= W(c) for the concave MoE read)
+        need = physics.step_rate(req) * physics.step_bytes(req, 1)
         lo = max(lo, math.ceil(need / m.bandwidth_bytes_per_s))
-        lo = max(lo, math.ceil(r * physics.compute_flops_needed(req, req.concurrency) / m.compute_flops))
+        lo = max(lo, math.ceil(r * physics.compute_per_token_flops(req, req.concurrency) / m.compute_flops))
+        lo = max(lo, physics.io_min_nodes(req))
     if "budget" in groups and p.constraints.budget_usd is not None:
         hi = min(hi, math.floor(exact(p.constraints.budget_usd) / m.cost_usd))
     return lo, hi
@@ -171,13 +175,25 @@ class DesignModel:
                 md.add(t.den * cnt <= t.num * base + t.den - 1)
                 net_cost_terms.append((usd_each * t.mult, cnt, top))
                 net_power_terms.append((t.w * t.mult, cnt, top))
-        cmax = nmax * max(m.cost_usd for m in mems) + sum(c_ * top for c_, _, top in net_cost_terms)
+        # KV backing tier: one medium, its units fixed by the need (physics.backing_configs)
+        backs = space.backs
+        self.use_back = [md.new_bool_var(f"use_back[{b.label}]") for b in backs]
+        if backs:
+            md.add_exactly_one(self.use_back)
+            for b, u in zip(backs, self.use_back):
+                if "capacity" in groups:
+                    md.add(self.N >= b.min_nodes).only_enforce_if(u)  # units fit the nodes' hosts
+        self.back_index = md.new_int_var(0, max(0, len(backs) - 1), "back_index")
+        md.add(self.back_index == sum(i * u for i, u in enumerate(self.use_back)))
+        back_cost = sum(b.cost_usd * u for b, u in zip(backs, self.use_back))
+        cmax = (nmax * max(m.cost_usd for m in mems) + sum(c_ * top for c_, _, top in net_cost_terms)
+                + max((b.cost_usd for b in backs), default=0))
         if c.budget_usd is not None and "budget" in groups:
             cmax = min(cmax, math.floor(exact(c.budget_usd)))
         check_bound("total cost", cmax)
         self.cost_max = max(cmax, 1)
         self.C = md.new_int_var(1, self.cost_max, "C")
-        md.add(self.C == node_cost + sum(c_ * v for c_, v, _ in net_cost_terms))
+        md.add(self.C == node_cost + sum(c_ * v for c_, v, _ in net_cost_terms) + back_cost)
 
         if "capacity" in groups:
             capc = scale_column([Fraction(m.capacity_bytes) for m in mems] + [Fraction(req.capacity_required_bytes)])
@@ -186,14 +202,17 @@ class DesignModel:
             md.add(sum(w * x for w, x in zip(capc.ints[:-1], self.nodes_mem)) >= need)
 
         if c.max_power_w is not None and "power" in groups:
-            pw = [m.power_w for m in mems] + [w for w, _, _ in net_power_terms] + [exact(c.max_power_w)]
+            pw = ([m.power_w for m in mems] + [w for w, _, _ in net_power_terms] + [b.power_w for b in backs]
+                  + [exact(c.max_power_w)])
             pc = scale_column([abs(Fraction(v)) for v in pw])
-            k = len(mems)
+            k, t_ = len(mems), len(net_power_terms)
             mem_part = sum(pc.ints[i] * x for i, x in enumerate(self.nodes_mem))
             net_part = sum(pc.ints[k + i] * v for i, (_, v, _) in enumerate(net_power_terms))
+            back_part = sum(pc.ints[k + t_ + i] * u for i, u in enumerate(self.use_back))
             check_linear("power", [(w, nmax) for w in pc.ints[:k]] +
-                         [(pc.ints[k + i], top) for i, (_, _, top) in enumerate(net_power_terms)])
-            md.add(mem_part + net_part <= pc.ints[-1])
+                         [(pc.ints[k + i], top) for i, (_, _, top) in enumerate(net_power_terms)] +
+                         [(w, 1) for w in pc.ints[k + t_:-1]])
+            md.add(mem_part + net_part + back_part <= pc.ints[-1])
 
         # -- speed: memory-bound and communication-bound time per token ----------------------------
         # Constraints that depend on a (network, TP) pair are stated as the set of pipeline depths
@@ -202,22 +221,44 @@ class DesignModel:
         # conditions were enforced rows with coefficients above 2^31 (see the README).
         r = req.min_tokens_per_s
         if r > 0 and "speed" in groups:
-            # r * (PP * W + M * KV) <= B_bytes = bw_unit * B   (not enforced, so large coefficients are safe)
-            cw, ck, cb = physics.speed_coefficients(req, self.bw_unit)
-            check_linear("memory speed", [(cw, nmax), (ck, max(nmax, conc)), (cb, bmax)])
-            md.add(cw * self.PP + ck * self.M <= cb * self.B)
-            # r * 2 * P_active * M <= N * node FLOP/s   (compute roofline; not enforced)
+            # (r / a) * (PP * W1 + M * KV + X) <= B_bytes = bw_unit * B   (not enforced: large coefficients are safe)
+            cw, ck, cx, cb = physics.speed_coefficients(req, self.bw_unit)
+            xs = (0,) + req.moe_extra_bytes
+            check_linear("memory speed", [(cw, nmax), (ck, max(nmax, conc)), (cx, max(xs)), (cb, bmax)])
+            lhs = cw * self.PP + ck * self.M
+            if req.moe_extra_bytes:  # X = the MoE table at min(PP, c): an element constraint
+                ppc = md.new_int_var(1, conc, "min_pp_c")
+                md.add_min_equality(ppc, [self.PP, conc])
+                x = md.new_int_var(0, max(xs), "moe_extra")
+                md.add_element(ppc, list(xs), x)
+                lhs = lhs + cx * x
+            md.add(lhs <= cb * self.B)
+            # r * FLOPs per user token <= N * node FLOP/s: cm M + c0 <= cf F  (compute roofline; not enforced)
             fcol = space.flops_column
-            cm, cf = physics.compute_coefficients(req, fcol.unit)
-            check_linear("compute speed", [(cm, max(nmax, conc))] + [(cf * w, nmax) for w in fcol.ints])
-            md.add(cm * self.M <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
+            cm, c0, cf = physics.compute_coefficients(req, fcol.unit)
+            check_linear("compute speed", [(cm, max(nmax, conc)), (c0, 1)] + [(cf * w, nmax) for w in fcol.ints])
+            md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
+            md.add(self.N >= physics.io_min_nodes(req))   # the nodes' paths to the KV backing tier
             for n in nets:
                 for t in tps:
                     pp = self._pp_range(n, t)
                     if pp is None:
                         continue
-                    ok = physics.comm_speed_mask(req, physics.comm_coefficients(n, t, req), pp)
+                    ok = physics.comm_speed_mask(req, physics.decode_comm(n, t, req, p), pp)
                     self._allow_pp(self._net_tp(n.index, t), pp, ok)
+
+        # -- time to first token: compute and memory by (node, TP); communication by (network, TP) as PP sets
+        if req.max_ttft_s is not None and "ttft" in groups:
+            for m, a in zip(mems, self.use_mem):
+                for t in tps:
+                    if not physics.ttft_pair_ok(req, m, t):
+                        md.add_bool_or([~a, ~self.use_tp[t]])
+            for n in nets:
+                for t in tps:
+                    pp = self._pp_range(n, t)
+                    if pp is not None:
+                        self._allow_pp(self._net_tp(n.index, t), pp,
+                                       physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p), pp))
 
         # -- interconnect balance ---------------------------------------------------------------------
         bal = c.balance
@@ -251,12 +292,11 @@ class DesignModel:
                     pp = self._pp_range(n, t)
                     if pp is None:
                         continue
-                    m_ = physics.micro_batch_m(pp, conc)
-                    cc = physics.comm_coefficients(n, t, req)
+                    cc = physics.decode_comm(n, t, req, p)
                     for v in levels:
-                        cw, ck = physics.comm_rule_coefficients(rep[v], t, req, ratio)
+                        per = physics.comm_rule_per(rep[v], t, ratio)
                         self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp,
-                                       physics.comm_rule_mask(cc, cw, ck, pp, m_))
+                                       physics.comm_rule_mask(cc, req, per, pp))
 
         # indicator of each medium, tier and topology, for architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)
@@ -334,12 +374,16 @@ class DesignModel:
         same_n = md.new_bool_var("")
         md.add(self.N == design.nodes).only_enforce_if(same_n)
         md.add(self.N != design.nodes).only_enforce_if(~same_n)
-        md.add_bool_or([~self.use_mem[design.mem.index], ~self.use_net[design.net.index],
-                        ~self.use_tp[design.tensor_parallel], ~same_n])
+        lits = [~self.use_mem[design.mem.index], ~self.use_net[design.net.index],
+                ~self.use_tp[design.tensor_parallel], ~same_n]
+        if design.backing is not None:
+            lits.append(~self.use_back[design.backing.index])
+        md.add_bool_or(lits)
 
     def design_from(self, solver: cp_model.CpSolver) -> physics.Design:
         s = self.space
         k = next(i for i, u in enumerate(self.use_mem) if solver.boolean_value(u))
         j = next(i for i, u in enumerate(self.use_net) if solver.boolean_value(u))
         t = next(t for t, u in self.use_tp.items() if solver.boolean_value(u))
-        return physics.Design(s.mems[k], s.nets[j], int(solver.value(self.N)), t)
+        b = next((s.backs[i] for i, u in enumerate(self.use_back) if solver.boolean_value(u)), None)
+        return physics.Design(s.mems[k], s.nets[j], int(solver.value(self.N)), t, b)

@@ -37,7 +37,7 @@ class Candidate:
     def sort_key(self):
         d = self.design
         return (-Fraction(self.bandwidth_units, self.cost_usd), self.cost_usd, d.pipeline_parallel,
-                d.mem.index, d.net.index)
+                d.mem.index, d.net.index, d.backing.index if d.backing else -1)
 
 
 def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
@@ -54,29 +54,38 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     check_bound("oracle bandwidth", int(bw_units.max()) * nmax)
     budget = math.floor(exact(c.budget_usd)) if c.budget_usd is not None else None
     r = req.min_tokens_per_s
-    cw, ck, cb = physics.speed_coefficients(req, bwc.unit) if r > 0 else (0, 0, 0)
+    cw, ck, cx, cb = physics.speed_coefficients(req, bwc.unit) if r > 0 else (0, 0, 0, 0)
     fcol = space.flops_column
     flops_units = np.array(fcol.ints, dtype=np.int64)
-    cm, cf = physics.compute_coefficients(req, fcol.unit) if r > 0 else (0, 0)
-    check_linear("oracle compute speed", [(cm, max(nmax, req.concurrency)), (cf * int(flops_units.max()), nmax)])
-    check_linear("oracle memory speed", [(cw, nmax), (ck, max(nmax, req.concurrency)), (cb, int(bw_units.max()) * nmax)])
-    # power, on one integer scale with the network terms
+    cm, c0, cf = physics.compute_coefficients(req, fcol.unit) if r > 0 else (0, 0, 0)
+    check_linear("oracle compute speed", [(cm, max(nmax, req.concurrency)), (c0, 1),
+                                          (cf * int(flops_units.max()), nmax)])
+    xmax = max((0,) + req.moe_extra_bytes)
+    check_linear("oracle memory speed", [(cw, nmax), (ck, max(nmax, req.concurrency)), (cx, xmax),
+                                         (cb, int(bw_units.max()) * nmax)])
+    io_nodes = physics.io_min_nodes(req) if r > 0 else 1
+    backs = list(space.backs) or [None]
+    # power, on one integer scale with the network terms and the backing tiers
     pcol = None
     if c.max_power_w is not None:
-        vals = [m.power_w for m in mems] + [t.w for n in nets for t in n.terms] + [exact(c.max_power_w)]
+        vals = ([m.power_w for m in mems] + [t.w for n in nets for t in n.terms] + [b.power_w for b in space.backs]
+                + [exact(c.max_power_w)])
         pcol = scale_column(vals)
         pw_mem = np.array(pcol.ints[:len(mems)], dtype=np.int64)
         pw_terms, i = {}, len(mems)
         for n in nets:
             pw_terms[n.index] = pcol.ints[i:i + len(n.terms)]
             i += len(n.terms)
+        pw_back = pcol.ints[i:i + len(space.backs)]
         p_max = pcol.ints[-1]
         check_linear("oracle power", [(w, nmax) for w in pw_mem.tolist()] +
-                     [(w, int(t.count(nmax, n.rack_nodes))) for n in nets for w, t in zip(pw_terms[n.index], n.terms)])
+                     [(w, int(t.count(nmax, n.rack_nodes))) for n in nets for w, t in zip(pw_terms[n.index], n.terms)]
+                     + [(w, 1) for w in pw_back])
     bal = c.balance
     tp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.tensor_parallel_ratio))
     pp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.pipeline_parallel_ratio))
     compatible = np.array([[physics.compatible(m, n) for n in nets] for m in mems], dtype=bool)
+    ttft_rows = {t: np.array([physics.ttft_pair_ok(req, m, t) for m in mems], dtype=bool) for t in tps}
     for n in nets:
         tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
         for t in tps:
@@ -92,36 +101,52 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
             N = t * pp
             m_ = np.maximum(pp, conc)
             net_cost = physics.network_cost_usd(n, N)
-            C = cost[:, None] * N + net_cost
+            C0 = cost[:, None] * N + net_cost
             B = bw_units[:, None] * N
-            ok = cap[:, None] * N >= req.capacity_required_bytes
-            if budget is not None:
-                ok &= C <= budget
+            ok0 = cap[:, None] * N >= req.capacity_required_bytes
             if pcol is not None:
-                pw = pw_mem[:, None] * N
+                pw0 = pw_mem[:, None] * N
                 for w, term in zip(pw_terms[n.index], n.terms):
                     if w:
-                        pw = pw + w * term.count(N, n.rack_nodes)
-                ok &= pw <= p_max
-            cc = physics.comm_coefficients(n, t, req)
+                        pw0 = pw0 + w * term.count(N, n.rack_nodes)
+            cc = physics.decode_comm(n, t, req, p)
             if r > 0:
-                ok &= cw * pp + ck * m_ <= cb * B
-                ok &= cm * m_ <= cf * (flops_units[:, None] * N)
-                ok &= physics.comm_speed_mask(req, cc, pp.ravel()).reshape(pp.shape)
+                x = physics.moe_extra(req, pp)
+                ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
+                ok0 &= cm * m_ + c0 <= cf * (flops_units[:, None] * N)
+                ok0 &= physics.comm_speed_mask(req, cc, pp.ravel()).reshape(pp.shape)
+                ok0 &= N >= io_nodes
+            if req.max_ttft_s is not None:
+                ok0 &= ttft_rows[t][:, None]
+                ok0 &= physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p), pp)
             if n.tier is not None and bal.rule == "ratio":
                 if t > 1 and bal.tensor_parallel_ratio > 0:
-                    ok &= tp_ok[:, None]
+                    ok0 &= tp_ok[:, None]
                 if bal.pipeline_parallel_ratio > 0:
-                    ok &= (pp <= 1) | pp_ok[:, None]
+                    ok0 &= (pp <= 1) | pp_ok[:, None]
             if n.tier is not None and bal.rule == "comm_time":
                 ratio = exact(bal.comm_time_ratio)
-                coef = [physics.comm_rule_coefficients(m, t, req, ratio) for m in mems]
-                kind = np.int64 if max(max(x) for x in coef) < INT_LIMIT else object
-                cw_col = np.array([[x[0]] for x in coef], dtype=kind)
-                ck_col = np.array([[x[1]] for x in coef], dtype=kind)
-                ok &= physics.comm_rule_mask(cc, cw_col, ck_col, pp, m_)
-            ok &= compatible[:, n.index][:, None]
-            yield n, t, np.broadcast_to(N, ok.shape), B, np.broadcast_to(C, ok.shape), ok
+                if pp.ndim == 2:  # quick mode: one PP per memory configuration
+                    ok0 &= np.array([physics.comm_rule_mask(cc, req, physics.comm_rule_per(mm, t, ratio), pp[k])[0]
+                                     for k, mm in enumerate(mems)], dtype=bool)[:, None]
+                else:
+                    ok0 &= _rule_rows(cc, req, mems, t, ratio, pp)
+            ok0 &= compatible[:, n.index][:, None]
+            for bk in backs:
+                C = C0 + (bk.cost_usd if bk else 0)
+                ok = ok0.copy()
+                if bk is not None:
+                    ok &= N >= bk.min_nodes
+                if budget is not None:
+                    ok &= C <= budget
+                if pcol is not None:
+                    ok &= pw0 + (pw_back[bk.index] if bk else 0) <= p_max
+                yield n, t, bk, np.broadcast_to(N, ok.shape), B, np.broadcast_to(C, ok.shape), ok
+
+
+def _rule_rows(cc, req, mems, t: int, ratio: Fraction, pp: np.ndarray) -> np.ndarray:
+    """The communication-time rule for every memory configuration (rows) at every PP (columns)."""
+    return np.stack([physics.comm_rule_mask(cc, req, physics.comm_rule_per(m, t, ratio), pp) for m in mems])
 
 
 def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
@@ -134,7 +159,7 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
     mems = space.mems
     best: dict[tuple, Candidate] = {}
     pool: list[Candidate] = []
-    for n, t, N, B, C, ok in _chunks(space, n_of_k):
+    for n, t, bk, N, B, C, ok in _chunks(space, n_of_k):
         if not ok.any():
             continue
         ratio = np.where(ok, B / np.maximum(C, 1), -1.0)
@@ -142,7 +167,7 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
             row_best = ratio.max(axis=1)
             for k in np.nonzero(row_best >= 0)[0]:
                 cols = np.nonzero(ratio[k] >= row_best[k] * (1 - REL_TIE))[0]
-                cands = [Candidate(Design(mems[k], n, int(N[k, q]), t), int(B[k, q]), int(C[k, q])) for q in cols]
+                cands = [Candidate(Design(mems[k], n, int(N[k, q]), t, bk), int(B[k, q]), int(C[k, q])) for q in cols]
                 cand = min(cands, key=Candidate.sort_key)
                 key = cand.design.distinct_key(distinct)
                 if key not in best or cand.sort_key() < best[key].sort_key():
@@ -156,7 +181,7 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
                 idx = np.nonzero(flat >= 0)[0]
             for i in idx:
                 k, q = np.unravel_index(i, ratio.shape)
-                pool.append(Candidate(Design(mems[k], n, int(N[k, q]), t), int(B[k, q]), int(C[k, q])))
+                pool.append(Candidate(Design(mems[k], n, int(N[k, q]), t, bk), int(B[k, q]), int(C[k, q])))
             pool = sorted(pool, key=Candidate.sort_key)[: max(top_k, 1) * 4]
     ranked = sorted(best.values() if distinct != "design" else pool, key=Candidate.sort_key)
     return ranked[:top_k]

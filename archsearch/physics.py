@@ -42,8 +42,10 @@ if TYPE_CHECKING:  # pragma: no cover
 # -- requirements ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Requirements:
+    """Everything a design must carry and move, in whole bytes and FLOPs (from the model and workload)."""
+
     weights_bytes: int
-    active_weight_bytes: int
+    active_weight_bytes: int            # weights one token reads (MoE: its active experts)
     kv_bytes_per_token: int
     kv_bytes_per_request: int
     kv_bytes_total: int
@@ -53,24 +55,106 @@ class Requirements:
     layers: int
     active_parameters: int
     min_tokens_per_s: Fraction
+    # decode step (speculative decoding: a step verifies gamma + 1 tokens per request, yields a)
+    kv_read_bytes_per_request: int      # KV read per request per step: ceil(kv_read_fraction x KV)
+    step_tokens: int                    # tokens verified per request per step: gamma + 1 (1 without)
+    accepted_per_step: Fraction         # tokens a step yields per request: a (1 without)
+    step_weight_bytes: int              # W1: weights one request's step reads, plus gamma draft passes
+    moe_extra_bytes: tuple[int, ...]    # X(p), p = 1..c: extra bytes of p micro-batches over p x W1 (MoE)
+    step_flops_per_m: int               # FLOPs of a step per request slot: 2 P (gamma+1) + 2 P_draft gamma
+    # prefill (0 and None when prompt_tokens is 0)
+    prompt_tokens: int
+    prefill_flops: int                  # one prompt: 2 P L + 2 layers L^2 heads head_dim
+    prefill_weight_bytes: int           # weights one prompt reads (MoE: the experts L tokens touch)
+    prefill_efficiency: Fraction
+    amortised_flops_per_token: Fraction  # prefill (and KV recompute) FLOPs at peak per user token: c F / (O eff)
+    max_ttft_s: Optional[Fraction]
+    output_tokens: int
+    # KV swapping (zero when off): parked KV and the I/O a turn costs
+    swap: Optional["SwapNeed"]
+
+
+@dataclass(frozen=True)
+class SwapNeed:
+    """KV parked between turns in a backing tier, and the I/O that moving it costs."""
+
+    parked_bytes: int                   # idle requests x KV per request
+    io_bytes_per_user_token: Fraction   # 2 (out and in) x c x KV / O
+    node_io_bytes_per_s: Fraction       # each node's path to the backing tier
+    backing: tuple[str, ...]
+
+
+def moe_weight_bytes(model, weight_bytes_per_param: Fraction, tokens: Fraction) -> int:
+    """Weight bytes a micro-batch of ``tokens`` tokens reads: the shared part plus the distinct experts it touches.
+
+    Expected distinct experts per MoE layer with E experts, k per token, m tokens routed
+    independently and uniformly: E (1 - (1 - k/E)^m).  A dense model reads all its weights.
+    """
+    if model.moe is None:
+        return math.ceil(exact(model.active_parameters) * weight_bytes_per_param)
+    moe = model.moe
+    touched = 1.0 - (1.0 - moe.active_experts / moe.experts) ** float(tokens)  # share of expert weights read
+    params = (model.parameters - moe.expert_parameters) + moe.expert_parameters * touched
+    return math.ceil(exact(params) * weight_bytes_per_param)
+
+
+def prefill_flops(model, tokens: int) -> int:
+    """FLOPs of prefilling ``tokens`` tokens: 2 x active parameters per token plus causal attention,
+    QK^T and AV each 2 L^2 d / 2 per layer (d = attention heads x head dim)."""
+    d = model.attention_heads * model.head_dim
+    return 2 * math.ceil(exact(model.active_parameters)) * tokens + 2 * model.layers * tokens * tokens * d
 
 
 def requirements(problem: "Problem") -> Requirements:
     m, w = problem.model, problem.workload
     wb, kb, ab = dtype_bytes(w.weight_dtype), dtype_bytes(w.kv_dtype), dtype_bytes(w.activation_dtype)
+    c = w.concurrency
     weights = math.ceil(exact(m.parameters) * wb)
-    active = math.ceil(exact(m.active_parameters) * wb)
     kv_tok = math.ceil(m.layers * m.kv_elements_per_layer * kb)
     kv_req = kv_tok * w.context_length
-    kv_total = kv_req * w.concurrency
+    kv_total = kv_req * c
     overhead = exact(problem.constraints.capacity_overhead_fraction)
+    sp = w.speculative
+    gamma = sp.draft_tokens if sp else 0
+    accepted = exact(sp.accepted_tokens_per_step) if sp else Fraction(1)
+    p_draft = math.ceil(exact(sp.draft_parameters)) if sp else 0
+    step = gamma + 1
+    w1 = moe_weight_bytes(m, wb, Fraction(step)) + gamma * math.ceil(p_draft * wb)
+    extra: tuple[int, ...] = ()
+    if m.moe is not None:
+        base = moe_weight_bytes(m, wb, Fraction(step))
+        extra = tuple(p * (moe_weight_bytes(m, wb, Fraction(step * c, p)) - base) for p in range(1, c + 1))
+    active = math.ceil(exact(m.active_parameters))
+    eff = exact(w.prefill_compute_efficiency)
+    lp = w.prompt_tokens
+    pf = prefill_flops(m, lp) if lp else 0
+    amort = Fraction(c * pf, w.output_tokens_per_request) / eff if lp else Fraction(0)
+    swap = None
+    if w.kv_swap is not None:
+        if w.kv_swap.mode == "recompute":  # a turn re-prefills the history instead of swapping it in
+            more = prefill_flops(m, w.context_length) - pf
+            amort += Fraction(c * more, w.output_tokens_per_request) / eff
+        else:
+            swap = SwapNeed(parked_bytes=w.kv_swap.idle_requests * kv_req,
+                            io_bytes_per_user_token=Fraction(2 * c * kv_req, w.output_tokens_per_request),
+                            node_io_bytes_per_s=gb_per_s_to_bytes_per_s(w.kv_swap.node_io_gb_per_s),
+                            backing=w.kv_swap.backing)
+    ttft = problem.constraints.max_ttft_ms
     return Requirements(
-        weights_bytes=weights, active_weight_bytes=active, kv_bytes_per_token=kv_tok,
+        weights_bytes=weights, active_weight_bytes=moe_weight_bytes(m, wb, Fraction(1)), kv_bytes_per_token=kv_tok,
         kv_bytes_per_request=kv_req, kv_bytes_total=kv_total,
         capacity_required_bytes=math.ceil((weights + kv_total) * (1 + overhead)),
         activation_bytes_per_token=math.ceil(m.hidden_size * ab),
-        concurrency=w.concurrency, layers=m.layers, active_parameters=math.ceil(exact(m.active_parameters)),
+        concurrency=c, layers=m.layers, active_parameters=active,
         min_tokens_per_s=exact(w.min_decode_tokens_per_s_per_user),
+        kv_read_bytes_per_request=math.ceil(exact(w.kv_read_fraction) * kv_req),
+        step_tokens=step, accepted_per_step=accepted, step_weight_bytes=w1, moe_extra_bytes=extra,
+        step_flops_per_m=2 * active * step + 2 * p_draft * gamma,
+        prompt_tokens=lp, prefill_flops=pf,
+        prefill_weight_bytes=moe_weight_bytes(m, wb, Fraction(lp)) if lp else 0,
+        prefill_efficiency=eff, amortised_flops_per_token=amort,
+        max_ttft_s=exact(ttft) / 1000 if ttft is not None else None,
+        output_tokens=w.output_tokens_per_request, swap=swap,
     )
 
 
@@ -228,6 +312,52 @@ def network_configs(problem: "Problem") -> list[NetworkConfig]:
     return out
 
 
+@dataclass(frozen=True)
+class BackingConfig:
+    """A KV backing tier: ``units`` of one medium, the fewest that hold the parked KV and carry its I/O.
+
+    The units sit in the nodes' hosts, at most the medium's max_units_per_node per node, so a
+    design needs at least ``min_nodes`` nodes to carry them.
+    """
+
+    index: int
+    memory: Memory
+    units: int
+    cost_usd: int
+    power_w: Fraction
+    min_nodes: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.memory.name} x{self.units}"
+
+
+def backing_configs(problem: "Problem", req: "Requirements") -> list[BackingConfig]:
+    """One configuration per backing medium the problem allows (none without KV swapping)."""
+    if req.swap is None:
+        return []
+    out = []
+    io = req.min_tokens_per_s * req.swap.io_bytes_per_user_token
+    for name in req.swap.backing:
+        mem = problem.catalog.memory[name]
+        cap, bw = gb_to_bytes(mem.capacity_gb), gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s)
+        units = max(1, math.ceil(req.swap.parked_bytes / cap), math.ceil(io / bw))
+        lo, hi = curve_domain(mem.cost_usd)
+        each = curve_value(mem.cost_usd, lo) / lo if lo else curve_value(mem.cost_usd, hi) / hi
+        out.append(BackingConfig(index=len(out), memory=mem, units=units,
+                                 cost_usd=usd(each * units * basis_factor(mem.cost_basis, problem.cost)),
+                                 power_w=exact(mem.power_w) * units,
+                                 min_nodes=-(-units // mem.max_units_per_node)))
+    return out
+
+
+def io_min_nodes(req: "Requirements") -> int:
+    """Nodes whose backing-tier paths together carry the swap I/O at the speed target."""
+    if req.swap is None:
+        return 1
+    return max(1, math.ceil(req.min_tokens_per_s * req.swap.io_bytes_per_user_token / req.swap.node_io_bytes_per_s))
+
+
 def compatible(mc: MemoryConfig, nc: NetworkConfig) -> bool:
     """Whether nodes of this memory configuration can be joined by this network's tier."""
     return nc.tier is None or nc.tier.node_types is None or mc.node.name in nc.tier.node_types
@@ -292,115 +422,192 @@ class CommCoefficients:
         """PP times the communication time per token per user, in picoseconds (exact for int or numpy input)."""
         return self.ar * pp + self.ar_tok * m + self.hop * (pp * pp - pp) + self.hop_tok * (pp * m - m)
 
+    def scaled(self, tokens: int) -> "CommCoefficients":
+        """The same links carrying ``tokens`` tokens per request slot (a speculative step verifies gamma + 1)."""
+        return CommCoefficients(self.ar, self.ar_tok * tokens, self.hop, self.hop_tok * tokens)
 
-def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements) -> CommCoefficients:
+    def prompt_ps(self, pp: int, tokens: int) -> int:
+        """One prompt of ``tokens`` tokens through the pipeline as one micro-batch: all-reduces, then PP - 1 hops."""
+        return self.ar + self.ar_tok * tokens + (pp - 1) * (self.hop + self.hop_tok * tokens)
+
+
+def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_parallel: bool = False,
+                      moe=None) -> CommCoefficients:
+    """Per-token coefficients.  Tensor parallel: 2 all-reduces per layer (attention, MLP).  With expert
+    parallel on a MoE model, each MoE layer's MLP all-reduce becomes two all-to-alls (dispatch and combine)
+    of k copies of the token's activations among the tau nodes."""
     if cfg.tier is None:
         return CommCoefficients(0, 0, 0, 0)
     s_tok = req.activation_bytes_per_token
-    two_l = 2 * req.layers
     ar = topo.allreduce(cfg.topology, cfg.tier, cfg.level, tau, cfg.link_bytes_per_s)
+    n_ar = 2 * req.layers
+    a2a_lat, a2a_tok = Fraction(0), Fraction(0)
+    if expert_parallel and moe is not None and tau > 1:
+        n_ar -= moe.layers
+        a2a = topo.alltoall(cfg.topology, cfg.tier, cfg.level, tau, cfg.link_bytes_per_s)
+        a2a_lat = 2 * moe.layers * a2a.steps * a2a.hops * cfg.latency_s
+        a2a_tok = 2 * moe.layers * a2a.volume * moe.active_experts * s_tok / a2a.bandwidth_bytes_per_s
     hops, p2p_bw = topo.point_to_point(cfg.topology, cfg.tier, cfg.level, cfg.link_bytes_per_s)
     return CommCoefficients(
-        ar=s_to_ps_ceil(two_l * ar.steps * ar.hops * cfg.latency_s),
-        ar_tok=s_to_ps_ceil(two_l * ar.volume * s_tok / ar.bandwidth_bytes_per_s),
+        ar=s_to_ps_ceil(n_ar * ar.steps * ar.hops * cfg.latency_s + a2a_lat),
+        ar_tok=s_to_ps_ceil(n_ar * ar.volume * s_tok / ar.bandwidth_bytes_per_s + a2a_tok),
         hop=s_to_ps_ceil(hops * cfg.latency_s),
         # each of the tau nodes of a stage sends its 1/tau shard of the activations in parallel
         hop_tok=s_to_ps_ceil(Fraction(s_tok, tau) / p2p_bw),
     )
 
 
+def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem") -> CommCoefficients:
+    """The coefficients of one decode step (gamma + 1 tokens per request slot)."""
+    return comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe).scaled(
+        req.step_tokens)
+
+
+def base_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem") -> CommCoefficients:
+    """Per-token coefficients (a prompt's tokens)."""
+    return comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe)
+
+
+# -- prefill: time to first token ---------------------------------------------------------------
+def ttft_compute_s(req: Requirements, mc: MemoryConfig, tau: int) -> Fraction:
+    """A prompt's FLOPs on one stage's tau nodes at the prefill efficiency (stages work in turn)."""
+    return Fraction(req.prefill_flops) / (tau * mc.compute_flops * req.prefill_efficiency)
+
+
+def ttft_memory_s(req: Requirements, mc: MemoryConfig, tau: int) -> Fraction:
+    """Each stage reads its weights once: PP x (W_prefill / PP) / (tau x b_node)."""
+    return Fraction(req.prefill_weight_bytes, tau * mc.bandwidth_bytes_per_s)
+
+
+def ttft_pair_ok(req: Requirements, mc: MemoryConfig, tau: int) -> bool:
+    """The compute and memory parts of the TTFT limit, which depend on the node and TP degree only."""
+    t = req.max_ttft_s
+    return t is None or (ttft_compute_s(req, mc, tau) <= t and ttft_memory_s(req, mc, tau) <= t)
+
+
+def ttft_comm_mask(req: Requirements, cc: CommCoefficients, pp):
+    """The communication part of the TTFT limit over an array of PP values (cc: per-token coefficients)."""
+    import numpy as np
+    if req.max_ttft_s is None:
+        return np.ones(pp.shape, dtype=bool)
+    limit = math.floor(req.max_ttft_s * PS_PER_S)
+    return np.array([cc.prompt_ps(int(x), req.prompt_tokens) <= limit for x in pp.ravel()],
+                    dtype=bool).reshape(pp.shape)
+
+
 def micro_batch_m(pp, c: int):
-    """M = PP * (tokens per micro-batch) = max(PP, c): c requests in min(c, PP) micro-batches."""
+    """M = PP * (requests per micro-batch) = max(PP, c): c requests in min(c, PP) micro-batches."""
     try:
         return pp.clip(min=c)  # numpy
     except AttributeError:
         return max(pp, c)
 
 
-def speed_ok(req: Requirements, pp, m, bandwidth_bytes_per_s) -> bool:
-    """Memory-bound speed target: r * (PP * W + M * KV) <= B, in exact integers."""
-    r = req.min_tokens_per_s
-    return r.numerator * (pp * req.active_weight_bytes + m * req.kv_bytes_per_request) <= \
-        r.denominator * bandwidth_bytes_per_s
+def moe_extra(req: Requirements, pp):
+    """X(min(PP, c)): the MoE weight bytes a step reads beyond PP x W1 (0 for dense models; int or numpy)."""
+    if isinstance(pp, int):
+        return req.moe_extra_bytes[min(pp, req.concurrency) - 1] if req.moe_extra_bytes else 0
+    import numpy as np
+    if not req.moe_extra_bytes:
+        return np.zeros(pp.shape, dtype=pp.dtype)
+    table = np.array((0,) + req.moe_extra_bytes, dtype=object)
+    out = table[np.minimum(pp.astype(np.int64), req.concurrency)]
+    return out if pp.dtype == object or max(req.moe_extra_bytes) >= 2**62 else out.astype(np.int64)
 
 
-def speed_coefficients(req: Requirements, bw_unit: Fraction) -> tuple[int, int, int]:
-    """(cw, ck, cb) with  memory speed ok  <=>  cw * PP + ck * M <= cb * B_units,  B_units = B / bw_unit.
+def step_bytes(req: Requirements, pp, m=None):
+    """Bytes one decode step reads along the pipeline: PP x W1 + M x KV_read + X(min(PP, c)).
 
-    The same integers as ``speed_ok``, divided by their common factor, so that
-    the CP-SAT model and the oracle compare identical, smaller numbers.
+    Per stage and micro-batch of c/k requests the stage reads its 1/PP of the weights and of
+    the micro-batch's KV at 1/PP of the bandwidth; PP stages in turn give PP x W1 + M x KV.
     """
-    r = req.min_tokens_per_s
-    cw = Fraction(r.numerator * req.active_weight_bytes)
-    ck = Fraction(r.numerator * req.kv_bytes_per_request)
-    cb = r.denominator * bw_unit
-    den = cb.denominator
-    cw, ck, cb = int(cw * den), int(ck * den), int(cb * den)
-    g = math.gcd(cw, ck, cb)
-    return cw // g, ck // g, cb // g
+    m = micro_batch_m(pp, req.concurrency) if m is None else m
+    return req.step_weight_bytes * pp + req.kv_read_bytes_per_request * m + moe_extra(req, pp)
 
 
-def compute_flops_needed(req: Requirements, m) -> int:
-    """FLOPs the system must do per token per user: 2 x active parameters x M (M = max(PP, c))."""
-    return 2 * req.active_parameters * m
+def step_rate(req: Requirements) -> Fraction:
+    """Steps per second per user the speed target needs: r / a (a = tokens a step yields)."""
+    return req.min_tokens_per_s / req.accepted_per_step
+
+
+def speed_ok(req: Requirements, pp, m, bandwidth_bytes_per_s) -> bool:
+    """Memory-bound speed target: (r / a) x step bytes <= B, in exact integers."""
+    r = step_rate(req)
+    return r.numerator * step_bytes(req, pp, m) <= r.denominator * bandwidth_bytes_per_s
+
+
+def speed_coefficients(req: Requirements, bw_unit: Fraction) -> tuple[int, int, int, int]:
+    """(cw, ck, cx, cb) with  memory speed ok  <=>  cw PP + ck M + cx X <= cb B_units,  B_units = B / bw_unit.
+
+    The integers of ``speed_ok`` divided by their common factor, so that the CP-SAT model and the
+    oracle compare identical, smaller numbers.
+    """
+    r = step_rate(req)
+    vals = [Fraction(r.numerator * req.step_weight_bytes), Fraction(r.numerator * req.kv_read_bytes_per_request),
+            Fraction(r.numerator if req.moe_extra_bytes else 0), r.denominator * bw_unit]
+    return _integers(vals)
+
+
+def _integers(vals: list[Fraction]) -> tuple[int, ...]:
+    """Fractions scaled by one factor to the smallest integers in the same proportion."""
+    den = math.lcm(*(v.denominator for v in vals))
+    ints = [int(v * den) for v in vals]
+    g = math.gcd(*ints) or 1
+    return tuple(i // g for i in ints)
+
+
+def compute_per_token_flops(req: Requirements, m) -> Fraction:
+    """FLOPs per user token at peak: a step's 2 P (gamma+1) + 2 P_draft gamma per request slot times M,
+    over the a tokens it yields, plus the amortised prefill (and KV recompute) at its efficiency."""
+    return Fraction(req.step_flops_per_m * m) / req.accepted_per_step + req.amortised_flops_per_token
 
 
 def compute_ok(req: Requirements, m, flops_per_s) -> bool:
-    """Compute-bound speed target: r * 2 * P_active * M <= N * node FLOP/s, in exact integers."""
+    """Compute-bound speed target: r x FLOPs per user token <= N x node FLOP/s, exact."""
+    return req.min_tokens_per_s * compute_per_token_flops(req, m) <= flops_per_s
+
+
+def compute_coefficients(req: Requirements, flops_unit: Fraction) -> tuple[int, int, int]:
+    """(cm, c0, cf) with  compute ok  <=>  cm M + c0 <= cf F_units,  F_units = N x node FLOP/s / flops_unit."""
     r = req.min_tokens_per_s
-    return r.numerator * compute_flops_needed(req, m) <= r.denominator * flops_per_s
-
-
-def compute_coefficients(req: Requirements, flops_unit: Fraction) -> tuple[int, int]:
-    """(cm, cf) with  compute ok  <=>  cm * M <= cf * F_units,  F_units = N * node FLOP/s / flops_unit.
-
-    The integers of ``compute_ok``, divided by their common factor (shared by the model and the oracle).
-    """
-    r = req.min_tokens_per_s
-    cm = Fraction(r.numerator * 2 * req.active_parameters)
-    cf = r.denominator * flops_unit
-    den = cf.denominator
-    cm, cf = int(cm * den), int(cf * den)
-    g = math.gcd(cm, cf)
-    return cm // g, cf // g
+    return _integers([r * req.step_flops_per_m / req.accepted_per_step, r * req.amortised_flops_per_token,
+                      flops_unit])
 
 
 def comm_speed_ok(req: Requirements, pp_comm_ps, pp) -> bool:
-    """Communication speed target: r * PP * t_comm <= PP (seconds), at picosecond resolution."""
-    r = req.min_tokens_per_s
+    """Communication speed target: (r / a) x PP x t_step_comm <= PP (seconds), at picosecond resolution."""
+    r = step_rate(req)
     return r.numerator * pp_comm_ps <= r.denominator * PS_PER_S * pp
 
 
-def comm_speed_mask(req: Requirements, cc: CommCoefficients, pp):
-    """``comm_speed_ok`` over a numpy array of PP values, in int64 where that is exact, else in Python ints."""
+def comm_speed_mask(req: Requirements, cc: "CommCoefficients", pp):
+    """``comm_speed_ok`` over a numpy array of PP values (cc: the decode step's coefficients), exact."""
     import numpy as np
     from .scaling import exact_arrays
     m = micro_batch_m(pp, req.concurrency)
-    r = req.min_tokens_per_s
+    r = step_rate(req)
     top = max(r.numerator * cc.pp_comm_ps(int(pp.max()), int(m.max())), r.denominator * PS_PER_S * int(pp.max()))
     pp, m = exact_arrays(top, pp, m)
     return np.asarray(comm_speed_ok(req, cc.pp_comm_ps(pp, m), pp), dtype=bool)
 
 
-def comm_rule_mask(cc: CommCoefficients, cw, ck, pp, m):
-    """The communication-time rule  PP * t_comm <= cW * PP + cK * M  over arrays, exact (see comm_rule_coefficients).
+def comm_rule_mask(cc: "CommCoefficients", req: Requirements, per: Fraction, pp):
+    """The communication-time rule  PP t_comm <= ratio PP t_mem  over an array of PP values, exact.
 
-    ``cw``/``ck`` may be numbers or column arrays (one row per memory configuration).
+    ratio x PP x t_mem = ratio x step bytes / (tau x b_node) = ``per`` x step bytes (picoseconds, floored).
     """
     import numpy as np
     from .scaling import exact_arrays
-    top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())), int(np.max(cw)) * int(pp.max()) + int(np.max(ck)) * int(m.max()))
-    pp, m, cw, ck = exact_arrays(top, pp, m, np.asarray(cw), np.asarray(ck))
-    return np.asarray(cc.pp_comm_ps(pp, m) <= cw * pp + ck * m, dtype=bool)
+    m = micro_batch_m(pp, req.concurrency)
+    sb = step_bytes(req, pp, m)
+    top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())), per.numerator * int(sb.max()), int(sb.max()))
+    pp, m, sb = exact_arrays(top, pp, m, sb)
+    return np.asarray(cc.pp_comm_ps(pp, m) <= (per.numerator * sb) // per.denominator, dtype=bool)
 
 
-def comm_rule_coefficients(mc: MemoryConfig, tau: int, req: Requirements, ratio: Fraction) -> tuple[int, int]:
-    """(cW, cK) with  t_comm <= ratio * t_mem  <=>  PP * t_comm[ps] <= cW * PP + cK * M  (floored to ps).
-
-    t_mem = (PP * W + M * KV) / (tau * PP * b_node), so ratio * PP * t_mem = ratio * (PP*W + M*KV) / (tau * b_node).
-    """
-    per = ratio * PS_PER_S / (tau * mc.bandwidth_bytes_per_s)
-    return math.floor(per * req.active_weight_bytes), math.floor(per * req.kv_bytes_per_request)
+def comm_rule_per(mc: MemoryConfig, tau: int, ratio: Fraction) -> Fraction:
+    """Picoseconds of allowed communication per step byte: ratio / (tau x per-node bandwidth)."""
+    return ratio * PS_PER_S / (tau * mc.bandwidth_bytes_per_s)
 
 
 # -- one design, evaluated --------------------------------------------------------------------
@@ -410,14 +617,16 @@ class Design:
     net: NetworkConfig
     nodes: int
     tensor_parallel: int
+    backing: Optional[BackingConfig] = None
 
     @property
     def pipeline_parallel(self) -> int:
         return self.nodes // self.tensor_parallel
 
-    def key(self) -> tuple[int, int, int, int]:
-        """Every decision: memory configuration, network configuration, nodes, TP."""
-        return (self.mem.index, self.net.index, self.nodes, self.tensor_parallel)
+    def key(self) -> tuple[int, int, int, int, int]:
+        """Every decision: memory configuration, network configuration, nodes, TP, backing tier."""
+        return (self.mem.index, self.net.index, self.nodes, self.tensor_parallel,
+                self.backing.index if self.backing else -1)
 
     def architecture(self) -> tuple[str, str, str]:
         """What makes designs distinct by default: memory medium, interconnect tier, topology."""
@@ -439,12 +648,14 @@ class Metrics:
     bandwidth_bytes_per_s: int
     node_cost_usd: int
     network_cost_usd: int
+    backing_cost_usd: int
     cost_usd: int
     power_w: Fraction
     bandwidth_per_dollar: Fraction          # bytes/s per USD
-    t_mem_s: Fraction
+    t_mem_s: Fraction                       # per token per user, each part of the roofline
     t_comm_s: Fraction
     t_comp_s: Fraction
+    t_io_s: Fraction                        # KV swap I/O (0 without)
     decode_tokens_per_s_per_user: Fraction
     system_tokens_per_s: Fraction
     pipeline_busy_fraction: Fraction
@@ -452,34 +663,59 @@ class Metrics:
     comm_ratio: Fraction                    # t_comm / t_mem
     compute_flops: Fraction
     link_bandwidth_bytes_per_s: Fraction    # every node's links, both directions summed (0 for one node)
+    ttft_s: Optional[Fraction]              # time to first token of one prompt (None without prefill)
     network_counts: dict
 
 
-def evaluate(design: Design, req: Requirements) -> Metrics:
+def design_comm(design: "Design", req: Requirements, problem) -> CommCoefficients:
+    return decode_comm(design.net, design.tensor_parallel, req, problem)
+
+
+def ttft_s(design: "Design", req: Requirements, problem) -> Optional[Fraction]:
+    """max(compute, memory, communication) of one prompt, stage after stage (None without prefill)."""
+    if not req.prompt_tokens:
+        return None
+    mc, tau, pp = design.mem, design.tensor_parallel, design.pipeline_parallel
+    comm = Fraction(base_comm(design.net, tau, req, problem).prompt_ps(pp, req.prompt_tokens), PS_PER_S)
+    return max(ttft_compute_s(req, mc, tau), ttft_memory_s(req, mc, tau), comm)
+
+
+def io_bandwidth_bytes_per_s(design: "Design", req: Requirements) -> Fraction:
+    """The swap path: the backing units' bandwidth or the nodes' paths to it, whichever is less."""
+    b = design.backing
+    return min(gb_per_s_to_bytes_per_s(b.memory.bandwidth_gb_per_s) * b.units,
+               design.nodes * req.swap.node_io_bytes_per_s)
+
+
+def evaluate(design: Design, req: Requirements, problem) -> Metrics:
     mc, nc, n, tau = design.mem, design.net, design.nodes, design.tensor_parallel
     pp = n // tau
     cap = n * mc.capacity_bytes
     bw = n * mc.bandwidth_bytes_per_s
     node_cost = n * mc.cost_usd
     net_cost = int(network_cost_usd(nc, n))
-    cost = node_cost + net_cost
+    back_cost = design.backing.cost_usd if design.backing else 0
+    cost = node_cost + net_cost + back_cost
     m = micro_batch_m(pp, req.concurrency)
-    t_mem = Fraction(pp * req.active_weight_bytes + m * req.kv_bytes_per_request, bw)
-    cc = comm_coefficients(nc, tau, req)
-    t_comm = Fraction(cc.pp_comm_ps(pp, m), pp * PS_PER_S)
-    t_comp = Fraction(compute_flops_needed(req, m), n * mc.compute_flops)
-    t_user = max(t_mem, t_comm, t_comp)
+    a = req.accepted_per_step
+    t_mem = Fraction(step_bytes(req, pp, m), bw) / a
+    t_comm = Fraction(design_comm(design, req, problem).pp_comm_ps(pp, m), pp * PS_PER_S) / a
+    t_comp = compute_per_token_flops(req, m) / (n * mc.compute_flops)
+    t_io = (req.swap.io_bytes_per_user_token / io_bandwidth_bytes_per_s(design, req)
+            if design.backing else Fraction(0))
+    t_user = max(t_mem, t_comm, t_comp, t_io)
     per_user = 1 / t_user
     balance = (nc.node_link_bytes_per_s / mc.bandwidth_bytes_per_s) if nc.tier else Fraction(0)
+    power = n * mc.power_w + network_power_w(nc, n) + (design.backing.power_w if design.backing else 0)
     return Metrics(
         capacity_bytes=cap, bandwidth_bytes_per_s=bw, node_cost_usd=node_cost, network_cost_usd=net_cost,
-        cost_usd=cost, power_w=n * mc.power_w + network_power_w(nc, n),
-        bandwidth_per_dollar=Fraction(bw, cost), t_mem_s=t_mem, t_comm_s=t_comm, t_comp_s=t_comp,
+        backing_cost_usd=back_cost, cost_usd=cost, power_w=power,
+        bandwidth_per_dollar=Fraction(bw, cost), t_mem_s=t_mem, t_comm_s=t_comm, t_comp_s=t_comp, t_io_s=t_io,
         decode_tokens_per_s_per_user=per_user, system_tokens_per_s=req.concurrency * per_user,
         pipeline_busy_fraction=Fraction(min(req.concurrency, pp), pp), balance_ratio=balance,
         comm_ratio=t_comm / t_mem, compute_flops=Fraction(n * mc.compute_flops),
         link_bandwidth_bytes_per_s=2 * n * nc.node_link_bytes_per_s if nc.tier else Fraction(0),
-        network_counts=network_counts(nc, n),
+        ttft_s=ttft_s(design, req, problem), network_counts=network_counts(nc, n),
     )
 
 
@@ -497,7 +733,7 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
     """Every constraint the search enforces, evaluated for one design with the same integers."""
     from .units import format_bytes, format_usd  # local: formatting only
     c = problem.constraints
-    met = evaluate(design, req)
+    met = evaluate(design, req, problem)
     mc, nc, n, tau = design.mem, design.net, design.nodes, design.tensor_parallel
     pp = n // tau
     m = micro_batch_m(pp, req.concurrency)
@@ -520,16 +756,39 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
                          f"draws {float(met.power_w) / 1e3:,.1f} kW of {float(p) / 1e3:,.1f} kW"))
     if req.min_tokens_per_s > 0:
         r = req.min_tokens_per_s
+        target = f"target {float(1 / r) * 1e3:.3g} ms"
         ok = speed_ok(req, pp, m, met.bandwidth_bytes_per_s)
         out.append(Check("speed (memory)", ok, float(1 - met.t_mem_s * r),
-                         f"t_mem {float(met.t_mem_s) * 1e3:.3g} ms per token, target {float(1 / r) * 1e3:.3g} ms"))
-        cc = comm_coefficients(nc, tau, req)
+                         f"t_mem {float(met.t_mem_s) * 1e3:.3g} ms per token, {target}"))
+        cc = design_comm(design, req, problem)
         ok = comm_speed_ok(req, cc.pp_comm_ps(pp, m), pp)
         out.append(Check("speed (communication)", ok, float(1 - met.t_comm_s * r),
-                         f"t_comm {float(met.t_comm_s) * 1e3:.3g} ms per token, target {float(1 / r) * 1e3:.3g} ms"))
+                         f"t_comm {float(met.t_comm_s) * 1e3:.3g} ms per token, {target}"))
         ok = compute_ok(req, m, n * mc.compute_flops)
         out.append(Check("speed (compute)", ok, float(1 - met.t_comp_s * r),
-                         f"t_comp {float(met.t_comp_s) * 1e3:.3g} ms per token, target {float(1 / r) * 1e3:.3g} ms"))
+                         f"t_comp {float(met.t_comp_s) * 1e3:.3g} ms per token, {target}"))
+    if req.swap is not None:
+        b = design.backing
+        if b is None:
+            out.append(Check("KV backing tier", False, -1.0, "KV swapping needs a backing tier; the design has none"))
+        else:
+            cap_b = gb_to_bytes(b.memory.capacity_gb) * b.units
+            out.append(Check("KV backing capacity", cap_b >= req.swap.parked_bytes,
+                             float(Fraction(math.floor(cap_b) - req.swap.parked_bytes, max(1, req.swap.parked_bytes))),
+                             f"{b.label} holds {format_bytes(math.floor(cap_b))}, parked KV "
+                             f"{format_bytes(req.swap.parked_bytes)}"))
+            out.append(Check("KV backing slots", n >= b.min_nodes, float(Fraction(n - b.min_nodes, n)),
+                             f"{b.units} units need {b.min_nodes} nodes at {b.memory.max_units_per_node} per node"))
+            need = req.min_tokens_per_s * req.swap.io_bytes_per_user_token
+            have = io_bandwidth_bytes_per_s(design, req)
+            out.append(Check("KV swap I/O", have >= need, float((have - need) / need) if need else 1.0,
+                             f"moves {float(have) / 1e9:,.1f} GB/s, swapping needs {float(need) / 1e9:,.1f} GB/s"))
+    if req.max_ttft_s is not None:
+        t = req.max_ttft_s
+        cc0 = base_comm(nc, tau, req, problem)
+        ok = ttft_pair_ok(req, mc, tau) and cc0.prompt_ps(pp, req.prompt_tokens) <= math.floor(t * PS_PER_S)
+        out.append(Check("time to first token", ok, float(1 - met.ttft_s / t),
+                         f"TTFT {float(met.ttft_s) * 1e3:,.1f} ms, limit {float(t) * 1e3:,.1f} ms"))
     bal = c.balance
     if nc.tier is not None and bal.rule == "ratio":
         for name, active, ratio in (("balance (tensor parallel)", tau > 1, exact(bal.tensor_parallel_ratio)),
@@ -539,10 +798,10 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
                 out.append(Check(name, ok, float(met.balance_ratio / ratio - 1),
                                  f"links {float(met.balance_ratio):.3g}x node memory bandwidth, rule {float(ratio):g}x"))
     if nc.tier is not None and bal.rule == "comm_time":
+        import numpy as np
         ratio = exact(bal.comm_time_ratio)
-        cw, ck = comm_rule_coefficients(mc, tau, req, ratio)
-        cc = comm_coefficients(nc, tau, req)
-        ok = cc.pp_comm_ps(pp, m) <= cw * pp + ck * m
+        ok = bool(comm_rule_mask(design_comm(design, req, problem), req, comm_rule_per(mc, tau, ratio),
+                                 np.array([pp], dtype=np.int64))[0])
         out.append(Check("balance (communication time)", ok, float(1 - met.comm_ratio / ratio),
                          f"t_comm {float(met.comm_ratio):.3g}x t_mem, rule {float(ratio):g}x"))
     return out

@@ -21,9 +21,25 @@ from .yamlio import Entry, read_yaml
 DEFAULT_PROBLEM = "llama-2-70b-chat.yaml"
 BALANCE_RULES = ("ratio", "comm_time")
 DISTINCT = ("architecture", "medium", "design")
+SWAP_MODES = ("swap", "recompute", "best")
 TP_RULES = ("divides_heads", "any")
 DTYPES = tuple(DTYPE_BYTES)
 COMPUTE_DTYPES = ("bf16", "fp8")   # the rate the tensor units run at: a node's compute_tflops or compute_tflops_fp8
+
+
+@dataclass(frozen=True)
+class Speculative:
+    draft_tokens: int                   # tokens the draft proposes per step (gamma)
+    accepted_tokens_per_step: float     # expected tokens each verification step yields, 1..gamma+1
+    draft_parameters: float             # parameters of the draft model (0: n-gram or self-drafting)
+
+
+@dataclass(frozen=True)
+class KvSwap:
+    idle_requests: int                  # requests between turns, their KV parked in the backing tier
+    backing: tuple[str, ...]            # memory media that may serve as the backing tier
+    mode: str                           # swap, recompute, or best (the better of the two, per design)
+    node_io_gb_per_s: float             # each node's path to the backing tier, per direction
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,11 @@ class Workload:
     kv_dtype: str
     activation_dtype: str
     compute_dtype: str
+    prompt_tokens: int                  # prompt length per request; 0 = prefill not modelled
+    prefill_compute_efficiency: float   # fraction of peak FLOP/s a prefill reaches
+    kv_read_fraction: float             # share of a request's KV read per decode step (KV sparsity)
+    speculative: Speculative | None
+    kv_swap: KvSwap | None
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,8 @@ class Constraints:
     capacity_overhead_fraction: float
     tensor_parallel: str
     max_tensor_parallel: int
+    expert_parallel: bool
+    max_ttft_ms: float | None
     balance: Balance
 
 
@@ -119,8 +142,11 @@ def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None
     catalog = load_catalog(catalog_dir, overrides, overrides_file=file)
 
     model = _model(top, catalog, file)
-    workload = _workload(top.child("workload"))
+    workload = _workload(top.child("workload"), catalog)
     constraints = _constraints(top.child("constraints"))
+    if constraints.max_ttft_ms is not None and workload.prompt_tokens == 0:
+        raise ProblemError(f"{file}: problem.constraints: max_ttft_ms: needs workload.prompt_tokens "
+                           "(time to first token is the prefill of the prompt)")
     cost = _cost(top.child("cost", default={}))
     search = _search(top.child("search", default={}), catalog)
     top.done()
@@ -157,7 +183,45 @@ def _model(top: Entry, catalog: Catalog, file: str) -> ModelSpec:
     return model_from_entry(Entry(fields, file, "problem.model", ProblemError))
 
 
-def _workload(e: Entry) -> Workload:
+def _absent(e: Entry, field: str) -> bool:
+    """An optional section left out or set to null (null turns an option off, e.g. in a sweep's base file)."""
+    if e.peek(field) is None:
+        e.pop(field, None)
+        return True
+    return False
+
+
+def _speculative(e: Entry) -> Speculative | None:
+    if _absent(e, "speculative"):
+        return None
+    x = e.child("speculative")
+    sp = Speculative(draft_tokens=x.number("draft_tokens", positive=True, integer=True),
+                     accepted_tokens_per_step=x.number("accepted_tokens_per_step", minimum=1),
+                     draft_parameters=x.number("draft_parameters", minimum=0, default=0))
+    x.done()
+    if sp.accepted_tokens_per_step > sp.draft_tokens + 1:
+        raise x.message("accepted_tokens_per_step", f"{sp.accepted_tokens_per_step:g} exceeds draft_tokens + 1 = "
+                                                    f"{sp.draft_tokens + 1} (a step yields at most the drafted tokens "
+                                                    "and one of its own)")
+    return sp
+
+
+def _kv_swap(e: Entry, catalog: Catalog) -> KvSwap | None:
+    if _absent(e, "kv_swap"):
+        return None
+    x = e.child("kv_swap")
+    ks = KvSwap(idle_requests=x.number("idle_requests", positive=True, integer=True),
+                backing=x.string_list("backing", default=("ddr5-rdimm", "cxl-expander", "nvme-ssd")),
+                mode=x.string("mode", choices=SWAP_MODES, default="best"),
+                node_io_gb_per_s=x.number("node_io_gb_per_s", positive=True, default=64))
+    for name in ks.backing:
+        if name not in catalog.memory:
+            raise x.message("backing", f"unknown memory '{name}' (known: {', '.join(sorted(catalog.memory))})")
+    x.done()
+    return ks
+
+
+def _workload(e: Entry, catalog: Catalog) -> Workload:
     w = Workload(
         context_length=e.number("context_length", positive=True, integer=True),
         concurrency=e.number("concurrency", positive=True, integer=True),
@@ -167,7 +231,19 @@ def _workload(e: Entry) -> Workload:
         kv_dtype=e.string("kv_dtype", choices=DTYPES, default="bf16"),
         activation_dtype=e.string("activation_dtype", choices=DTYPES, default="bf16"),
         compute_dtype=e.string("compute_dtype", choices=COMPUTE_DTYPES, default="bf16"),
+        prompt_tokens=e.number("prompt_tokens", minimum=0, integer=True, default=0),
+        prefill_compute_efficiency=e.number("prefill_compute_efficiency", positive=True, default=0.5),
+        kv_read_fraction=e.number("kv_read_fraction", positive=True, default=1.0),
+        speculative=_speculative(e),
+        kv_swap=_kv_swap(e, catalog),
     )
+    if w.prefill_compute_efficiency > 1:
+        raise e.fail("prefill_compute_efficiency", "a fraction in (0, 1]", w.prefill_compute_efficiency)
+    if w.kv_read_fraction > 1:
+        raise e.fail("kv_read_fraction", "a fraction in (0, 1]", w.kv_read_fraction)
+    if w.prompt_tokens > w.context_length:
+        raise e.message("prompt_tokens", f"{w.prompt_tokens} exceeds context_length {w.context_length} "
+                                         "(the context holds the prompt)")
     e.done()
     return w
 
@@ -189,6 +265,8 @@ def _constraints(e: Entry) -> Constraints:
         capacity_overhead_fraction=e.number("capacity_overhead_fraction", minimum=0, default=0.1),
         tensor_parallel=e.string("tensor_parallel", choices=TP_RULES, default="divides_heads"),
         max_tensor_parallel=e.number("max_tensor_parallel", positive=True, integer=True, default=64),
+        expert_parallel=e.boolean("expert_parallel", default=False),
+        max_ttft_ms=e.number("max_ttft_ms", positive=True, default=None, allow_none=True),
         balance=balance,
     )
     e.done()

@@ -88,7 +88,9 @@ def _design_at(dm: DesignModel, model: cp_model.CpModel, s: cp_model.CpSolver) -
     get = model.get_int_var_from_proto_index
     k, j = int(s.value(get(dm.mem_index.index))), int(s.value(get(dm.net_index.index)))
     n, pp = int(s.value(get(dm.N.index))), int(s.value(get(dm.PP.index)))
-    return Design(dm.space.mems[k], dm.space.nets[j], n, n // pp)
+    backs = dm.space.backs
+    b = backs[int(s.value(get(dm.back_index.index)))] if backs else None
+    return Design(dm.space.mems[k], dm.space.nets[j], n, n // pp, b)
 
 
 def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> None:
@@ -154,7 +156,7 @@ def _ub(var: cp_model.IntVar) -> int:
 
 
 def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Design], bool]:
-    """Among designs with ratio >= lam, the one with the lowest (cost, PP, memory index, network index).
+    """Among designs with ratio >= lam, the one with the lowest (cost, PP, memory, network, backing index).
 
     One solve with the key folded into one integer objective when it fits CP-SAT's range, else two
     (lowest cost first, then the rest at that cost).
@@ -162,13 +164,13 @@ def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[D
     clone = dm.model.clone()
     get = clone.get_int_var_from_proto_index
     B, C, PP = get(dm.B.index), get(dm.C.index), get(dm.PP.index)
-    mi, ni = get(dm.mem_index.index), get(dm.net_index.index)
+    mi, ni, bi = get(dm.mem_index.index), get(dm.net_index.index), get(dm.back_index.index)
     clone.add(lam.denominator * B - lam.numerator * C >= 0)
     _prune_below(dm, clone, lam)
-    n_mem, n_net, nmax = len(dm.space.mems), len(dm.space.nets), dm.space.max_nodes
-    s2 = n_mem * n_net
+    n_mem, n_net, n_back, nmax = len(dm.space.mems), len(dm.space.nets), max(1, len(dm.space.backs)), dm.space.max_nodes
+    s2 = n_mem * n_net * n_back
     s1 = (nmax + 1) * s2
-    rest = PP * s2 + mi * n_net + ni
+    rest = PP * s2 + mi * n_net * n_back + ni * n_back + bi
     proven = True
     if dm.cost_max * s1 + nmax * s2 + s2 < INT_LIMIT:
         clone.minimize(C * s1 + rest)
@@ -191,17 +193,21 @@ def _carry_over(space: Space, designs: tuple[Design, ...]) -> list:
     from .oracle import Candidate
     mems = {(m.node.name, m.memory.name, m.units): m for m in space.mems}
     nets = {(n.tier.name if n.tier else "-", n.topology.name if n.topology else "-", n.level): n for n in space.nets}
+    backs = {b.memory.name: b for b in space.backs}
     out = []
     for d in designs:
+        back = backs.get(d.backing.memory.name) if d.backing else None
+        if (back is None) != (not space.backs):
+            continue
         mc = mems.get((d.mem.node.name, d.mem.memory.name, d.mem.units))
         nc = nets.get((d.net.tier.name if d.net.tier else "-", d.net.topology.name if d.net.topology else "-",
                        d.net.level))
         if mc is None or nc is None or d.tensor_parallel not in space.tps or not nc.n_min <= d.nodes <= nc.n_max:
             continue
-        here = Design(mc, nc, d.nodes, d.tensor_parallel)
+        here = Design(mc, nc, d.nodes, d.tensor_parallel, back)
         if physics.compatible(mc, nc) and all(c.ok for c in physics.checks(here, space.req, space.problem)):
             b = d.nodes * space.bw_column.ints[mc.index]
-            out.append(Candidate(here, b, int(physics.evaluate(here, space.req).cost_usd)))
+            out.append(Candidate(here, b, int(physics.evaluate(here, space.req, space.problem).cost_usd)))
     return out
 
 
@@ -260,7 +266,7 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
             all_proven = False
             break
         all_proven = all_proven and proven
-        met = physics.evaluate(design, space.req)
+        met = physics.evaluate(design, space.req, problem)
         chk = tuple(physics.checks(design, space.req, problem))
         broken = [c.name for c in chk if not c.ok]
         if broken:  # the exact re-check of every winner (cpsat.md 6)

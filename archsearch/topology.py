@@ -202,6 +202,24 @@ def allreduce(topology: Topology, tier: Interconnect, level: int, tau: int, link
     raise ValueError(topology.kind)
 
 
+def alltoall(topology: Topology, tier: Interconnect, level: int, tau: int, link_bps: Fraction) -> Collective:
+    """All-to-all of S bytes per node over tau nodes (expert-parallel dispatch or combine).
+
+    Each node sends (tau-1)/tau of S away.  Time: the latency of one pass over the diameter,
+    plus S times the larger of the injection bound (tau-1)/tau / (p b) and the bisection bound
+    (tau S / 4 crosses the cut each way: tau / (4 x bisection)).  All-to-all topology: each peer
+    over its own link, S/tau per link.  Returned as volume = seconds per byte, bandwidth = 1.
+    """
+    if tau == 1:
+        return Collective(0, 0, Fraction(0), Fraction(1))
+    if topology.kind == "all_to_all":
+        return Collective(1, 1, Fraction(1, tau) / link_bps, Fraction(1))
+    sh = shape(topology, tier, level, tau, link_bps)
+    inject = Fraction(tau - 1, tau) / (tier.links_per_node * link_bps)
+    cut = Fraction(tau, 4) / sh.bisection_bytes_per_s
+    return Collective(1, max(1, sh.diameter_hops), max(inject, cut), Fraction(1))
+
+
 def point_to_point(topology: Topology, tier: Interconnect, level: int, link_bps: Fraction) -> tuple[int, Fraction]:
     """(hops, bandwidth) from one pipeline stage's node to the next stage's (placed as neighbours)."""
     p = tier.links_per_node

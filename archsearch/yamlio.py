@@ -109,6 +109,10 @@ class Entry:
     def has(self, field: str) -> bool:
         return field in self._raw
 
+    def peek(self, field: str, default: Any = None) -> Any:
+        """The raw value of a field without taking it."""
+        return self._raw.get(field, default)
+
     def pop(self, field: str, default: Any = _MISSING) -> Any:
         if field in self._raw:
             return self._raw.pop(field)

@@ -22,7 +22,7 @@ def _brute_force_frontier(problem):
     space = build_space(problem)
     pts = set()
     for c in enumerate_top(space, 10**7, "design"):
-        m = physics.evaluate(c.design, space.req)
+        m = physics.evaluate(c.design, space.req, space.problem)
         pts.add((m.decode_tokens_per_s_per_user, m.bandwidth_per_dollar))
     return {p for p in pts if not any(q != p and q[0] >= p[0] and q[1] >= p[1] for q in pts)}
 

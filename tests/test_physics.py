@@ -80,7 +80,7 @@ def test_micro_batches_and_busy_fraction(default):
     mem = next(m for m in space.mems if m.memory.name == "hbm4" and m.units == 8)
     single = space.nets[0]
     d = Design(mem, single, 1, 1)
-    met = physics.evaluate(d, req)
+    met = physics.evaluate(d, req, default)
     # one node: t_mem = (W + c * KV_request) / B
     assert met.t_mem_s == Fraction(req.active_weight_bytes + 64 * req.kv_bytes_per_request, 8 * 2000 * 10**9)
     assert met.decode_tokens_per_s_per_user == 1 / met.t_mem_s
@@ -94,7 +94,7 @@ def test_pipeline_with_fewer_requests_than_stages_is_partly_idle(default):
     space = build_space(p)
     mem = next(m for m in space.mems if m.memory.name == "hbm4" and m.units == 8)
     ring = next(n for n in space.nets if n.tier and n.tier.name == "ucie-d2d" and n.topology.name == "ring")
-    met = physics.evaluate(Design(mem, ring, 4, 1), space.req)  # PP = 4 stages, 2 requests
+    met = physics.evaluate(Design(mem, ring, 4, 1), space.req, space.problem)  # PP = 4 stages, 2 requests
     assert met.pipeline_busy_fraction == Fraction(2, 4)
     # each token passes 4 stages; each stage reads W/4 + KV/4 at B/4: t = 4 (W + KV) / B
     b = 4 * 8 * 2000 * 10**9
@@ -128,7 +128,8 @@ def test_ring_allreduce_coefficients(default):
 def test_speed_checks_agree_with_their_integer_form(default):
     space = build_space(default)
     req = space.req
-    cw, ck, cb = physics.speed_coefficients(req, space.bw_column.unit)
+    cw, ck, cx, cb = physics.speed_coefficients(req, space.bw_column.unit)
+    assert cx == 0  # a dense model has no MoE table
     for pp, b_units in ((1, 10**5), (2, 3 * 10**5), (8, 10**6)):
         m = physics.micro_batch_m(pp, req.concurrency)
         b = b_units * space.bw_column.unit
@@ -167,7 +168,7 @@ def test_compute_roofline_time(default):
     space = build_space(default)
     req = space.req
     mem = next(m for m in space.mems if m.memory.name == "hbm4" and m.units == 8)
-    met = physics.evaluate(Design(mem, space.nets[0], 1, 1), req)
+    met = physics.evaluate(Design(mem, space.nets[0], 1, 1), req, space.problem)
     # 2 FLOPs per active parameter per token, 64 tokens in the batch, one node's peak FLOP/s
     assert met.t_comp_s == Fraction(2 * req.active_parameters * 64, mem.compute_flops)
     assert met.decode_tokens_per_s_per_user == 1 / max(met.t_mem_s, met.t_comm_s, met.t_comp_s)
