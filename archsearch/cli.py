@@ -17,8 +17,10 @@ from .errors import ArchsearchError, UsageError
 from .problem import load_problem
 from .evaluate import as_result, evaluate_design
 from .reference import design_spec
+from .disaggregate import disaggregate
 from .reference import compare
-from .report import (catalog_rows, catalog_table, compare_json, compare_renderable, design_row, evaluation_json, evaluation_renderable, pareto_table,
+from .report import (catalog_rows, catalog_table, compare_json, compare_renderable, design_row, disaggregate_json,
+                     disaggregate_renderable, evaluation_json, evaluation_renderable, pareto_table,
                      solve_renderable, to_json)
 from .solve import solve
 from . import sweep as sweep_mod
@@ -75,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=_positive_float, metavar="S", help="seconds for the whole search")
     s.add_argument("--workers", type=_positive_int, metavar="N", help="CP-SAT workers (default 1: deterministic)")
     s.add_argument("--seed", type=int, metavar="N", help="CP-SAT random seed")
+    s.add_argument("--disaggregate", action="store_true", help="also size split prefill and decode pools for the "
+                   "same request rate and compare them with the best single design on cost per million tokens "
+                   "(needs workload.prompt_tokens)")
 
     w = sub.add_parser("sweep", help="solve at many values of one field; mark where the best design changes",
                        description="Solve a problem at many values of one numeric field of the problem or of a "
@@ -146,6 +151,14 @@ def _writing(flag: str, path: str):
         raise UsageError(f"{flag}: cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _with_search(problem, args):
+    """The problem with solve's --time-limit, --workers and --seed applied to its search settings."""
+    import dataclasses
+    changes = {k: v for k, v in (("time_limit_s", args.time_limit), ("workers", args.workers), ("seed", args.seed))
+               if v is not None}
+    return dataclasses.replace(problem, search=dataclasses.replace(problem.search, **changes)) if changes else problem
+
+
 def _print_json(doc: object) -> None:
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
@@ -154,6 +167,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     err = Console(stderr=True, highlight=False)
     try:
+        if args.command == "solve" and args.disaggregate:
+            problem = load_problem(args.problem, args.catalog)
+            problem = _with_search(problem, args)
+            sp = disaggregate(problem, top_k=args.top or 1)
+            doc = disaggregate_json(sp)
+            if args.out:
+                with _writing("--out", args.out):
+                    write_atomic(Path(args.out), json.dumps(doc, indent=2) + "\n")
+            if args.json:
+                _print_json(doc)
+            else:
+                Console(highlight=False).print(disaggregate_renderable(sp, problem))
+            return 0
         if args.command == "solve":
             problem = load_problem(args.problem, args.catalog)
             result = solve(problem, top_k=args.top, distinct=args.distinct, time_limit_s=args.time_limit,

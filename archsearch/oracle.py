@@ -20,7 +20,7 @@ import numpy as np
 from . import physics
 from .model import Space
 from .physics import Design
-from .scaling import INT_LIMIT, check_bound, check_linear, scale_column
+from .scaling import check_bound, check_linear, scale_column
 from .units import exact
 
 REL_TIE = 1e-12

@@ -84,6 +84,7 @@ class Constraints:
 class CostSettings:
     basis: str
     market_over_build: float
+    amortisation_years: float       # capital spread over this many years for cost per million tokens
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,10 @@ def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None
     model = _model(top, catalog, file)
     workload = _workload(top.child("workload"), catalog)
     constraints = _constraints(top.child("constraints"))
+    if workload.kv_swap is not None and workload.kv_swap.mode != "recompute" and \
+            workload.min_decode_tokens_per_s_per_user == 0:
+        raise ProblemError(f"{file}: problem.workload.kv_swap: mode: swapping is sized at the speed target; set "
+                           "workload.min_decode_tokens_per_s_per_user, or use mode: recompute")
     if constraints.max_ttft_ms is not None and workload.prompt_tokens == 0:
         raise ProblemError(f"{file}: problem.constraints: max_ttft_ms: needs workload.prompt_tokens "
                            "(time to first token is the prefill of the prompt)")
@@ -277,6 +282,7 @@ def _cost(e: Entry) -> CostSettings:
     c = CostSettings(
         basis=e.string("basis", choices=("build", "market"), default="build"),
         market_over_build=e.number("market_over_build", positive=True, default=3.0),
+        amortisation_years=e.number("amortisation_years", positive=True, default=3.0),
     )
     e.done()
     return c

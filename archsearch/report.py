@@ -56,6 +56,11 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "comm_time_ratio": _f(m.comm_ratio),
         "compute_flops": _f(m.compute_flops),
         "link_bandwidth_bytes_per_s": _f(m.link_bandwidth_bytes_per_s),
+        "time_to_first_token_s": _f(m.ttft_s) if m.ttft_s is not None else None,
+        "time_per_token_io_s": _f(m.t_io_s),
+        "backing": ({"memory": d.backing.memory.name, "units": d.backing.units, "cost_usd": d.backing.cost_usd}
+                    if d.backing else None),
+        "backing_cost_usd": m.backing_cost_usd,
         "binding": rd.binding,
         "tightest": _tightest(rd),
         "proven_optimal": rd.proven,
@@ -144,19 +149,24 @@ _COLUMNS = (
     ("TB/s per $M", "right", lambda r, rd: ratio_cell(r)),
     ("tok/s user", "right", lambda r, rd: f"{r['decode_tokens_per_s_per_user']:,.1f}"),
     ("tok/s system", "right", lambda r, rd: f"{r['system_tokens_per_s']:,.0f}"),
+    ("TTFT ms", "right", lambda r, rd: f"{r['time_to_first_token_s'] * 1e3:,.1f}"),
+    ("KV backing", "left", lambda r, rd: f"{r['backing']['memory']} x{r['backing']['units']}" if r["backing"] else "-"),
     ("link/mem", "right", lambda r, rd: _ratio(r["balance_ratio"])),
     ("comm/mem", "right", lambda r, rd: _ratio(r["comm_time_ratio"])),
     ("binding", "left", lambda r, rd: _binding_cell(r)),
 )
 #: below this console width the table is split in two: the design, then its figures
 WIDE = 180
-_DESIGN_COLS = ("#", "memory", "nodes", "TPxPP", "interconnect", "topology", "TB/s per $M", "binding")
-_FIGURE_COLS = ("#", "capacity", "mem TB/s", "cost", "tok/s user", "tok/s system", "link/mem", "comm/mem")
+_DESIGN_COLS = ("#", "memory", "nodes", "TPxPP", "interconnect", "topology", "KV backing", "TB/s per $M", "binding")
+_FIGURE_COLS = ("#", "capacity", "mem TB/s", "cost", "tok/s user", "tok/s system", "TTFT ms", "link/mem", "comm/mem")
+#: columns shown only when the problem uses them
+_OPTIONAL = {"TTFT ms": lambda req: req.prompt_tokens > 0, "KV backing": lambda req: req.swap is not None}
 
 
 def _table(result: SolveResult, title: str, names: tuple[str, ...] | None) -> Table:
     t = Table(title=title, title_justify="left", header_style="bold")
-    cols = [c for c in _COLUMNS if names is None or c[0] in names]
+    cols = [c for c in _COLUMNS if (names is None or c[0] in names)
+            and (c[0] not in _OPTIONAL or _OPTIONAL[c[0]](result.requirements))]
     for head, just, _ in cols:
         t.add_column(head, justify=just, overflow="fold")
     for rd in result.designs:
@@ -196,6 +206,7 @@ def requirements_text(result: SolveResult) -> Text:
         f"capacity required {format_bytes(req.capacity_required_bytes)} "
         f"(+{p.constraints.capacity_overhead_fraction:.0%} overhead); target "
         f"{float(req.min_tokens_per_s):g} tokens/s per user",
+        *serving_lines(p, req),
         f"solver: {result.status}, {result.iterations} CP-SAT solves, {result.wall_time_s:.2f} s, "
         f"seed {result.settings['seed']}, {result.settings['workers']} worker(s); designs distinct by "
         f"{'memory + interconnect + topology' if result.settings['distinct'] == 'architecture' else 'any decision'}",
@@ -203,6 +214,37 @@ def requirements_text(result: SolveResult) -> Text:
     if result.status != "OPTIMAL":
         lines.append("* not proven optimal: the time limit stopped the proof; raise search.time_limit_s")
     return Text("\n".join(lines))
+
+
+def serving_lines(p, req) -> list[str]:
+    """The options beyond plain decode that the problem turns on, one line each."""
+    w, out = p.workload, []
+    if p.model.moe is not None:
+        moe = p.model.moe
+        ep = "expert parallel (all-to-all)" if p.constraints.expert_parallel else "experts split by tensor parallel"
+        out.append(f"MoE: {moe.active_experts} of {moe.experts} experts per token in {moe.layers} layers; a step of "
+                   f"{w.concurrency} requests reads up to {format_bytes(req.step_weight_bytes + req.moe_extra_bytes[0])}"
+                   f" of weights; {ep}")
+    if req.prompt_tokens:
+        ttft = f", TTFT limit {p.constraints.max_ttft_ms:g} ms" if p.constraints.max_ttft_ms is not None else ""
+        out.append(f"prefill: {req.prompt_tokens:,} prompt tokens, {req.prefill_flops / 1e12:,.1f} TFLOP each at "
+                   f"{float(req.prefill_efficiency):.0%} of peak, amortised over {req.output_tokens:,} output "
+                   f"tokens{ttft}")
+    if w.speculative is not None:
+        sp = w.speculative
+        out.append(f"speculative decoding: {sp.draft_tokens} drafted, {sp.accepted_tokens_per_step:g} tokens per "
+                   f"step, draft {sp.draft_parameters / 1e9:g}B parameters")
+    if w.kv_read_fraction < 1:
+        out.append(f"KV sparsity: {w.kv_read_fraction:.0%} of each request's KV read per step "
+                   f"({format_bytes(req.kv_read_bytes_per_request)} of {format_bytes(req.kv_bytes_per_request)})")
+    if w.kv_swap is not None:
+        ks = w.kv_swap
+        line = f"KV swapping ({ks.mode}): {ks.idle_requests:,} idle requests between turns"
+        if req.swap is not None:
+            io = float(req.min_tokens_per_s * req.swap.io_bytes_per_user_token) / 1e9
+            line += f", {format_bytes(req.swap.parked_bytes)} parked, {io:,.1f} GB/s of swap I/O at the target"
+        out.append(line)
+    return out
 
 
 def solve_renderable(result: SolveResult, width: int = WIDE) -> Group:
@@ -354,3 +396,60 @@ def compare_renderable(cmp, problem, width: int = WIDE) -> Group:
     else:
         parts.append(Text(f"the search found no feasible design: {cmp.infeasible}"))
     return Group(*parts)
+
+
+def disaggregate_json(sp) -> dict[str, Any]:
+    homo = sp.homogeneous.designs[0] if sp.homogeneous else None
+    return {
+        "request_rate_per_s": _f(sp.request_rate),
+        "split": {
+            "prefill_pool": {**design_row(sp.prefill), "prompts_per_s": _f(sp.prefill_prompts_per_s),
+                             "proven_cheapest": sp.prefill_proven},
+            "decode_pool": design_row(sp.decode.designs[0]),
+            "kv_link": {"interconnect": sp.link.tier.name, "links": sp.link.links, "cost_usd": sp.link.cost_usd,
+                        "kv_bytes_per_s": _f(sp.link.bytes_per_s)},
+            "cost_usd": sp.cost_usd, "tokens_per_s": _f(sp.tokens_per_s), "usd_per_million_tokens": _f(sp.usd_per_mtok),
+        },
+        "homogeneous": ({**design_row(homo), "usd_per_million_tokens": _f(sp.homogeneous_usd_per_mtok)}
+                        if homo else None),
+        "homogeneous_infeasible": sp.homogeneous_infeasible,
+        "winner": sp.winner, "cheaper_by_factor": sp.factor,
+        "amortisation_years": sp.decode.problem.cost.amortisation_years,
+    }
+
+
+def disaggregate_renderable(sp, problem) -> Group:
+    """The two pools, the link between them, and the best single design, on cost per million tokens."""
+    t = Table(title=f"{problem.name}: split prefill/decode pools against one homogeneous design "
+                    f"({problem.cost.basis} cost, {problem.cost.amortisation_years:g}-year amortisation)",
+              title_justify="left", header_style="bold")
+    for col, just in (("part", "left"), ("design", "left"), ("cost", "right"), ("tok/s", "right"),
+                      ("TTFT ms", "right"), ("$ per M tok", "right")):
+        t.add_column(col, justify=just, overflow="fold")
+
+    def row(name: str, rd, tokens: str, usd_mtok: str) -> None:
+        r = design_row(rd)
+        ttft = f"{r['time_to_first_token_s'] * 1e3:,.1f}" if r["time_to_first_token_s"] is not None else "-"
+        what = (f"{r['nodes']} x {memory_cell(r)}, {network_cell(r)}, "
+                f"TP {r['tensor_parallel']} x PP {r['pipeline_parallel']}")
+        t.add_row(name, what, format_usd(r["cost_usd"]), tokens, ttft, usd_mtok)
+
+    row("prefill pool", sp.prefill, f"{float(sp.prefill_prompts_per_s):,.2f} prompts/s", "")
+    row("decode pool", sp.decode.designs[0], f"{float(sp.decode.designs[0].metrics.system_tokens_per_s):,.0f}", "")
+    t.add_row("KV link", f"{sp.link.links} x {sp.link.tier.name} ({float(sp.link.bytes_per_s) / 1e9:,.1f} GB/s of KV)",
+              format_usd(sp.link.cost_usd), "", "", "")
+    t.add_row("split total", "", format_usd(sp.cost_usd), f"{float(sp.tokens_per_s):,.0f}", "",
+              f"{float(sp.usd_per_mtok):,.4f}")
+    if sp.homogeneous:
+        row("homogeneous", sp.homogeneous.designs[0], f"{float(sp.homogeneous_tokens_per_s):,.0f}",
+            f"{float(sp.homogeneous_usd_per_mtok):,.4f}")
+    if sp.homogeneous is None:
+        verdict = f"the split is the only option: no single design serves the problem ({sp.homogeneous_infeasible})"
+    elif sp.winner == "tie":
+        verdict = "the split and the homogeneous design cost the same per million tokens"
+    else:
+        verdict = (f"{sp.winner} wins: {sp.factor:.2f}x cheaper per million tokens "
+                   f"(split ${float(sp.usd_per_mtok):,.4f}, homogeneous ${float(sp.homogeneous_usd_per_mtok):,.4f})")
+    note = (f"request rate {float(sp.request_rate):,.2f}/s: what the decode pool completes; the prefill pool is "
+            f"the cheapest that feeds it{'' if sp.prefill_proven else ' (not proven cheapest: time limit)'}")
+    return Group(t, Text(verdict), Text(note))

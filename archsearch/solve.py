@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
@@ -211,9 +212,57 @@ def _carry_over(space: Space, designs: tuple[Design, ...]) -> list:
     return out
 
 
-def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,
-          time_limit_s: Optional[float] = None, workers: Optional[int] = None,
-          seed: Optional[int] = None, start: str = "quick", warm: tuple[Design, ...] = ()) -> SolveResult:
+def swap_variant(problem, mode: str):
+    """The problem with its KV swapping in one mode (``swap`` or ``recompute``)."""
+    w = problem.workload
+    return dataclasses.replace(problem, workload=dataclasses.replace(
+        w, kv_swap=dataclasses.replace(w.kv_swap, mode=mode)))
+
+
+def _rank_key(rd: RankedDesign):
+    d = rd.design
+    return (-rd.metrics.bandwidth_per_dollar, rd.metrics.cost_usd, d.pipeline_parallel, d.mem.index, d.net.index,
+            d.backing.index if d.backing else -1)
+
+
+def solve(problem, **kw) -> SolveResult:
+    """Rank the top K designs of ``problem`` by memory bandwidth per dollar, exactly (see ``solve_one``).
+
+    With KV swapping in mode ``best``, each design either swaps its parked KV through a backing tier or
+    recomputes it: the two modes are solved apart and their rankings merged, which is exact because a
+    design's best is the better of its two modes and each ranking holds the top K of its mode.
+    """
+    ks = problem.workload.kv_swap
+    if ks is None or ks.mode != "best":
+        return solve_one(problem, **kw)
+    started = time.monotonic()
+    results, why = [], []
+    for mode in ("swap", "recompute"):
+        try:
+            results.append(solve_one(swap_variant(problem, mode), **kw))
+        except InfeasibleError as exc:
+            why.append(f"{mode}: {exc}")
+    if not results:
+        raise InfeasibleError("; ".join(why))
+    first = results[0]
+    distinct = first.settings["distinct"]
+    top_k = first.settings["top_k"]
+    merged: dict = {}
+    for rd in sorted((rd for r in results for rd in r.designs), key=_rank_key):
+        merged.setdefault(rd.design.distinct_key(distinct), rd)
+    designs = tuple(dataclasses.replace(rd, rank=i + 1) for i, rd in enumerate(list(merged.values())[:top_k]))
+    bounds = [r.bound_bytes_per_s_per_usd for r in results]
+    return SolveResult(
+        status="OPTIMAL" if all(r.status == "OPTIMAL" for r in results) else "FEASIBLE",
+        problem=problem, requirements=first.requirements, designs=designs,
+        bound_bytes_per_s_per_usd=max(bounds) if None not in bounds else None,
+        wall_time_s=time.monotonic() - started, iterations=sum(r.iterations for r in results),
+        space=first.space, settings=first.settings)
+
+
+def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,
+              time_limit_s: Optional[float] = None, workers: Optional[int] = None,
+              seed: Optional[int] = None, start: str = "quick", warm: tuple[Design, ...] = ()) -> SolveResult:
     """Rank the top K designs of ``problem`` by memory bandwidth per dollar, exactly.
 
     ``start``: ``quick`` starts every rank's Dinkelbach iterations from exact lower bounds (the oracle's

@@ -79,6 +79,14 @@ def tb_per_s_per_million_usd(bytes_per_s_per_usd: Number) -> float:
     return float(bytes_per_s_per_usd) * 1e6 / 1e12
 
 
+SECONDS_PER_YEAR = Fraction(36525 * 864)  # 365.25 days
+
+
+def usd_per_million_tokens(cost_usd: Number, tokens_per_s: Number, years: Number) -> Fraction:
+    """Capital cost spread over ``years`` of serving at ``tokens_per_s``, per million tokens."""
+    return exact(cost_usd) * 10**6 / (exact(tokens_per_s) * exact(years) * SECONDS_PER_YEAR)
+
+
 def dtype_bytes(name: str) -> Fraction:
     return DTYPE_BYTES[name]
 

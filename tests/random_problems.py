@@ -17,8 +17,12 @@ def _entry(name: str, **fields) -> dict:
             "estimate": True, **fields}
 
 
-def write_random(tmp: Path, seed: int) -> Path:
-    """Write a random catalog directory and problem under tmp; return the problem path."""
+def write_random(tmp: Path, seed: int, serving: bool = False) -> Path:
+    """Write a random catalog directory and problem under tmp; return the problem path.
+
+    ``serving`` adds the options beyond plain decode at random: MoE with or without expert parallel,
+    prefill with a TTFT limit, KV read fraction, speculative decoding and KV swapping.
+    """
     rng = random.Random(seed)
     cat = tmp / "catalog"
     cat.mkdir()
@@ -63,6 +67,15 @@ def write_random(tmp: Path, seed: int) -> Path:
                    attention_heads=rng.choice([8, 12, 32]), kv_heads=rng.choice([1, 4, 8]), head_dim=128,
                    parameters=rng.choice([1e9, 8e9, 70e9]), active_parameters=1e9)
     model["active_parameters"] = model["parameters"] * rng.choice([1, 0.5])
+    if serving and rng.random() < 0.5:
+        experts = rng.choice([8, 64])
+        model["moe"] = {"experts": experts, "active_experts": rng.choice([1, 2, 8]),
+                        "expert_parameters": model["parameters"] * 0.8, "layers": model["layers"]}
+    if serving:
+        memory.append(_entry("backing", attach="board", capacity_gb=rng.choice([256, 7680]),
+                             bandwidth_gb_per_s=rng.choice([14, 36, 51.2]), power_w=rng.choice([0, 20]),
+                             max_units_per_node=rng.choice([1, 4, 16]), cost_basis="market",
+                             cost_usd={"points": [[1, rng.choice([160, 900])]]}))
     for fname, key, items in (("memory", "memory", memory), ("nodes", "nodes", nodes),
                               ("interconnects", "interconnects", tiers), ("topologies", "topologies", topologies),
                               ("models", "models", [model])):
@@ -88,6 +101,26 @@ def write_random(tmp: Path, seed: int) -> Path:
         problem["constraints"]["budget_usd"] = rng.choice([20000, 200000, 2000000])
     if rng.random() < 0.3:
         problem["constraints"]["max_power_w"] = rng.choice([2000, 20000])
+    if serving:
+        w, cons = problem["workload"], problem["constraints"]
+        if rng.random() < 0.6:
+            w["prompt_tokens"] = min(w["context_length"], rng.choice([128, 2048, 16384]))
+            w["prefill_compute_efficiency"] = rng.choice([0.3, 0.5, 1.0])
+            if rng.random() < 0.6:
+                cons["max_ttft_ms"] = rng.choice([50, 500, 5000])
+        if rng.random() < 0.4:
+            w["kv_read_fraction"] = rng.choice([0.1, 0.25, 0.5])
+        if rng.random() < 0.4:
+            g = rng.choice([1, 3, 5])
+            w["speculative"] = {"draft_tokens": g, "accepted_tokens_per_step": rng.choice([1, 1.5, g + 1]),
+                                "draft_parameters": rng.choice([0, 1e8])}
+        if "moe" in model and rng.random() < 0.6:
+            cons["expert_parallel"] = True
+        if rng.random() < 0.4 and w["min_decode_tokens_per_s_per_user"] > 0:
+            w["kv_swap"] = {"idle_requests": rng.choice([4, 64, 1000]),
+                            "backing": rng.sample(names + ["backing"], rng.randint(1, 2)),
+                            "mode": rng.choice(["swap", "recompute", "best"]),
+                            "node_io_gb_per_s": rng.choice([16, 64])}
     path = tmp / "problem.yaml"
     path.write_text(yaml.safe_dump(problem, sort_keys=False))
     return path

@@ -1,0 +1,183 @@
+"""Split prefill and decode pools (``solve --disaggregate``) against the best homogeneous design.
+
+* decode pool: the problem without prefill (no amortised prompt FLOPs, no TTFT limit), ranked by
+  memory bandwidth per dollar exactly as ``solve`` does.  It completes lambda = (its system
+  tokens/s) / O requests per second (O output tokens each);
+* prefill pool, sized for the same request rate: the cheapest design (exact CP-SAT minimum, ties
+  broken by PP, memory and network order) that holds the weights and one prompt's KV, meets the TTFT
+  limit and the balance rule, and prefills lambda prompts per second:
+  N x node FLOP/s x efficiency >= lambda x prefill FLOPs;
+* KV link: lambda x one prompt's KV per second from pool to pool, over the interconnect tier
+  (any tier not tied to a node type) whose optical links carry it for the least money.
+
+The split is compared with the best homogeneous design (``solve`` with prefill amortised into
+decode) on cost per million output tokens: capital cost / (tokens per second x
+``cost.amortisation_years``), each at its own tokens per second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional
+
+from ortools.sat.python import cp_model
+
+from . import physics
+from .catalog import Interconnect
+from .errors import InfeasibleError, SolverError, UsageError
+from .model import DesignModel, build_space
+from .scaling import INT_LIMIT, check_linear
+from .solve import RankedDesign, SolveResult, _Solver, _design_at, solve
+from .units import exact, gb_per_s_to_bytes_per_s, usd, usd_per_million_tokens
+
+
+@dataclass(frozen=True)
+class KvLink:
+    tier: Interconnect
+    links: int
+    cost_usd: int
+    bytes_per_s: Fraction           # the KV stream it must carry
+
+
+@dataclass(frozen=True)
+class Split:
+    request_rate: Fraction          # requests per second the decode pool completes, and the prefill pool feeds
+    homogeneous: Optional[SolveResult]
+    homogeneous_tokens_per_s: Optional[Fraction]
+    homogeneous_usd_per_mtok: Optional[Fraction]
+    homogeneous_infeasible: Optional[str]
+    prefill: RankedDesign
+    prefill_problem: object
+    prefill_prompts_per_s: Fraction
+    prefill_proven: bool
+    decode: SolveResult
+    link: KvLink
+    tokens_per_s: Fraction
+    cost_usd: int
+    usd_per_mtok: Fraction
+
+    @property
+    def winner(self) -> str:
+        if self.homogeneous_usd_per_mtok is None or self.usd_per_mtok < self.homogeneous_usd_per_mtok:
+            return "split"
+        return "homogeneous" if self.usd_per_mtok > self.homogeneous_usd_per_mtok else "tie"
+
+    @property
+    def factor(self) -> Optional[float]:
+        """How many times cheaper per million tokens the winner is (None without a homogeneous design)."""
+        if self.homogeneous_usd_per_mtok is None:
+            return None
+        a, b = self.usd_per_mtok, self.homogeneous_usd_per_mtok
+        return float(max(a, b) / min(a, b))
+
+
+def decode_problem(problem):
+    """The problem without prefill: the decode pool's prompts arrive prefilled."""
+    return dataclasses.replace(
+        problem, workload=dataclasses.replace(problem.workload, prompt_tokens=0),
+        constraints=dataclasses.replace(problem.constraints, max_ttft_ms=None))
+
+
+def prefill_problem(problem):
+    """One prompt at a time: the weights and one prompt's KV held, no decode speed target."""
+    w = problem.workload
+    return dataclasses.replace(problem, workload=dataclasses.replace(
+        w, context_length=w.prompt_tokens, concurrency=1, min_decode_tokens_per_s_per_user=0, speculative=None,
+        kv_swap=None, kv_read_fraction=1.0))
+
+
+def prefill_flops_needed(problem, rate: Fraction) -> Fraction:
+    """Peak FLOP/s a prefill pool needs for ``rate`` prompts per second: rate x prompt FLOPs / efficiency."""
+    req = physics.requirements(problem)
+    return rate * req.prefill_flops / req.prefill_efficiency
+
+
+def cheapest_prefill_pool(problem, rate: Fraction, run: _Solver) -> tuple[physics.Design, bool]:
+    """The cheapest prefill pool, exactly: (design, proven)."""
+    pp_problem = prefill_problem(problem)
+    space = build_space(pp_problem)
+    if not space.mems:
+        raise InfeasibleError("infeasible: no (node, memory, units) combination for the prefill pool")
+    dm = DesignModel(space)
+    md = dm.model
+    fcol = space.flops_column
+    need = math.ceil(prefill_flops_needed(problem, rate) / fcol.unit)
+    check_linear("prefill throughput", [(w, space.max_nodes) for w in fcol.ints] + [(need, 1)])
+    md.add(sum(w * x for w, x in zip(fcol.ints, dm.nodes_mem)) >= need)
+    n_mem, n_net, nmax = len(space.mems), len(space.nets), space.max_nodes
+    s2 = n_mem * n_net
+    s1 = (nmax + 1) * s2
+    rest = dm.PP * s2 + dm.mem_index * n_net + dm.net_index
+    if dm.cost_max * s1 + nmax * s2 + s2 < INT_LIMIT:
+        md.minimize(dm.C * s1 + rest)
+        status, s = run.run(md)
+    else:
+        md.minimize(dm.C)
+        status, s = run.run(md)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            first = status
+            md.add(dm.C == s.value(dm.C))
+            md.minimize(rest)
+            status, s = run.run(md)
+            status = status if first == cp_model.OPTIMAL else cp_model.FEASIBLE
+    if status == cp_model.INFEASIBLE:
+        raise InfeasibleError("infeasible: no prefill pool holds the weights, meets the TTFT limit and prefills "
+                              f"{float(rate):,.2f} prompts/s within max_nodes {nmax}")
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise SolverError("time limit reached before a prefill pool was found; raise search.time_limit_s")
+    return _design_at(dm, md, s), status == cp_model.OPTIMAL
+
+
+def kv_link(problem, bytes_per_s: Fraction) -> KvLink:
+    """The tier whose optical links carry the KV stream between the pools for the least money."""
+    best = None
+    for tier in problem.catalog.interconnects.values():
+        if tier.node_types is not None:
+            continue  # tied to one kind of node: not a general data-centre link
+        bw = gb_per_s_to_bytes_per_s(tier.link_bandwidth_gb_per_s)
+        links = max(1, math.ceil(bytes_per_s / bw))
+        each = (2 * exact(tier.port_cost_usd) + exact(tier.optics_cost_usd)) * physics.basis_factor(
+            tier.cost_basis, problem.cost)
+        cand = KvLink(tier, links, usd(each * links), bytes_per_s)
+        if best is None or (cand.cost_usd, tier.name) < (best.cost_usd, best.tier.name):
+            best = cand
+    if best is None:
+        raise InfeasibleError("infeasible: the catalog has no interconnect tier open to every node type to carry "
+                              "the KV between the pools")
+    return best
+
+
+def disaggregate(problem, *, top_k: int = 1) -> Split:
+    w = problem.workload
+    if not w.prompt_tokens:
+        raise UsageError("--disaggregate: the problem has no prefill; set workload.prompt_tokens")
+    years = problem.cost.amortisation_years
+    homo, homo_tps, homo_cost, homo_why = None, None, None, None
+    try:
+        homo = solve(problem, top_k=top_k)
+        best = homo.designs[0]
+        homo_tps = best.metrics.system_tokens_per_s
+        homo_cost = usd_per_million_tokens(best.metrics.cost_usd, homo_tps, years)
+    except InfeasibleError as exc:
+        homo_why = str(exc)
+    decode = solve(decode_problem(problem), top_k=top_k)
+    lam = decode.designs[0].metrics.system_tokens_per_s / w.output_tokens_per_request
+    run = _Solver(problem.search.workers, problem.search.seed, problem.search.time_limit_s)
+    design, proven = cheapest_prefill_pool(problem, lam, run)
+    pp_problem = prefill_problem(problem)
+    req = physics.requirements(pp_problem)
+    chk = tuple(physics.checks(design, req, pp_problem))
+    prefill = RankedDesign(1, design, physics.evaluate(design, req, pp_problem), chk, physics.binding(list(chk)),
+                           proven)
+    prompts_per_s = Fraction(design.nodes * design.mem.compute_flops) * req.prefill_efficiency / req.prefill_flops
+    link = kv_link(problem, lam * physics.requirements(problem).kv_bytes_per_token * w.prompt_tokens)
+    tokens = decode.designs[0].metrics.system_tokens_per_s  # the prefill pool keeps up by construction
+    cost = prefill.metrics.cost_usd + decode.designs[0].metrics.cost_usd + link.cost_usd
+    return Split(request_rate=lam, homogeneous=homo, homogeneous_tokens_per_s=homo_tps,
+                 homogeneous_usd_per_mtok=homo_cost, homogeneous_infeasible=homo_why, prefill=prefill,
+                 prefill_problem=pp_problem, prefill_prompts_per_s=prompts_per_s, prefill_proven=proven,
+                 decode=decode, link=link, tokens_per_s=tokens, cost_usd=cost,
+                 usd_per_mtok=usd_per_million_tokens(cost, tokens, years))

@@ -1,0 +1,42 @@
+"""Turning every option beyond plain decode off reproduces the core results exactly.
+
+tests/data/core_results.json holds the top designs of every bundled problem as solved before
+prefill, MoE, speculative decoding, KV sparsity, KV swapping and expert parallel existed
+(commit 3443f99). Each problem is solved here with all of them written out and switched off.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from archsearch import solve
+from archsearch.problem import bundled_problems, problem_from_dict, read_problem_dict
+
+GOLDEN = json.loads((Path(__file__).parent / "data" / "core_results.json").read_text())
+
+
+def options_off(raw: dict) -> dict:
+    w, c = raw["workload"], raw.setdefault("constraints", {})
+    w.update(prompt_tokens=0, kv_read_fraction=1.0, speculative=None, kv_swap=None)
+    c.update(max_ttft_ms=None, expert_parallel=False)
+    raw.setdefault("overrides", {}).setdefault("models", {})[raw["model"]] = {"moe": None}
+    return raw
+
+
+@pytest.mark.parametrize("path", bundled_problems(), ids=lambda p: p.stem)
+def test_all_options_off_reproduce_the_core_results(path):
+    raw, name = read_problem_dict(path)
+    if path.stem not in GOLDEN:
+        pytest.skip("a problem bundled after the core results were recorded")
+    result = solve(problem_from_dict(options_off(raw), name))
+    got = [{"memory": d.design.mem.label, "network": d.design.net.label, "nodes": d.design.nodes,
+            "tp": d.design.tensor_parallel, "bandwidth_per_dollar": str(d.metrics.bandwidth_per_dollar),
+            "tokens_per_s_per_user": str(d.metrics.decode_tokens_per_s_per_user)} for d in result.designs]
+    assert got == GOLDEN[path.stem]
+
+
+def test_every_recorded_problem_is_still_bundled():
+    assert set(GOLDEN) <= {p.stem for p in bundled_problems()}
