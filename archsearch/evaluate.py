@@ -2,7 +2,9 @@
 
 A design is written ``memory=hbm4,units=6,node=gpu-hbm,nodes=2,tp=2,interconnect=ucie-d2d,topology=ring``
 (``node`` may be left out when one node type carries the memory; ``interconnect`` and ``topology`` when
-``nodes`` is 1; ``tp`` defaults to 1, so PP = nodes / tp).  It is evaluated even when it breaks the
+``nodes`` is 1; ``tp`` defaults to 1, so PP = nodes / tp; ``backing`` names the KV backing medium of a
+problem that swaps KV, the cheapest by default; under kv_swap mode ``best`` a design without ``backing``
+recomputes its KV).  It is evaluated even when it breaks the
 problem's constraints: every constraint says whether it holds and by how much.
 """
 
@@ -18,7 +20,7 @@ from .errors import InfeasibleError, UsageError
 from .physics import Check, Design
 from .solve import RankedDesign, SolveResult, solve
 
-FIELDS = ("memory", "units", "node", "nodes", "tp", "interconnect", "topology")
+FIELDS = ("memory", "units", "node", "nodes", "tp", "interconnect", "topology", "backing")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class DesignSpec:
     node: Optional[str]
     interconnect: Optional[str]
     topology: Optional[str]
+    backing: Optional[str] = None       # KV backing medium (problems with kv_swap)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def parse_design(text: str) -> DesignSpec:
 
     spec = DesignSpec(memory=fields["memory"], units=whole("units"), nodes=whole("nodes"),
                       tensor_parallel=whole("tp", 1), node=fields.get("node"),
-                      interconnect=fields.get("interconnect"), topology=fields.get("topology"))
+                      interconnect=fields.get("interconnect"), topology=fields.get("topology"),
+                      backing=fields.get("backing"))
     if spec.nodes % spec.tensor_parallel:
         raise UsageError(f"--design: tp {spec.tensor_parallel} does not divide nodes {spec.nodes} (PP = nodes / tp)")
     if spec.nodes > 1 and (spec.interconnect is None or spec.topology is None):
@@ -115,7 +119,32 @@ def build_design(problem, spec: DesignSpec) -> Design:
         if nc is None:
             spans = ", ".join(f"{n.n_min}..{n.n_max}" for n in nets)
             raise UsageError(f"--design: {spec.interconnect} {spec.topology} spans {spans} nodes, not {spec.nodes}")
-    return Design(mc, nc, spec.nodes, spec.tensor_parallel)
+    return Design(mc, nc, spec.nodes, spec.tensor_parallel, _backing(problem, spec))
+
+
+def _backing(problem, spec: DesignSpec):
+    """The design's KV backing tier: the one named, else the cheapest (None when the problem does not swap)."""
+    backs = physics.backing_configs(problem, physics.requirements(problem))
+    if not backs:
+        if spec.backing is not None:
+            raise UsageError("--design: backing: the problem does not swap KV (workload.kv_swap with mode swap)")
+        return None
+    if spec.backing is None:
+        return min(backs, key=lambda b: (b.cost_usd, b.index))
+    named = [b for b in backs if b.memory.name == spec.backing]
+    if not named:
+        raise UsageError(f"--design: backing: '{spec.backing}' is not one of the problem's backing media "
+                         f"({', '.join(b.memory.name for b in backs)})")
+    return named[0]
+
+
+def for_design(problem, spec: DesignSpec):
+    """Under kv_swap mode best, the mode the design uses: swap when it names a backing tier, else recompute."""
+    ks = problem.workload.kv_swap
+    if ks is None or ks.mode != "best":
+        return problem
+    from .solve import swap_variant
+    return swap_variant(problem, "swap" if spec.backing else "recompute")
 
 
 def structure_checks(problem, design: Design) -> list[Check]:
@@ -138,6 +167,7 @@ _SEARCH = object()
 def evaluate_fixed(problem, spec: DesignSpec, best: Optional[RankedDesign] = _SEARCH,
                    infeasible: Optional[str] = None) -> Evaluation:
     """Evaluate ``spec`` on ``problem``; ``best`` is the search's best design (found here when not given)."""
+    full, problem = problem, for_design(problem, spec)
     design = build_design(problem, spec)
     req = physics.requirements(problem)
     chk = tuple(physics.checks(design, req, problem))
@@ -145,7 +175,7 @@ def evaluate_fixed(problem, spec: DesignSpec, best: Optional[RankedDesign] = _SE
     if best is _SEARCH:
         best = None
         try:
-            best = solve(problem, top_k=1).designs[0]
+            best = solve(full, top_k=1).designs[0]
         except InfeasibleError as exc:
             infeasible = str(exc)
     ratio = rd.metrics.bandwidth_per_dollar / best.metrics.bandwidth_per_dollar if best else None

@@ -284,7 +284,6 @@ class DesignModel:
                 lit = md.new_bool_var(f"node_bw_at_least[{v}]")
                 md.add(sum(members) == lit)
                 at_least[v] = lit
-            rep = {v: next(m for m in mems if m.bandwidth_bytes_per_s == v) for v in levels}
             for n in nets:
                 if n.tier is None:
                     continue
@@ -293,10 +292,14 @@ class DesignModel:
                     if pp is None:
                         continue
                     cc = physics.decode_comm(n, t, req, p)
-                    for v in levels:
-                        per = physics.comm_rule_per(rep[v], t, ratio)
-                        self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp,
-                                       physics.comm_rule_mask(cc, req, per, pp))
+                    masks = physics.comm_rule_matrix(cc, req, levels, t, ratio, pp)
+                    # the rule tightens as node bandwidth grows: a level whose allowed PP set equals the
+                    # level below it is implied by that level's constraint (its nodes are a subset)
+                    changed = np.ones(len(levels), dtype=bool)
+                    changed[1:] = (masks[1:] != masks[:-1]).any(axis=1)
+                    for v, ok, new in zip(levels, masks, changed):
+                        if new:
+                            self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp, ok)
 
         # indicator of each medium, tier and topology, for architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)

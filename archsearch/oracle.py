@@ -85,6 +85,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     tp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.tensor_parallel_ratio))
     pp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.pipeline_parallel_ratio))
     compatible = np.array([[physics.compatible(m, n) for n in nets] for m in mems], dtype=bool)
+    node_bws = [m.bandwidth_bytes_per_s for m in mems]
     ttft_rows = {t: np.array([physics.ttft_pair_ok(req, m, t) for m in mems], dtype=bool) for t in tps}
     for n in nets:
         tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
@@ -126,11 +127,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                     ok0 &= (pp <= 1) | pp_ok[:, None]
             if n.tier is not None and bal.rule == "comm_time":
                 ratio = exact(bal.comm_time_ratio)
-                if pp.ndim == 2:  # quick mode: one PP per memory configuration
-                    ok0 &= np.array([physics.comm_rule_mask(cc, req, physics.comm_rule_per(mm, t, ratio), pp[k])[0]
-                                     for k, mm in enumerate(mems)], dtype=bool)[:, None]
-                else:
-                    ok0 &= _rule_rows(cc, req, mems, t, ratio, pp)
+                ok0 &= physics.comm_rule_matrix(cc, req, node_bws, t, ratio, pp)
             ok0 &= compatible[:, n.index][:, None]
             for bk in backs:
                 C = C0 + (bk.cost_usd if bk else 0)
@@ -142,11 +139,6 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 if pcol is not None:
                     ok &= pw0 + (pw_back[bk.index] if bk else 0) <= p_max
                 yield n, t, bk, np.broadcast_to(N, ok.shape), B, np.broadcast_to(C, ok.shape), ok
-
-
-def _rule_rows(cc, req, mems, t: int, ratio: Fraction, pp: np.ndarray) -> np.ndarray:
-    """The communication-time rule for every memory configuration (rows) at every PP (columns)."""
-    return np.stack([physics.comm_rule_mask(cc, req, physics.comm_rule_per(m, t, ratio), pp) for m in mems])
 
 
 def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",

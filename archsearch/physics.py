@@ -591,23 +591,37 @@ def comm_speed_mask(req: Requirements, cc: "CommCoefficients", pp):
     return np.asarray(comm_speed_ok(req, cc.pp_comm_ps(pp, m), pp), dtype=bool)
 
 
-def comm_rule_mask(cc: "CommCoefficients", req: Requirements, per: Fraction, pp):
-    """The communication-time rule  PP t_comm <= ratio PP t_mem  over an array of PP values, exact.
+def comm_rule_matrix(cc: "CommCoefficients", req: Requirements, node_bws: list[int], tau: int, ratio: Fraction, pp):
+    """The communication-time rule  PP t_comm <= ratio PP t_mem  for several per-node bandwidths, exact.
 
-    ratio x PP x t_mem = ratio x step bytes / (tau x b_node) = ``per`` x step bytes (picoseconds, floored).
+    ratio x PP x t_mem = ratio x step bytes / (tau x b_node) picoseconds, taken term by term, each
+    floored: floor(ratio W1 / (tau b)) PP + floor(ratio KV / (tau b)) M + floor(ratio X(min(PP, c)) / (tau b)).
+    ``node_bws``: one per-node memory bandwidth (bytes/s) for each row; ``pp``: a 1-D array (the same
+    PP values for every row, giving rows x PP) or a column (one PP per row).
     """
     import numpy as np
-    from .scaling import exact_arrays
+    from .scaling import INT_LIMIT
     m = micro_batch_m(pp, req.concurrency)
-    sb = step_bytes(req, pp, m)
-    top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())), per.numerator * int(sb.max()), int(sb.max()))
-    pp, m, sb = exact_arrays(top, pp, m, sb)
-    return np.asarray(cc.pp_comm_ps(pp, m) <= (per.numerator * sb) // per.denominator, dtype=bool)
+    num = ratio.numerator * PS_PER_S
 
+    def fl(x: int, b: int) -> int:  # floor(ratio x PS x x / (tau x b)), in integers
+        return (num * x) // (ratio.denominator * tau * b)
 
-def comm_rule_per(mc: MemoryConfig, tau: int, ratio: Fraction) -> Fraction:
-    """Picoseconds of allowed communication per step byte: ratio / (tau x per-node bandwidth)."""
-    return ratio * PS_PER_S / (tau * mc.bandwidth_bytes_per_s)
+    cw = [fl(req.step_weight_bytes, b) for b in node_bws]
+    ck = [fl(req.kv_read_bytes_per_request, b) for b in node_bws]
+    xt = ([[0] + [fl(x, b) for x in req.moe_extra_bytes] for b in node_bws] if req.moe_extra_bytes
+          else [[0] for _ in node_bws])
+    top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())),
+              max(cw) * int(pp.max()) + max(ck) * int(m.max()) + max(max(r) for r in xt))
+    kind = np.int64 if top < INT_LIMIT else object
+    cw_c = np.array(cw, dtype=kind)[:, None]
+    ck_c = np.array(ck, dtype=kind)[:, None]
+    pp_k, m_k = pp.astype(kind), m.astype(kind)
+    rhs = cw_c * pp_k + ck_c * m_k
+    if req.moe_extra_bytes:
+        table = np.array(xt, dtype=kind)
+        rhs = rhs + table[np.arange(len(node_bws))[:, None], np.minimum(pp, req.concurrency).astype(np.int64)]
+    return np.asarray(cc.pp_comm_ps(pp_k, m_k) <= rhs, dtype=bool)
 
 
 # -- one design, evaluated --------------------------------------------------------------------
@@ -800,8 +814,8 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
     if nc.tier is not None and bal.rule == "comm_time":
         import numpy as np
         ratio = exact(bal.comm_time_ratio)
-        ok = bool(comm_rule_mask(design_comm(design, req, problem), req, comm_rule_per(mc, tau, ratio),
-                                 np.array([pp], dtype=np.int64))[0])
+        ok = bool(comm_rule_matrix(design_comm(design, req, problem), req, [mc.bandwidth_bytes_per_s], tau, ratio,
+                                   np.array([pp], dtype=np.int64))[0, 0])
         out.append(Check("balance (communication time)", ok, float(1 - met.comm_ratio / ratio),
                          f"t_comm {float(met.comm_ratio):.3g}x t_mem, rule {float(ratio):g}x"))
     return out

@@ -29,10 +29,11 @@ from .solve import SolveResult, solve
 #: suffixes of swept values; token counts use binary multiples (a "4k" context is 4,096 tokens)
 DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9}
 BINARY = {"k": 2**10, "M": 2**20, "G": 2**30}
-TOKEN_FIELDS = ("context_length", "output_tokens_per_request")
+TOKEN_FIELDS = ("context_length", "output_tokens_per_request", "prompt_tokens")
 #: fields whose values are whole numbers (the loaders' schema); a sweep refuses fractions for them
 INTEGER_FIELDS = frozenset({
     "workload.context_length", "workload.concurrency", "workload.output_tokens_per_request",
+    "workload.prompt_tokens", "workload.speculative.draft_tokens", "workload.kv_swap.idle_requests",
     "constraints.max_nodes", "constraints.max_tensor_parallel", "search.top_k", "search.seed", "search.workers",
     "model.layers", "model.hidden_size", "model.attention_heads", "model.kv_heads", "model.head_dim",
     "model.kv_elements_per_token_per_layer", "catalog.memory.*.max_units_per_node", "catalog.nodes.*.min_units",
