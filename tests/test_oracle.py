@@ -97,3 +97,55 @@ def test_compute_bound_problems_match_oracle(tmp_path):
     # 2 x 69 G active parameters x 64 tokens, 20 times a second: 1.77e14 FLOP/s, so 9 nodes of 20 TFLOP/s
     assert best.design.nodes >= 9
     assert best.binding == "speed (compute)"
+
+
+def _oracle_merged(problem):
+    """The oracle's top K; under KV swapping mode best, the two modes merged as solve merges them."""
+    from archsearch.solve import swap_variant
+    ks = problem.workload.kv_swap
+    variants = [problem] if ks is None or ks.mode != "best" else [swap_variant(problem, m) for m in ("swap", "recompute")]
+    cands = []
+    for v in variants:
+        space = build_space(v)
+        for c in enumerate_top(space, v.search.top_k, v.search.distinct):
+            cands.append((Fraction(c.bandwidth_units, c.cost_usd) * space.bw_column.unit, c))
+    cands.sort(key=lambda x: (-x[0],) + x[1].sort_key()[1:])
+    seen, out = set(), []
+    for ratio, c in cands:
+        key = c.design.distinct_key(problem.search.distinct)
+        if key not in seen:
+            seen.add(key)
+            out.append((c.design.key(), ratio))
+    return out[: problem.search.top_k]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_cpsat_matches_oracle_with_serving_options(tmp_path, seed):
+    """Random spaces with MoE, expert parallel, prefill and TTFT, KV sparsity, speculation and KV swapping."""
+    problem = load_problem(write_random(tmp_path, seed, serving=True), tmp_path / "catalog")
+    want = _oracle_merged(problem)
+    if not want:
+        with pytest.raises(InfeasibleError):
+            solve(problem)
+        return
+    result = solve(problem)
+    assert result.status == "OPTIMAL"
+    assert [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs] == want
+
+
+def test_serving_spaces_exercise_every_option(tmp_path):
+    """The serving generator must turn each option on somewhere in the seeds the test above uses."""
+    seen = set()
+    for seed in range(60):
+        d = tmp_path / str(seed)
+        d.mkdir()
+        p = load_problem(write_random(d, seed, serving=True), d / "catalog")
+        w, c = p.workload, p.constraints
+        seen |= {name for name, on in (("moe", p.model.moe is not None), ("ep", c.expert_parallel),
+                                       ("prefill", w.prompt_tokens > 0), ("ttft", c.max_ttft_ms is not None),
+                                       ("sparse", w.kv_read_fraction < 1), ("spec", w.speculative is not None),
+                                       ("swap", w.kv_swap is not None)) if on}
+        if w.kv_swap is not None:
+            seen.add(f"swap-{w.kv_swap.mode}")
+    assert seen >= {"moe", "ep", "prefill", "ttft", "sparse", "spec", "swap", "swap-swap", "swap-recompute",
+                    "swap-best"}

@@ -1,0 +1,93 @@
+"""solve --disaggregate: split prefill/decode pools against the best single design."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+
+from archsearch.cli import main
+from archsearch.disaggregate import disaggregate, prefill_flops_needed, prefill_problem
+from archsearch.model import build_space
+from archsearch.oracle import _chunks
+from archsearch.problem import problem_from_dict
+from archsearch.units import usd_per_million_tokens
+
+from conftest import SMALL_PROBLEM
+
+
+def make(prompt=2048, ttft=500, **workload):
+    d = copy.deepcopy(SMALL_PROBLEM)
+    d["workload"].update(prompt_tokens=prompt, **workload)
+    d["constraints"]["max_ttft_ms"] = ttft
+    return problem_from_dict(d, "test")
+
+
+@pytest.fixture(scope="module")
+def split():
+    return disaggregate(make())
+
+
+def test_the_prefill_pool_is_the_oracles_cheapest(split):
+    """Every design of the prefill space, enumerated: the cheapest that prefills the request rate wins."""
+    p = make()
+    space = build_space(prefill_problem(p))
+    need = math.ceil(prefill_flops_needed(p, split.request_rate) / space.flops_column.unit)
+    flops = np.array(space.flops_column.ints, dtype=np.int64)
+    best = None
+    for n, t, bk, N, B, C, ok in _chunks(space):
+        ok = ok & (flops[:, None] * N >= need)
+        for k, q in zip(*np.nonzero(ok)):
+            key = (int(C[k, q]), int(N[k, q]) // t, k, n.index)
+            best = key if best is None or key < best else best
+    d = split.prefill.design
+    assert (split.prefill.metrics.cost_usd, d.pipeline_parallel, d.mem.index, d.net.index) == best
+    assert split.prefill_proven
+
+
+def test_pools_serve_the_same_request_rate(split):
+    decode = split.decode.designs[0]
+    assert split.request_rate == decode.metrics.system_tokens_per_s / 512
+    assert split.prefill_prompts_per_s >= split.request_rate
+    assert split.prefill.metrics.ttft_s * 1000 <= 500
+
+
+def test_costs_add_up_and_the_verdict_follows_them(split):
+    assert split.cost_usd == (split.prefill.metrics.cost_usd + split.decode.designs[0].metrics.cost_usd
+                              + split.link.cost_usd)
+    assert split.usd_per_mtok == usd_per_million_tokens(split.cost_usd, split.tokens_per_s, 3)
+    h = split.homogeneous.designs[0]
+    assert split.homogeneous_usd_per_mtok == usd_per_million_tokens(h.metrics.cost_usd, h.metrics.system_tokens_per_s, 3)
+    assert split.winner == ("split" if split.usd_per_mtok < split.homogeneous_usd_per_mtok else "homogeneous")
+    assert split.factor >= 1
+
+
+def test_kv_link_carries_each_prompts_kv(split):
+    kv = 327_680 * 2048
+    assert split.link.bytes_per_s == split.request_rate * kv
+    assert split.link.links * split.link.tier.link_bandwidth_gb_per_s * 1e9 >= float(split.link.bytes_per_s)
+
+
+def test_cli_disaggregate_json_and_table(tmp_path, capsys):
+    d = copy.deepcopy(SMALL_PROBLEM)
+    d["workload"]["prompt_tokens"] = 2048
+    path = tmp_path / "p.yaml"
+    import yaml
+    path.write_text(yaml.safe_dump(d))
+    assert main(["solve", str(path), "--disaggregate", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["winner"] in ("split", "homogeneous", "tie")
+    assert set(doc["split"]) == {"prefill_pool", "decode_pool", "kv_link", "cost_usd", "tokens_per_s",
+                                 "usd_per_million_tokens"}
+    assert main(["solve", str(path), "--disaggregate"]) == 0
+    out = capsys.readouterr().out
+    assert "prefill pool" in out and "cheaper per million tokens" in out
+
+
+def test_cli_disaggregate_without_prompts_is_one_line_exit_2(capsys):
+    assert main(["solve", "--disaggregate"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "set workload.prompt_tokens" in err
