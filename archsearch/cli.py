@@ -77,9 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=_positive_float, metavar="S", help="seconds for the whole search")
     s.add_argument("--workers", type=_positive_int, metavar="N", help="CP-SAT workers (default 1: deterministic)")
     s.add_argument("--seed", type=int, metavar="N", help="CP-SAT random seed")
-    s.add_argument("--disaggregate", action="store_true", help="also size split prefill and decode pools for the "
-                   "same request rate and compare them with the best single design on cost per million tokens "
-                   "(needs workload.prompt_tokens)")
+    s.add_argument("--disaggregate", action="store_true", help="size split prefill and decode pools for the same "
+                   "request rate (the decode pool one of the top K decode designs, --top, default 5) and compare "
+                   "them with the best single design on cost per million tokens (needs workload.prompt_tokens)")
 
     w = sub.add_parser("sweep", help="solve at many values of one field; mark where the best design changes",
                        description="Solve a problem at many values of one numeric field of the problem or of a "
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "solve" and args.disaggregate:
             problem = load_problem(args.problem, args.catalog)
             problem = _with_search(problem, args)
-            sp = disaggregate(problem, top_k=args.top or 1)
+            sp = disaggregate(problem, top_k=args.top or 5)
             doc = disaggregate_json(sp)
             if args.out:
                 with _writing("--out", args.out):

@@ -1,8 +1,9 @@
 """Split prefill and decode pools (``solve --disaggregate``) against the best homogeneous design.
 
-* decode pool: the problem without prefill (no amortised prompt FLOPs, no TTFT limit), ranked by
-  memory bandwidth per dollar exactly as ``solve`` does.  It completes lambda = (its system
-  tokens/s) / O requests per second (O output tokens each);
+* decode pool: one of the top K designs of the problem without prefill (no amortised prompt FLOPs,
+  no TTFT limit), ranked by memory bandwidth per dollar exactly as ``solve`` does; each completes
+  lambda = (its system tokens/s) / O requests per second (O output tokens each), and the split
+  kept is the one with the lowest cost per million tokens;
 * prefill pool, sized for the same request rate: the cheapest design (exact CP-SAT minimum, ties
   broken by PP, memory and network order) that holds the weights and one prompt's KV, meets the TTFT
   limit and the balance rule, and prefills lambda prompts per second:
@@ -54,6 +55,7 @@ class Split:
     prefill_prompts_per_s: Fraction
     prefill_proven: bool
     decode: SolveResult
+    decode_rank: int                # which of the decode ranking's designs the split uses
     link: KvLink
     tokens_per_s: Fraction
     cost_usd: int
@@ -150,7 +152,8 @@ def kv_link(problem, bytes_per_s: Fraction) -> KvLink:
     return best
 
 
-def disaggregate(problem, *, top_k: int = 1) -> Split:
+def disaggregate(problem, *, top_k: int = 5) -> Split:
+    """The split with the lowest cost per million tokens over the top ``top_k`` decode pools."""
     w = problem.workload
     if not w.prompt_tokens:
         raise UsageError("--disaggregate: the problem has no prefill; set workload.prompt_tokens")
@@ -164,20 +167,33 @@ def disaggregate(problem, *, top_k: int = 1) -> Split:
     except InfeasibleError as exc:
         homo_why = str(exc)
     decode = solve(decode_problem(problem), top_k=top_k)
-    lam = decode.designs[0].metrics.system_tokens_per_s / w.output_tokens_per_request
     run = _Solver(problem.search.workers, problem.search.seed, problem.search.time_limit_s)
-    design, proven = cheapest_prefill_pool(problem, lam, run)
     pp_problem = prefill_problem(problem)
     req = physics.requirements(pp_problem)
-    chk = tuple(physics.checks(design, req, pp_problem))
-    prefill = RankedDesign(1, design, physics.evaluate(design, req, pp_problem), chk, physics.binding(list(chk)),
-                           proven)
-    prompts_per_s = Fraction(design.nodes * design.mem.compute_flops) * req.prefill_efficiency / req.prefill_flops
-    link = kv_link(problem, lam * physics.requirements(problem).kv_bytes_per_token * w.prompt_tokens)
-    tokens = decode.designs[0].metrics.system_tokens_per_s  # the prefill pool keeps up by construction
-    cost = prefill.metrics.cost_usd + decode.designs[0].metrics.cost_usd + link.cost_usd
-    return Split(request_rate=lam, homogeneous=homo, homogeneous_tokens_per_s=homo_tps,
-                 homogeneous_usd_per_mtok=homo_cost, homogeneous_infeasible=homo_why, prefill=prefill,
-                 prefill_problem=pp_problem, prefill_prompts_per_s=prompts_per_s, prefill_proven=proven,
-                 decode=decode, link=link, tokens_per_s=tokens, cost_usd=cost,
-                 usd_per_mtok=usd_per_million_tokens(cost, tokens, years))
+    kv_prompt = physics.requirements(problem).kv_bytes_per_token * w.prompt_tokens
+    best_split: Optional[Split] = None
+    why = None
+    for rd in decode.designs:
+        lam = rd.metrics.system_tokens_per_s / w.output_tokens_per_request
+        try:
+            design, proven = cheapest_prefill_pool(problem, lam, run)
+        except InfeasibleError as exc:
+            why = why or str(exc)
+            continue
+        chk = tuple(physics.checks(design, req, pp_problem))
+        prefill = RankedDesign(1, design, physics.evaluate(design, req, pp_problem), chk,
+                               physics.binding(list(chk)), proven)
+        prompts_per_s = Fraction(design.nodes * design.mem.compute_flops) * req.prefill_efficiency / req.prefill_flops
+        link = kv_link(problem, lam * kv_prompt)
+        tokens = rd.metrics.system_tokens_per_s  # the prefill pool keeps up by construction
+        cost = prefill.metrics.cost_usd + rd.metrics.cost_usd + link.cost_usd
+        cand = Split(request_rate=lam, homogeneous=homo, homogeneous_tokens_per_s=homo_tps,
+                     homogeneous_usd_per_mtok=homo_cost, homogeneous_infeasible=homo_why, prefill=prefill,
+                     prefill_problem=pp_problem, prefill_prompts_per_s=prompts_per_s, prefill_proven=proven,
+                     decode=decode, decode_rank=rd.rank, link=link, tokens_per_s=tokens, cost_usd=cost,
+                     usd_per_mtok=usd_per_million_tokens(cost, tokens, years))
+        if best_split is None or cand.usd_per_mtok < best_split.usd_per_mtok:
+            best_split = cand
+    if best_split is None:
+        raise InfeasibleError(why or "infeasible: no prefill pool for any decode pool")
+    return best_split

@@ -405,7 +405,7 @@ def disaggregate_json(sp) -> dict[str, Any]:
         "split": {
             "prefill_pool": {**design_row(sp.prefill), "prompts_per_s": _f(sp.prefill_prompts_per_s),
                              "proven_cheapest": sp.prefill_proven},
-            "decode_pool": design_row(sp.decode.designs[0]),
+            "decode_pool": design_row(sp.decode.designs[sp.decode_rank - 1]),
             "kv_link": {"interconnect": sp.link.tier.name, "links": sp.link.links, "cost_usd": sp.link.cost_usd,
                         "kv_bytes_per_s": _f(sp.link.bytes_per_s)},
             "cost_usd": sp.cost_usd, "tokens_per_s": _f(sp.tokens_per_s), "usd_per_million_tokens": _f(sp.usd_per_mtok),
@@ -435,7 +435,8 @@ def disaggregate_renderable(sp, problem) -> Group:
         t.add_row(name, what, format_usd(r["cost_usd"]), tokens, ttft, usd_mtok)
 
     row("prefill pool", sp.prefill, f"{float(sp.prefill_prompts_per_s):,.2f} prompts/s", "")
-    row("decode pool", sp.decode.designs[0], f"{float(sp.decode.designs[0].metrics.system_tokens_per_s):,.0f}", "")
+    dec = sp.decode.designs[sp.decode_rank - 1]
+    row(f"decode pool (#{sp.decode_rank})", dec, f"{float(dec.metrics.system_tokens_per_s):,.0f}", "")
     t.add_row("KV link", f"{sp.link.links} x {sp.link.tier.name} ({float(sp.link.bytes_per_s) / 1e9:,.1f} GB/s of KV)",
               format_usd(sp.link.cost_usd), "", "", "")
     t.add_row("split total", "", format_usd(sp.cost_usd), f"{float(sp.tokens_per_s):,.0f}", "",
@@ -450,6 +451,8 @@ def disaggregate_renderable(sp, problem) -> Group:
     else:
         verdict = (f"{sp.winner} wins: {sp.factor:.2f}x cheaper per million tokens "
                    f"(split ${float(sp.usd_per_mtok):,.4f}, homogeneous ${float(sp.homogeneous_usd_per_mtok):,.4f})")
-    note = (f"request rate {float(sp.request_rate):,.2f}/s: what the decode pool completes; the prefill pool is "
-            f"the cheapest that feeds it{'' if sp.prefill_proven else ' (not proven cheapest: time limit)'}")
+    note = (f"decode pool: #{sp.decode_rank} of the top {len(sp.decode.designs)} decode designs by bandwidth per "
+            f"dollar, the one whose split costs least per token; request rate {float(sp.request_rate):,.2f}/s: what it "
+            f"completes; the prefill pool is the cheapest that feeds it"
+            f"{'' if sp.prefill_proven else ' (not proven cheapest: time limit)'}")
     return Group(t, Text(verdict), Text(note))

@@ -49,14 +49,14 @@ def test_the_prefill_pool_is_the_oracles_cheapest(split):
 
 
 def test_pools_serve_the_same_request_rate(split):
-    decode = split.decode.designs[0]
+    decode = split.decode.designs[split.decode_rank - 1]
     assert split.request_rate == decode.metrics.system_tokens_per_s / 512
     assert split.prefill_prompts_per_s >= split.request_rate
     assert split.prefill.metrics.ttft_s * 1000 <= 500
 
 
 def test_costs_add_up_and_the_verdict_follows_them(split):
-    assert split.cost_usd == (split.prefill.metrics.cost_usd + split.decode.designs[0].metrics.cost_usd
+    assert split.cost_usd == (split.prefill.metrics.cost_usd + split.decode.designs[split.decode_rank - 1].metrics.cost_usd
                               + split.link.cost_usd)
     assert split.usd_per_mtok == usd_per_million_tokens(split.cost_usd, split.tokens_per_s, 3)
     h = split.homogeneous.designs[0]
@@ -91,3 +91,10 @@ def test_cli_disaggregate_without_prompts_is_one_line_exit_2(capsys):
     assert main(["solve", "--disaggregate"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "set workload.prompt_tokens" in err
+
+
+def test_the_split_kept_is_the_cheapest_per_token_over_the_decode_candidates():
+    p = make()
+    one = [disaggregate(p, top_k=k) for k in (1, 3)]
+    assert one[1].usd_per_mtok <= one[0].usd_per_mtok
+    assert one[0].decode_rank == 1
