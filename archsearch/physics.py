@@ -13,11 +13,16 @@ count N, and a parallel split N = TP x PP.  Equations (also in the README):
     cost                = N * (node curve(units) + memory curve(units)) + network terms(N)
     objective           = B / cost                                   (maximised exactly)
 
-    decode, c concurrent requests in k = min(c, PP) micro-batches, M = PP * c / k = max(PP, c):
-    t_mem  = (PP * W_active + M * KV_request) / B      per token per user (busy fraction k / PP)
-    t_comm = (2 * layers * AR(TP, S) + (PP - 1) * hop(S)),  S = (c / k) * hidden * act_bytes
-    t_comp = 2 * P_active * M / (N * node FLOP/s)     (each token of the batch costs 2 FLOPs per active parameter)
-    time per token per user = max(t_mem, t_comm, t_comp)   (overlapped: a roofline bound)
+    decode, c concurrent requests in k = min(c, PP) micro-batches, M = PP * c / k = max(PP, c); a step
+    verifies gamma + 1 tokens per request (speculative decoding; 0 drafted without it) and yields a:
+    step bytes = PP * W1 + M * KV_read + X(min(PP, c))   (W1: one request's step; X: MoE experts a
+                 micro-batch touches beyond W1, from E (1 - (1 - k/E)^m); KV_read: the KV sparsity share)
+    t_mem  = step bytes / (a B)                          per token per user (busy fraction k / PP)
+    t_comm = (n_AR AR(TP, S) + n_A2A A2A(TP, k S) + (PP - 1) hop(S)) / a,  S = (gamma+1)(c/k) hidden act_bytes
+    t_comp = (2 P (gamma+1) + 2 P_draft gamma) M / (a N F) + c (prefill + recompute FLOPs) / (O eff N F)
+    t_io   = 2 c KV / (O min(backing bandwidth, N node_io))   (KV swapping)
+    time per token per user = max(t_mem, t_comm, t_comp, t_io)   (overlapped: a roofline bound)
+    TTFT   = max(prefill FLOPs / (TP F eff), W(L) / (TP b), prompt all-reduces and hops)
 
 Exact arithmetic: byte and bandwidth figures are exact rationals; costs are whole
 dollars; communication coefficients are whole picoseconds rounded up.

@@ -273,8 +273,9 @@ def _summary(sec: str, e: Any) -> str:
                 f"reach {e.reach_nodes:,}, {'/'.join(e.topologies)}")
     if sec == "topologies":
         return e.kind + (f" {e.dimensions}-D" if e.kind in ("torus", "mesh") else "")
+    moe = f", MoE {e.moe.active_experts} of {e.moe.experts} experts" if e.moe else ""
     return (f"{e.layers} layers, {e.kv_heads} KV heads x {e.head_dim}, {e.parameters / 1e9:,.1f}B params "
-            f"({e.active_parameters / 1e9:,.1f}B active)")
+            f"({e.active_parameters / 1e9:,.1f}B active{moe})")
 
 
 def catalog_table(cat: Catalog, section: str | None = None) -> Table:

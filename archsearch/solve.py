@@ -381,7 +381,7 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
         status, s = run.run(dm.model)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             b = s.value(dm.B) * dm.bw_unit
-            best = float(b / (req.active_weight_bytes + req.concurrency * req.kv_bytes_per_request))
+            best = float(b * req.accepted_per_step / physics.step_bytes(req, 1))
             parts.append(f"speed: needs {float(req.min_tokens_per_s):g} tokens/s per user; without pipelining, the "
                          f"most memory bandwidth meeting the other requirements ({float(b) / 1e12:,.1f} TB/s) gives "
                          f"{best:,.1f}")
@@ -390,6 +390,13 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
                          "with the other requirements")
     if "power" in culprits:
         parts.append(f"power: no design meeting the other requirements draws under {c.max_power_w:,.0f} W")
+    if "ttft" in culprits:
+        fastest = min((max(physics.ttft_compute_s(req, m, t), physics.ttft_memory_s(req, m, t))
+                       for m in space.mems for t in space.tps), default=None)
+        parts.append(f"time to first token: needs {c.max_ttft_ms:g} ms for a {req.prompt_tokens:,}-token prompt; "
+                     f"compute and weight reads alone take {float(fastest) * 1e3:.3g} ms at best (fastest node, widest "
+                     "tensor parallel), and no design's prompt communication fits with the other requirements"
+                     if fastest is not None else "time to first token: out of reach")
     if "balance" in culprits:
         parts.append(f"balance: no interconnect meets the '{c.balance.rule}' rule for a design that needs more "
                      "than one node")

@@ -38,7 +38,7 @@ def test_the_prefill_pool_is_the_oracles_cheapest(split):
     need = math.ceil(prefill_flops_needed(p, split.request_rate) / space.flops_column.unit)
     flops = np.array(space.flops_column.ints, dtype=np.int64)
     best = None
-    for n, t, bk, N, B, C, ok in _chunks(space):
+    for n, t, _bk, N, _B, C, ok in _chunks(space):
         ok = ok & (flops[:, None] * N >= need)
         for k, q in zip(*np.nonzero(ok)):
             key = (int(C[k, q]), int(N[k, q]) // t, k, n.index)

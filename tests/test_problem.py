@@ -167,6 +167,28 @@ BAD = [
     (put("model", {"preset": "llama-2-70b", "layerz": 40}), "{p}: problem.model: layerz: unknown field"),
     (put("model", {"preset": "llama-2-70b", "layers": 0}), "{p}: problem.model: layers: expected a positive "
                                                            "integer, found 0"),
+    (put("workload.prompt_tokens", 5000), "{p}: problem.workload: prompt_tokens: 5000 exceeds context_length 4096 "
+                                          "(the context holds the prompt)"),
+    (put("workload.kv_read_fraction", 1.5), "{p}: problem.workload: kv_read_fraction: expected a fraction in "
+                                            "(0, 1], found 1.5"),
+    (put("workload.prefill_compute_efficiency", 0), "{p}: problem.workload: prefill_compute_efficiency: expected "
+                                                    "a positive number, found 0"),
+    (put("workload.speculative", {"draft_tokens": 2, "accepted_tokens_per_step": 4}),
+     "{p}: problem.workload.speculative: accepted_tokens_per_step: 4 exceeds draft_tokens + 1 = 3 (a step yields "
+     "at most the drafted tokens and one of its own)"),
+    (put("workload.speculative", {"accepted_tokens_per_step": 2}),
+     "{p}: problem.workload.speculative: draft_tokens: missing required field"),
+    (put("workload.kv_swap", {"idle_requests": 10, "backing": ["hbm9"]}),
+     "{p}: problem.workload.kv_swap: backing: unknown memory 'hbm9' (known: {memory})"),
+    (put("workload.kv_swap", {"idle_requests": 10, "mode": "page"}),
+     "{p}: problem.workload.kv_swap: mode: expected one of swap, recompute, best, found 'page'"),
+    (put("constraints.max_ttft_ms", 100), "{p}: problem.constraints: max_ttft_ms: needs workload.prompt_tokens "
+                                          "(time to first token is the prefill of the prompt)"),
+    (put("constraints.expert_parallel", "yes"), "{p}: problem.constraints: expert_parallel: expected true or false, "
+                                                "found 'yes'"),
+    (put("model", {"preset": "mixtral-8x7b", "moe": {"experts": 8, "active_experts": 9,
+                                                     "expert_parameters": 4e10, "layers": 32}}),
+     "{p}: problem.model.moe: active_experts: 9 exceeds experts 8"),
 ]
 BAD_IDS = [
     "unknown-top-level-key", "unknown-workload-key", "missing-name", "missing-workload", "empty-workload",
@@ -177,6 +199,9 @@ BAD_IDS = [
     "include-empty", "include-models", "override-unknown-entry", "override-unknown-section",
     "overrides-not-mapping", "explicit-model-missing-layers", "explicit-model-missing-name",
     "explicit-model-unknown-preset", "explicit-model-unknown-field", "explicit-model-zero-layers",
+    "prompt-longer-than-context", "kv-read-fraction-above-one", "prefill-efficiency-zero",
+    "accepted-beyond-draft", "speculative-missing-draft", "swap-unknown-backing", "swap-bad-mode",
+    "ttft-without-prompt", "expert-parallel-not-bool", "moe-more-active-than-experts",
 ]
 
 
