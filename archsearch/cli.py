@@ -151,6 +151,18 @@ def _writing(flag: str, path: str):
         raise UsageError(f"{flag}: cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _emit(args: argparse.Namespace, doc: dict, renderable) -> None:
+    """Write the JSON document to --out (atomically), then print it (--json) or the tables."""
+    if args.out:
+        with _writing("--out", args.out):
+            write_atomic(Path(args.out), json.dumps(doc, indent=2) + "\n")
+    if args.json:
+        _print_json(doc)
+    else:
+        out = Console(highlight=False)
+        out.print(renderable(out.width))
+
+
 def _with_search(problem, args):
     """The problem with solve's --time-limit, --workers and --seed applied to its search settings."""
     import dataclasses
@@ -168,31 +180,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True, highlight=False)
     try:
         if args.command == "solve" and args.disaggregate:
-            problem = load_problem(args.problem, args.catalog)
-            problem = _with_search(problem, args)
+            problem = _with_search(load_problem(args.problem, args.catalog), args)
             sp = disaggregate(problem, top_k=args.top or 5)
-            doc = disaggregate_json(sp)
-            if args.out:
-                with _writing("--out", args.out):
-                    write_atomic(Path(args.out), json.dumps(doc, indent=2) + "\n")
-            if args.json:
-                _print_json(doc)
-            else:
-                Console(highlight=False).print(disaggregate_renderable(sp, problem))
+            _emit(args, disaggregate_json(sp), lambda width: disaggregate_renderable(sp, problem))
             return 0
         if args.command == "solve":
             problem = load_problem(args.problem, args.catalog)
             result = solve(problem, top_k=args.top, distinct=args.distinct, time_limit_s=args.time_limit,
                            workers=args.workers, seed=args.seed)
-            doc = to_json(result)
-            if args.out:
-                with _writing("--out", args.out):
-                    write_atomic(Path(args.out), json.dumps(doc, indent=2) + "\n")
-            if args.json:
-                _print_json(doc)
-            else:
-                out = Console(highlight=False)
-                out.print(solve_renderable(result, out.width))
+            _emit(args, to_json(result), lambda width: solve_renderable(result, width))
             return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
         if args.command == "sweep":
             return _sweep(args, err)

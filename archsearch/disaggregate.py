@@ -160,7 +160,7 @@ def disaggregate(problem, *, top_k: int = 5) -> Split:
     years = problem.cost.amortisation_years
     homo, homo_tps, homo_cost, homo_why = None, None, None, None
     try:
-        homo = solve(problem, top_k=top_k)
+        homo = solve(problem, top_k=1)
         best = homo.designs[0]
         homo_tps = best.metrics.system_tokens_per_s
         homo_cost = usd_per_million_tokens(best.metrics.cost_usd, homo_tps, years)
