@@ -139,12 +139,22 @@ def _backing(problem, spec: DesignSpec):
 
 
 def for_design(problem, spec: DesignSpec):
-    """Under kv_swap mode best, the mode the design uses: swap when it names a backing tier, else recompute."""
+    """Under kv_swap mode best, the mode the design uses: swap when it names a backing tier; otherwise the
+    better of swapping (cheapest backing tier) and recomputing: fewer broken constraints, then more
+    bandwidth per dollar (as the search would choose)."""
     ks = problem.workload.kv_swap
     if ks is None or ks.mode != "best":
         return problem
     from .solve import swap_variant
-    return swap_variant(problem, "swap" if spec.backing else "recompute")
+    if spec.backing:
+        return swap_variant(problem, "swap")
+
+    def rank(v):
+        d = build_design(v, spec)
+        req = physics.requirements(v)
+        broken = sum(not c.ok for c in physics.checks(d, req, v))
+        return (broken, -physics.evaluate(d, req, v).bandwidth_per_dollar)
+    return min((swap_variant(problem, m) for m in ("swap", "recompute")), key=rank)
 
 
 def structure_checks(problem, design: Design) -> list[Check]:
@@ -158,6 +168,16 @@ def structure_checks(problem, design: Design) -> list[Check]:
                  f"TP {tau}: {rule}, at most {c.max_tensor_parallel}")]
     out.append(Check("node type on this interconnect", physics.compatible(design.mem, design.net), 0.0,
                      f"{design.mem.node.name} on {design.net.label}"))
+    inc = problem.search.include
+    if inc:
+        net = design.net
+        parts = {"memory": design.mem.memory.name, "nodes": design.mem.node.name,
+                 "interconnects": net.tier.name if net.tier else None,
+                 "topologies": net.topology.name if net.topology else None}
+        outside = [f"{sec} {name}" for sec, name in parts.items() if name and sec in inc and name not in inc[sec]]
+        out.append(Check("search.include", not outside, 0.0,
+                         f"outside the problem's include lists: {', '.join(outside)}" if outside
+                         else "every part is in the problem's include lists"))
     return out
 
 

@@ -119,15 +119,30 @@ def bundled_problems() -> list[Path]:
     return sorted(folder.glob("*.yaml"))
 
 
+def resolve_problem_path(path: Path | str | None) -> Path:
+    """The file to read: the given path; a bundled problem's name (``long-document-prefill``, or
+    ``problems/long-document-prefill.yaml`` run outside the repository); or the default problem."""
+    if path is None:
+        return default_problem_path()
+    path = Path(path)
+    if not path.exists():
+        stem = path.name[:-5] if path.name.endswith(".yaml") else path.name
+        if path.parent in (Path("."), Path("problems")):
+            bundled = {p.stem: p for p in bundled_problems()}
+            if stem in bundled:
+                return bundled[stem]
+    return path
+
+
 def load_problem(path: Path | str | None = None, catalog_dir: Path | str | None = None) -> Problem:
     """Read and check a problem file (default: the bundled default problem)."""
-    path = Path(path) if path is not None else default_problem_path()
+    path = resolve_problem_path(path)
     return problem_from_dict(read_yaml(path, ProblemError), str(path), catalog_dir)
 
 
 def read_problem_dict(path: Path | str | None = None) -> tuple[Any, str]:
     """The raw mapping of a problem file and the file name messages use (for sweeps that change fields)."""
-    path = Path(path) if path is not None else default_problem_path()
+    path = resolve_problem_path(path)
     return read_yaml(path, ProblemError), str(path)
 
 

@@ -24,6 +24,7 @@ from .yamlio import Entry, entries, read_yaml_cached
 
 FILE = "designs.yaml"
 PRICE_COVERS = ("system", "accelerators")
+PUBLISHED_FIELDS = ("memory_capacity_gb", "memory_bandwidth_tb_per_s", "interconnect_tb_per_s", "price_usd")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Reference:
     description: str
     source: str
     estimate: Any
+    independent: tuple[str, ...]        # published figures the catalog parts were not derived from
     spec: DesignSpec
     published: Published
 
@@ -81,6 +83,10 @@ def _reference(e: Entry) -> Reference:
     estimate = e.pop("estimate")
     if not (isinstance(estimate, bool) or (isinstance(estimate, list) and all(isinstance(x, str) for x in estimate))):
         raise e.fail("estimate", "true, false or a list of published field names", estimate)
+    independent = e.string_list("independent", default=())
+    for f in independent:
+        if f not in PUBLISHED_FIELDS:
+            raise e.message("independent", f"'{f}' is not a published figure ({', '.join(PUBLISHED_FIELDS)})")
     spec = _spec(e)
     p = e.child("published")
     pub = Published(
@@ -90,7 +96,7 @@ def _reference(e: Entry) -> Reference:
         price_usd=_price(p), price_covers=p.string("price_covers", choices=PRICE_COVERS, default="system"))
     p.done()
     e.done()
-    return Reference(name, description, source, estimate, spec, pub)
+    return Reference(name, description, source, estimate, independent, spec, pub)
 
 
 def load_references(directory: Path | str | None = None) -> list[Reference]:

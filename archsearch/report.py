@@ -62,6 +62,7 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
                     if d.backing else None),
         "backing_cost_usd": m.backing_cost_usd,
         "binding": rd.binding,
+        "breaks": [c.name for c in rd.checks if not c.ok],
         "tightest": _tightest(rd),
         "proven_optimal": rd.proven,
         "constraints": [{"name": c.name, "ok": c.ok, "slack_fraction": round(c.slack, 6), "detail": c.detail}
@@ -197,6 +198,8 @@ def designs_tables(result: SolveResult, width: int = WIDE) -> list[Table]:
 
 
 def _binding_cell(r: dict[str, Any]) -> str:
+    if r["breaks"]:
+        return "BREAKS " + ", ".join(r["breaks"])
     t = r["tightest"]
     if t is None:
         return "-"
@@ -390,7 +393,7 @@ def compare_renderable(cmp, problem, width: int = WIDE) -> Group:
     groups = [tuple(c for c, _ in _COMPARE_COLUMNS)] if width >= WIDE else list(_COMPARE_SPLIT)
     just = dict(_COMPARE_COLUMNS)
     parts: list[Any] = []
-    for i, names in enumerate(groups):
+    for i, names in enumerate(groups if rows else []):
         title = (f"{problem.name}: reference designs, evaluated ({problem.cost.basis} cost)" if i == 0
                  else "how the same reference designs do")
         t = Table(title=title, title_justify="left", header_style="bold")
@@ -405,6 +408,8 @@ def compare_renderable(cmp, problem, width: int = WIDE) -> Group:
                           "breaks a constraint can beat the best on this ratio; the search may not return it."))
     else:
         parts.append(Text(f"the search found no feasible design: {cmp.infeasible}"))
+    if not rows:
+        parts.insert(0, Text(f"no reference designs: {problem.catalog.directory} has no designs.yaml"))
     return Group(*parts)
 
 

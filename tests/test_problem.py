@@ -238,3 +238,11 @@ def test_problem_that_is_not_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ProblemError) as exc:
         load_problem(path)
     assert str(exc.value) == f"{path}: problem: expected a mapping, found a list"
+
+
+def test_a_bundled_problem_loads_by_name_from_anywhere(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_problem("long-document-prefill").name == "long-document-prefill"
+    assert load_problem("problems/llama-3.1-70b-kv-swap.yaml").name == "llama-3.1-70b-kv-swap"
+    with pytest.raises(ProblemError, match="file not found"):
+        load_problem("no-such-problem")

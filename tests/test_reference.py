@@ -130,3 +130,29 @@ def test_evaluate_accepts_a_reference_design_by_name(capsys):
     assert main(["evaluate", "--design", "dgx-h999"]) == 2
     err = capsys.readouterr().err
     assert "neither key=value pairs nor a reference design" in err and "dgx-h100" in err
+
+
+def test_a_reference_outside_search_include_says_so():
+    p = load_problem("llama-2-70b-sram-only")  # a bundled problem by name; include: memory [sram-n5]
+    ref = next(r for r in load_references() if r.name == "dgx-h100")
+    ev = evaluate_fixed(p, ref.spec, best=None)
+    inc = next(c for c in ev.structure if c.name == "search.include")
+    assert not inc.ok and "memory hbm3-h100" in inc.detail
+
+
+def test_compare_without_designs_says_there_are_none(catalog_dir, small_problem_dict, capsys):
+    (catalog_dir / "designs.yaml").unlink()
+    import yaml
+    path = catalog_dir.parent / "p.yaml"
+    path.write_text(yaml.safe_dump(small_problem_dict))
+    assert main(["compare", str(path), "--catalog", str(catalog_dir), "--top", "1"]) == 0
+    assert "no reference designs" in capsys.readouterr().out
+
+
+def test_under_swap_mode_best_a_reference_takes_the_better_mode():
+    p = load_problem("llama-3.1-70b-kv-swap")
+    ref = next(r for r in load_references() if r.name == "mi300x-8")
+    ev = evaluate_fixed(p, ref.spec, best=None)
+    # swapping through the cheapest backing tier keeps 20 tokens/s; recomputing 32k of history per turn does not
+    assert ev.design.design.backing is not None
+    assert ev.design.metrics.decode_tokens_per_s_per_user >= 20

@@ -27,15 +27,18 @@ def _num(x: float) -> str:
 
 
 def render(totals: list[Row], speeds: list[Row]) -> str:
-    lines = ["Machine totals (cost basis market; band = allowed model / published):", "",
-             "| reference design | figure | model | published | model / published | band | |",
-             "|---|---|---:|---:|---:|---|---|"]
+    lines = ["Machine totals (cost basis market; band = allowed model / published, against a range its nearer "
+             "end). A *consistency* check compares a total with the catalog parts that were split from it: it "
+             "confirms the transcription and the arithmetic (links x rate x 2, stacks x units x nodes), not the "
+             "model; an *independent* one compares figures from different sources.", "",
+             "| reference design | figure | model | published | model / published | band | check | |",
+             "|---|---|---:|---:|---:|---|---|---|"]
     for r in totals:
         label, unit = LABELS[r.figure]
         est = " (estimate)" if r.kind == "estimate" else ""
         model = f"${r.model:,.0f}" if unit == "USD" else f"{_num(r.model)} {unit}"
         lines.append(f"| {r.case} | {label} | {model} | {r.published}{est} | "
-                     f"{r.ratio:.3f} | {r.low:g}-{r.high:g} | {'ok' if r.ok else 'FAILS'} |")
+                     f"{r.ratio:.3f} | {r.low:g}-{r.high:g} | {r.check} | {'ok' if r.ok else 'FAILS'} |")
     lines += ["", "Decode speed (the model's figure is a roofline: an upper bound):", "",
               "| case | figure | model | published | kind | model / published | band |",
               "|---|---|---:|---:|---|---:|---|"]
