@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "solve" and args.disaggregate:
             problem = _with_search(load_problem(args.problem, args.catalog), args)
-            sp = disaggregate(problem, top_k=args.top or 5)
+            sp = disaggregate(problem, top_k=args.top or 5, distinct=args.distinct)
             _emit(args, disaggregate_json(sp), lambda width: disaggregate_renderable(sp, problem))
             return 0
         if args.command == "solve":
@@ -213,18 +213,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "pareto":
             plot_path = check_plot_target(args.plot) if args.plot else None
             problem = load_problem(args.problem, args.catalog)
-            designs, complete = frontier(problem, args.max_points)
+            designs, complete, stopped = frontier(problem, args.max_points)
             if plot_path is not None:
                 with _writing("--plot", args.plot):
                     pareto_plot(designs, plot_path, f"{problem.name}: speed per user against bandwidth per dollar")
             rows = [design_row(d) for d in designs]
             if args.json:
-                _print_json({"problem": problem.name, "complete": complete, "frontier": rows})
+                _print_json({"problem": problem.name, "complete": complete, "stopped": stopped, "frontier": rows})
             else:
                 Console(highlight=False).print(pareto_table(problem.name, rows))
                 if not complete:
-                    err.print(f"archsearch: the frontier was cut at --max-points {args.max_points}: faster designs "
-                              "exist, and a listed design may be beaten by one of them", markup=False)
+                    err.print(f"archsearch: the frontier is incomplete ({stopped}): faster designs may exist, and "
+                              "a listed design may be beaten by one of them", markup=False, soft_wrap=True)
             return 0
         if args.command == "catalog":
             cat = load_catalog(args.catalog)

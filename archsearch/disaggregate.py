@@ -6,10 +6,17 @@
   kept is the one with the lowest cost per million tokens;
 * prefill pool, sized for the same request rate: the cheapest design (exact CP-SAT minimum, ties
   broken by PP, memory and network order) that holds the weights and one prompt's KV, meets the TTFT
-  limit and the balance rule, and prefills lambda prompts per second:
-  N x node FLOP/s x efficiency >= lambda x prefill FLOPs;
+  limit and the balance rule, and prefills lambda prompts per second.  Prompts go stage by stage, one
+  per stage at a time, so each of a prompt's three times (TTFT's compute, weight reads and
+  communication) spread over PP stages must fit in 1 / lambda:
+  lambda x prompt FLOPs / efficiency <= N x node FLOP/s,  lambda x W(L) <= N x node bandwidth,
+  lambda x prompt communication <= PP;
 * KV link: lambda x one prompt's KV per second from pool to pool, over the interconnect tier
-  (any tier not tied to a node type) whose optical links carry it for the least money.
+  (any tier not tied to a node type) whose optical links carry it for the least money.  A prompt's
+  KV crossing it adds to its TTFT, which must still meet the limit.
+
+The split's totals (cost, power) must meet the problem's budget and power limits; each pool
+keeps within max_nodes.
 
 The split is compared with the best homogeneous design (``solve`` with prefill amortised into
 decode) on cost per million output tokens: capital cost / (tokens per second x
@@ -32,7 +39,7 @@ from .errors import InfeasibleError, SolverError, UsageError
 from .model import DesignModel, build_space
 from .scaling import INT_LIMIT, check_linear
 from .solve import RankedDesign, SolveResult, _Solver, _design_at, solve
-from .units import exact, gb_per_s_to_bytes_per_s, usd, usd_per_million_tokens
+from .units import PS_PER_S, exact, gb_per_s_to_bytes_per_s, usd, usd_per_million_tokens
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,8 @@ class Split:
     tokens_per_s: Fraction
     cost_usd: int
     usd_per_mtok: Fraction
+    ttft_s: Fraction                # the prefill pool's TTFT plus the prompt's KV crossing the link
+    power_w: Fraction
 
     @property
     def winner(self) -> str:
@@ -77,9 +86,10 @@ class Split:
 
 
 def decode_problem(problem):
-    """The problem without prefill: the decode pool's prompts arrive prefilled."""
+    """The problem without prefill: the decode pool's prompts arrive prefilled (a KV-swapping design that
+    recomputes still recomputes the history, context - prompt)."""
     return dataclasses.replace(
-        problem, workload=dataclasses.replace(problem.workload, prompt_tokens=0),
+        problem, workload=dataclasses.replace(problem.workload, prefill_here=False),
         constraints=dataclasses.replace(problem.constraints, max_ttft_ms=None))
 
 
@@ -97,6 +107,30 @@ def prefill_flops_needed(problem, rate: Fraction) -> Fraction:
     return rate * req.prefill_flops / req.prefill_efficiency
 
 
+def prefill_bandwidth_units(problem, rate: Fraction, space) -> int:
+    """B (in the space's bandwidth unit) a pool needs to read the weights once per prompt: rate x W(L)."""
+    req = physics.requirements(prefill_problem(problem))
+    return math.ceil(rate * req.prefill_weight_bytes / space.bw_column.unit)
+
+
+def prefill_comm_mask(rate: Fraction, cc: physics.CommCoefficients, req, pp):
+    """PP values at which a prompt's communication, spread over PP stages, fits in 1 / rate."""
+    import numpy as np
+    return np.array([rate * cc.prompt_ps(int(x), req.prompt_tokens) <= int(x) * PS_PER_S for x in pp.ravel()],
+                    dtype=bool).reshape(pp.shape)
+
+
+def prefill_capacity(design: physics.Design, req, pp_problem) -> Fraction:
+    """Prompts per second a pool sustains: the least of its FLOP/s, weight-read and communication limits."""
+    cc = physics.base_comm(design.net, design.tensor_parallel, req, pp_problem)
+    limits = [Fraction(design.nodes * design.mem.compute_flops) * req.prefill_efficiency / req.prefill_flops,
+              Fraction(design.nodes * design.mem.bandwidth_bytes_per_s, req.prefill_weight_bytes)]
+    comm = cc.prompt_ps(design.pipeline_parallel, req.prompt_tokens)
+    if comm:
+        limits.append(Fraction(design.pipeline_parallel * PS_PER_S, comm))
+    return min(limits)
+
+
 def cheapest_prefill_pool(problem, rate: Fraction, run: _Solver) -> tuple[physics.Design, bool]:
     """The cheapest prefill pool, exactly: (design, proven)."""
     pp_problem = prefill_problem(problem)
@@ -109,6 +143,14 @@ def cheapest_prefill_pool(problem, rate: Fraction, run: _Solver) -> tuple[physic
     need = math.ceil(prefill_flops_needed(problem, rate) / fcol.unit)
     check_linear("prefill throughput", [(w, space.max_nodes) for w in fcol.ints] + [(need, 1)])
     md.add(sum(w * x for w, x in zip(fcol.ints, dm.nodes_mem)) >= need)
+    md.add(dm.B >= prefill_bandwidth_units(problem, rate, space))
+    req = space.req
+    for n in space.nets:
+        for t in space.tps:
+            pp = dm._pp_range(n, t)
+            if pp is not None:
+                dm._allow_pp(dm._net_tp(n.index, t), pp,
+                             prefill_comm_mask(rate, physics.base_comm(n, t, req, pp_problem), req, pp))
     n_mem, n_net, nmax = len(space.mems), len(space.nets), space.max_nodes
     s2 = n_mem * n_net
     s1 = (nmax + 1) * s2
@@ -152,7 +194,7 @@ def kv_link(problem, bytes_per_s: Fraction) -> KvLink:
     return best
 
 
-def disaggregate(problem, *, top_k: int = 5) -> Split:
+def disaggregate(problem, *, top_k: int = 5, distinct: Optional[str] = None) -> Split:
     """The split with the lowest cost per million tokens over the top ``top_k`` decode pools."""
     w = problem.workload
     if not w.prompt_tokens:
@@ -166,7 +208,7 @@ def disaggregate(problem, *, top_k: int = 5) -> Split:
         homo_cost = usd_per_million_tokens(best.metrics.cost_usd, homo_tps, years)
     except InfeasibleError as exc:
         homo_why = str(exc)
-    decode = solve(decode_problem(problem), top_k=top_k)
+    decode = solve(decode_problem(problem), top_k=top_k, distinct=distinct)
     run = _Solver(problem.search.workers, problem.search.seed, problem.search.time_limit_s)
     pp_problem = prefill_problem(problem)
     req = physics.requirements(pp_problem)
@@ -183,15 +225,29 @@ def disaggregate(problem, *, top_k: int = 5) -> Split:
         chk = tuple(physics.checks(design, req, pp_problem))
         prefill = RankedDesign(1, design, physics.evaluate(design, req, pp_problem), chk,
                                physics.binding(list(chk)), proven)
-        prompts_per_s = Fraction(design.nodes * design.mem.compute_flops) * req.prefill_efficiency / req.prefill_flops
+        prompts_per_s = prefill_capacity(design, req, pp_problem)
         link = kv_link(problem, lam * kv_prompt)
         tokens = rd.metrics.system_tokens_per_s  # the prefill pool keeps up by construction
         cost = prefill.metrics.cost_usd + rd.metrics.cost_usd + link.cost_usd
+        power = prefill.metrics.power_w + rd.metrics.power_w
+        transfer = Fraction(kv_prompt) / (link.links * gb_per_s_to_bytes_per_s(link.tier.link_bandwidth_gb_per_s))
+        ttft = prefill.metrics.ttft_s + transfer
+        c = problem.constraints
+        broken = []
+        if c.budget_usd is not None and cost > exact(c.budget_usd):
+            broken.append(f"budget (${cost:,})")
+        if c.max_power_w is not None and power > exact(c.max_power_w):
+            broken.append(f"power ({float(power) / 1e3:,.1f} kW)")
+        if c.max_ttft_ms is not None and ttft * 1000 > exact(c.max_ttft_ms):
+            broken.append(f"TTFT with the KV transfer ({float(ttft) * 1e3:,.1f} ms)")
+        if broken:
+            why = why or f"infeasible: the split with decode pool #{rd.rank} breaks {', '.join(broken)}"
+            continue
         cand = Split(request_rate=lam, homogeneous=homo, homogeneous_tokens_per_s=homo_tps,
                      homogeneous_usd_per_mtok=homo_cost, homogeneous_infeasible=homo_why, prefill=prefill,
                      prefill_problem=pp_problem, prefill_prompts_per_s=prompts_per_s, prefill_proven=proven,
                      decode=decode, decode_rank=rd.rank, link=link, tokens_per_s=tokens, cost_usd=cost,
-                     usd_per_mtok=usd_per_million_tokens(cost, tokens, years))
+                     usd_per_mtok=usd_per_million_tokens(cost, tokens, years), ttft_s=ttft, power_w=power)
         if best_split is None or cand.usd_per_mtok < best_split.usd_per_mtok:
             best_split = cand
     if best_split is None:

@@ -31,7 +31,7 @@ from .topology import BEYOND_RACK
 from .units import exact
 
 #: constraint groups; infeasibility diagnosis drops them one at a time
-GROUPS = ("capacity", "budget", "power", "speed", "ttft", "balance")
+GROUPS = ("capacity", "budget", "power", "speed", "ttft", "swap", "balance")
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ def node_bounds(space: Space, m: MemoryConfig, groups: tuple[str, ...] = GROUPS)
         need = physics.step_rate(req) * physics.step_bytes(req, 1)
         lo = max(lo, math.ceil(need / m.bandwidth_bytes_per_s))
         lo = max(lo, math.ceil(r * physics.compute_per_token_flops(req, req.concurrency) / m.compute_flops))
+    if "swap" in groups and r > 0:
         lo = max(lo, physics.io_min_nodes(req))
     if "budget" in groups and p.constraints.budget_usd is not None:
         hi = min(hi, math.floor(exact(p.constraints.budget_usd) / m.cost_usd))
@@ -181,8 +182,10 @@ class DesignModel:
         if backs:
             md.add_exactly_one(self.use_back)
             for b, u in zip(backs, self.use_back):
-                if "capacity" in groups:
+                if "swap" in groups:
                     md.add(self.N >= b.min_nodes).only_enforce_if(u)  # units fit the nodes' hosts
+        elif req.swap is not None and "swap" in groups:
+            md.add_bool_or([])  # KV swapping, but no backing medium fits within max_nodes and the budget
         self.back_index = md.new_int_var(0, max(0, len(backs) - 1), "back_index")
         md.add(self.back_index == sum(i * u for i, u in enumerate(self.use_back)))
         back_cost = sum(b.cost_usd * u for b, u in zip(backs, self.use_back))
@@ -238,7 +241,6 @@ class DesignModel:
             cm, c0, cf = physics.compute_coefficients(req, fcol.unit)
             check_linear("compute speed", [(cm, max(nmax, conc)), (c0, 1)] + [(cf * w, nmax) for w in fcol.ints])
             md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
-            md.add(self.N >= physics.io_min_nodes(req))   # the nodes' paths to the KV backing tier
             for n in nets:
                 for t in tps:
                     pp = self._pp_range(n, t)
@@ -246,6 +248,9 @@ class DesignModel:
                         continue
                     ok = physics.comm_speed_mask(req, physics.decode_comm(n, t, req, p), pp)
                     self._allow_pp(self._net_tp(n.index, t), pp, ok)
+
+        if "swap" in groups and r > 0:
+            md.add(self.N >= physics.io_min_nodes(req))   # the nodes' paths to the KV backing tier
 
         # -- time to first token: compute and memory by (node, TP); communication by (network, TP) as PP sets
         if req.max_ttft_s is not None and "ttft" in groups:

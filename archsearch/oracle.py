@@ -65,6 +65,8 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                                          (cb, int(bw_units.max()) * nmax)])
     io_nodes = physics.io_min_nodes(req) if r > 0 else 1
     backs = list(space.backs) or [None]
+    if req.swap is not None and not space.backs:
+        return  # KV swapping, but no backing medium fits within max_nodes and the budget
     # power, on one integer scale with the network terms and the backing tiers
     pcol = None
     if c.max_power_w is not None:

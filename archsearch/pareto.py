@@ -15,7 +15,7 @@ import dataclasses
 from fractions import Fraction
 from typing import Callable, Optional
 
-from .errors import InfeasibleError
+from .errors import InfeasibleError, SolverError
 from .solve import RankedDesign, solve
 
 REL_STEP = Fraction(1, 10**6)
@@ -23,14 +23,16 @@ RESOLUTION = 10  # thresholds in tenths of a token per second (CP-SAT integers m
 
 
 def frontier(problem, max_points: int = 30, progress: Optional[Callable[[int], None]] = None
-             ) -> tuple[list[RankedDesign], bool]:
-    """Frontier designs from the best bandwidth per dollar (slowest) to the fastest per user, and whether
-    the frontier is complete (False when ``max_points`` cut it short).
+             ) -> tuple[list[RankedDesign], bool, Optional[str]]:
+    """Frontier designs from the best bandwidth per dollar (slowest) to the fastest per user, whether
+    the frontier is complete, and why it stopped early (None; ``max_points`` reached; or a solver error
+    at a later point, whose message is kept so the points already found are not lost).
 
     An infeasible problem raises InfeasibleError with its explanation, as ``solve`` does.
     """
     out: list[RankedDesign] = []
     complete = False
+    stopped: Optional[str] = f"--max-points {max_points} reached"
     r = Fraction(problem.workload.min_decode_tokens_per_s_per_user)
     warm: tuple = ()
     for _ in range(max_points):
@@ -41,7 +43,12 @@ def frontier(problem, max_points: int = 30, progress: Optional[Callable[[int], N
         except InfeasibleError:
             if not out:
                 raise
-            complete = True
+            complete, stopped = True, None
+            break
+        except SolverError as exc:
+            if not out:
+                raise
+            stopped = f"stopped at {float(r):g} tokens/s per user: {exc}"
             break
         best = res.designs[0]
         out.append(best)
@@ -50,7 +57,7 @@ def frontier(problem, max_points: int = 30, progress: Optional[Callable[[int], N
             progress(1)
         nxt = best.metrics.decode_tokens_per_s_per_user * (1 + REL_STEP)
         r = Fraction(-(-nxt.numerator * RESOLUTION // nxt.denominator), RESOLUTION)
-    return non_dominated(out), complete
+    return non_dominated(out), complete, stopped
 
 
 def non_dominated(designs: list[RankedDesign]) -> list[RankedDesign]:

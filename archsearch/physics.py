@@ -18,9 +18,9 @@ count N, and a parallel split N = TP x PP.  Equations (also in the README):
     step bytes = PP * W1 + M * KV_read + X(min(PP, c))   (W1: one request's step; X: MoE experts a
                  micro-batch touches beyond W1, from E (1 - (1 - k/E)^m); KV_read: the KV sparsity share)
     t_mem  = step bytes / (a B)                          per token per user (busy fraction k / PP)
-    t_comm = (n_AR AR(TP, S) + n_A2A A2A(TP, k S) + (PP - 1) hop(S)) / a,  S = (gamma+1)(c/k) hidden act_bytes
+    t_comm = (n_AR AR(TP, S) + n_A2A A2A(TP, k_e S / TP) + (PP - 1) hop(S)) / a,  S = (gamma+1)(c/k) hidden act_bytes
     t_comp = (2 P (gamma+1) + 2 P_draft gamma) M / (a N F) + c (prefill + recompute FLOPs) / (O eff N F)
-    t_io   = 2 c KV / (O min(backing bandwidth, N node_io))   (KV swapping)
+    t_io   = c KV_hist / (O min(backing bandwidth / 2, N node_io))   (KV swapping; out and in each way)
     time per token per user = max(t_mem, t_comm, t_comp, t_io)   (overlapped: a roofline bound)
     TTFT   = max(prefill FLOPs / (TP F eff), W(L) / (TP b), prompt all-reduces and hops)
 
@@ -30,6 +30,7 @@ dollars; communication coefficients are whole picoseconds rounded up.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -81,10 +82,14 @@ class Requirements:
 
 @dataclass(frozen=True)
 class SwapNeed:
-    """KV parked between turns in a backing tier, and the I/O that moving it costs."""
+    """KV parked between turns in a backing tier, and the I/O that moving it costs.
 
-    parked_bytes: int                   # idle requests x KV per request
-    io_bytes_per_user_token: Fraction   # 2 (out and in) x c x KV / O
+    A returning request brings back its history (context - prompt tokens of KV; its new prompt is
+    prefilled anyway): each turn moves it out and, at the next turn, back in.
+    """
+
+    parked_bytes: int                   # idle requests x history KV
+    io_bytes_per_user_token: Fraction   # each way: c x history KV / O (out and in each carry this)
     node_io_bytes_per_s: Fraction       # each node's path to the backing tier
     backing: tuple[str, ...]
 
@@ -98,9 +103,11 @@ def moe_weight_bytes(model, weight_bytes_per_param: Fraction, tokens: Fraction) 
     if model.moe is None:
         return math.ceil(exact(model.active_parameters) * weight_bytes_per_param)
     moe = model.moe
-    touched = 1.0 - (1.0 - moe.active_experts / moe.experts) ** float(tokens)  # share of expert weights read
-    params = (model.parameters - moe.expert_parameters) + moe.expert_parameters * touched
-    return math.ceil(exact(params) * weight_bytes_per_param)
+    miss = (1.0 - moe.active_experts / moe.experts) ** float(tokens)   # share of expert weights not read
+    # the one floating-point step, quantised to 1e-12 so that last-bit libm differences cannot move a byte
+    touched = 1 - Fraction(round(miss * 10**12), 10**12)
+    params = exact(model.parameters) - exact(moe.expert_parameters) + exact(moe.expert_parameters) * touched
+    return math.ceil(params * weight_bytes_per_param)
 
 
 def prefill_flops(model, tokens: int) -> int:
@@ -123,39 +130,42 @@ def requirements(problem: "Problem") -> Requirements:
     gamma = sp.draft_tokens if sp else 0
     accepted = exact(sp.accepted_tokens_per_step) if sp else Fraction(1)
     p_draft = math.ceil(exact(sp.draft_parameters)) if sp else 0
+    draft_bytes = math.ceil(p_draft * wb)
     step = gamma + 1
-    w1 = moe_weight_bytes(m, wb, Fraction(step)) + gamma * math.ceil(p_draft * wb)
+    w1 = moe_weight_bytes(m, wb, Fraction(step)) + gamma * draft_bytes
     extra: tuple[int, ...] = ()
-    if m.moe is not None:
+    if m.moe is not None:  # X(p) is only ever read at p = min(PP, c) <= max_nodes
         base = moe_weight_bytes(m, wb, Fraction(step))
-        extra = tuple(p * (moe_weight_bytes(m, wb, Fraction(step * c, p)) - base) for p in range(1, c + 1))
+        top = min(c, problem.constraints.max_nodes)
+        extra = tuple(p * (moe_weight_bytes(m, wb, Fraction(step * c, p)) - base) for p in range(1, top + 1))
     active = math.ceil(exact(m.active_parameters))
     eff = exact(w.prefill_compute_efficiency)
     lp = w.prompt_tokens
     pf = prefill_flops(m, lp) if lp else 0
-    amort = Fraction(c * pf, w.output_tokens_per_request) / eff if lp else Fraction(0)
+    amort = Fraction(c * pf, w.output_tokens_per_request) / eff if lp and w.prefill_here else Fraction(0)
     swap = None
+    history = w.context_length - lp        # what a returning request brings back: all but its new prompt
     if w.kv_swap is not None:
         if w.kv_swap.mode == "recompute":  # a turn re-prefills the history instead of swapping it in
             more = prefill_flops(m, w.context_length) - pf
             amort += Fraction(c * more, w.output_tokens_per_request) / eff
         else:
-            swap = SwapNeed(parked_bytes=w.kv_swap.idle_requests * kv_req,
-                            io_bytes_per_user_token=Fraction(2 * c * kv_req, w.output_tokens_per_request),
+            swap = SwapNeed(parked_bytes=w.kv_swap.idle_requests * kv_tok * history,
+                            io_bytes_per_user_token=Fraction(c * kv_tok * history, w.output_tokens_per_request),
                             node_io_bytes_per_s=gb_per_s_to_bytes_per_s(w.kv_swap.node_io_gb_per_s),
                             backing=w.kv_swap.backing)
     ttft = problem.constraints.max_ttft_ms
     return Requirements(
         weights_bytes=weights, active_weight_bytes=moe_weight_bytes(m, wb, Fraction(1)), kv_bytes_per_token=kv_tok,
         kv_bytes_per_request=kv_req, kv_bytes_total=kv_total,
-        capacity_required_bytes=math.ceil((weights + kv_total) * (1 + overhead)),
+        capacity_required_bytes=math.ceil((weights + draft_bytes + kv_total) * (1 + overhead)),
         activation_bytes_per_token=math.ceil(m.hidden_size * ab),
         concurrency=c, layers=m.layers, active_parameters=active,
         min_tokens_per_s=exact(w.min_decode_tokens_per_s_per_user),
         kv_read_bytes_per_request=math.ceil(exact(w.kv_read_fraction) * kv_req),
         step_tokens=step, accepted_per_step=accepted, step_weight_bytes=w1, moe_extra_bytes=extra,
         step_flops_per_m=2 * active * step + 2 * p_draft * gamma,
-        prompt_tokens=lp, prefill_flops=pf,
+        prompt_tokens=lp if w.prefill_here else 0, prefill_flops=pf,
         prefill_weight_bytes=moe_weight_bytes(m, wb, Fraction(lp)) if lp else 0,
         prefill_efficiency=eff, amortised_flops_per_token=amort,
         max_ttft_s=exact(ttft) / 1000 if ttft is not None else None,
@@ -346,18 +356,33 @@ def backing_configs(problem: "Problem", req: "Requirements") -> list[BackingConf
     for name in req.swap.backing:
         mem = problem.catalog.memory[name]
         cap, bw = gb_to_bytes(mem.capacity_gb), gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s)
-        units = max(1, math.ceil(req.swap.parked_bytes / cap), math.ceil(io / bw))
+        units = max(1, math.ceil(req.swap.parked_bytes / cap), math.ceil(2 * io / bw))  # the device reads and writes
         lo, hi = curve_domain(mem.cost_usd)
         each = curve_value(mem.cost_usd, lo) / lo if lo else curve_value(mem.cost_usd, hi) / hi
-        out.append(BackingConfig(index=len(out), memory=mem, units=units,
-                                 cost_usd=usd(each * units * basis_factor(mem.cost_basis, problem.cost)),
-                                 power_w=exact(mem.power_w) * units,
-                                 min_nodes=-(-units // mem.max_units_per_node)))
+        cfg = BackingConfig(index=len(out), memory=mem, units=units,
+                            cost_usd=usd(each * units * basis_factor(mem.cost_basis, problem.cost)),
+                            power_w=exact(mem.power_w) * units, min_nodes=-(-units // mem.max_units_per_node))
+        budget = problem.constraints.budget_usd
+        if cfg.min_nodes > problem.constraints.max_nodes or (budget is not None and cfg.cost_usd > exact(budget)):
+            continue  # cannot be carried by any design within max_nodes, or alone costs more than the budget
+        out.append(dataclasses.replace(cfg, index=len(out)))
     return out
 
 
+def backing_shortfall(problem: "Problem", req: "Requirements") -> str:
+    """Why no backing medium can serve (for infeasibility messages)."""
+    parts = []
+    io = req.min_tokens_per_s * req.swap.io_bytes_per_user_token
+    for name in req.swap.backing:
+        mem = problem.catalog.memory[name]
+        cap, bw = gb_to_bytes(mem.capacity_gb), gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s)
+        units = max(1, math.ceil(req.swap.parked_bytes / cap), math.ceil(2 * io / bw))
+        parts.append(f"{name} needs {units:,} units on {-(-units // mem.max_units_per_node):,} nodes")
+    return "; ".join(parts)
+
+
 def io_min_nodes(req: "Requirements") -> int:
-    """Nodes whose backing-tier paths together carry the swap I/O at the speed target."""
+    """Nodes whose backing-tier paths (full duplex: out and in each use one direction) carry the swap I/O."""
     if req.swap is None:
         return 1
     return max(1, math.ceil(req.min_tokens_per_s * req.swap.io_bytes_per_user_token / req.swap.node_io_bytes_per_s))
@@ -439,8 +464,8 @@ class CommCoefficients:
 def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_parallel: bool = False,
                       moe=None) -> CommCoefficients:
     """Per-token coefficients.  Tensor parallel: 2 all-reduces per layer (attention, MLP).  With expert
-    parallel on a MoE model, each MoE layer's MLP all-reduce becomes two all-to-alls (dispatch and combine)
-    of k copies of the token's activations among the tau nodes."""
+    parallel on a MoE model, each MoE layer's MLP all-reduce becomes two all-to-alls (dispatch and combine):
+    each of the tau nodes sends k_e copies of its 1/tau share of the tokens (k_e experts per token)."""
     if cfg.tier is None:
         return CommCoefficients(0, 0, 0, 0)
     s_tok = req.activation_bytes_per_token
@@ -451,7 +476,8 @@ def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_pa
         n_ar -= moe.layers
         a2a = topo.alltoall(cfg.topology, cfg.tier, cfg.level, tau, cfg.link_bytes_per_s)
         a2a_lat = 2 * moe.layers * a2a.steps * a2a.hops * cfg.latency_s
-        a2a_tok = 2 * moe.layers * a2a.volume * moe.active_experts * s_tok / a2a.bandwidth_bytes_per_s
+        # TP leaves every token's activations on all tau nodes; each node dispatches its 1/tau of the tokens
+        a2a_tok = 2 * moe.layers * a2a.volume * Fraction(moe.active_experts * s_tok, tau) / a2a.bandwidth_bytes_per_s
     hops, p2p_bw = topo.point_to_point(cfg.topology, cfg.tier, cfg.level, cfg.link_bytes_per_s)
     return CommCoefficients(
         ar=s_to_ps_ceil(n_ar * ar.steps * ar.hops * cfg.latency_s + a2a_lat),
@@ -700,9 +726,10 @@ def ttft_s(design: "Design", req: Requirements, problem) -> Optional[Fraction]:
 
 
 def io_bandwidth_bytes_per_s(design: "Design", req: Requirements) -> Fraction:
-    """The swap path: the backing units' bandwidth or the nodes' paths to it, whichever is less."""
+    """Swap I/O each way the design sustains: half its backing units' bandwidth (they read and write),
+    or its nodes' paths to them (full duplex), whichever is less."""
     b = design.backing
-    return min(gb_per_s_to_bytes_per_s(b.memory.bandwidth_gb_per_s) * b.units,
+    return min(gb_per_s_to_bytes_per_s(b.memory.bandwidth_gb_per_s) * b.units / 2,
                design.nodes * req.swap.node_io_bytes_per_s)
 
 

@@ -57,6 +57,7 @@ class Workload:
     kv_read_fraction: float             # share of a request's KV read per decode step (KV sparsity)
     speculative: Speculative | None
     kv_swap: KvSwap | None
+    prefill_here: bool = True           # False for a decode pool whose prompts are prefilled elsewhere
 
 
 @dataclass(frozen=True)

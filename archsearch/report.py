@@ -254,7 +254,8 @@ def serving_lines(p, req) -> list[str]:
         line = f"KV swapping ({ks.mode}): {ks.idle_requests:,} idle requests between turns"
         if req.swap is not None:
             io = float(req.min_tokens_per_s * req.swap.io_bytes_per_user_token) / 1e9
-            line += f", {format_bytes(req.swap.parked_bytes)} parked, {io:,.1f} GB/s of swap I/O at the target"
+            line += (f", {format_bytes(req.swap.parked_bytes)} of history parked, {io:,.1f} GB/s of swap I/O each way "
+                     "at the target (if swapped)")
         out.append(line)
     return out
 
@@ -424,6 +425,7 @@ def disaggregate_json(sp) -> dict[str, Any]:
             "kv_link": {"interconnect": sp.link.tier.name, "links": sp.link.links, "cost_usd": sp.link.cost_usd,
                         "kv_bytes_per_s": _f(sp.link.bytes_per_s)},
             "cost_usd": sp.cost_usd, "tokens_per_s": _f(sp.tokens_per_s), "usd_per_million_tokens": _f(sp.usd_per_mtok),
+            "time_to_first_token_s": _f(sp.ttft_s), "power_w": round(_f(sp.power_w), 3),
         },
         "homogeneous": ({**design_row(homo), "usd_per_million_tokens": _f(sp.homogeneous_usd_per_mtok)}
                         if homo else None),
@@ -454,8 +456,8 @@ def disaggregate_renderable(sp, problem) -> Group:
     row(f"decode pool (#{sp.decode_rank})", dec, f"{float(dec.metrics.system_tokens_per_s):,.0f}", "")
     t.add_row("KV link", f"{sp.link.links} x {sp.link.tier.name} ({float(sp.link.bytes_per_s) / 1e9:,.1f} GB/s of KV)",
               format_usd(sp.link.cost_usd), "", "", "")
-    t.add_row("split total", "", format_usd(sp.cost_usd), f"{float(sp.tokens_per_s):,.0f}", "",
-              f"{float(sp.usd_per_mtok):,.4f}")
+    t.add_row("split total", "TTFT includes the prompt's KV crossing the link", format_usd(sp.cost_usd),
+              f"{float(sp.tokens_per_s):,.0f}", f"{float(sp.ttft_s) * 1e3:,.1f}", f"{float(sp.usd_per_mtok):,.4f}")
     if sp.homogeneous:
         row("homogeneous", sp.homogeneous.designs[0], f"{float(sp.homogeneous_tokens_per_s):,.0f}",
             f"{float(sp.homogeneous_usd_per_mtok):,.4f}")

@@ -390,6 +390,12 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
                          "with the other requirements")
     if "power" in culprits:
         parts.append(f"power: no design meeting the other requirements draws under {c.max_power_w:,.0f} W")
+    if "swap" in culprits:
+        io = float(req.min_tokens_per_s * req.swap.io_bytes_per_user_token) / 1e9
+        parts.append(f"KV swapping: {format_bytes(req.swap.parked_bytes)} parked and {io:,.1f} GB/s each way at the "
+                     f"target need at least {physics.io_min_nodes(req):,} nodes for the host paths "
+                     f"({float(req.swap.node_io_bytes_per_s) / 1e9:g} GB/s each); "
+                     f"{physics.backing_shortfall(p, req)}; max_nodes is {space.max_nodes:,}")
     if "ttft" in culprits:
         fastest = min((max(physics.ttft_compute_s(req, m, t), physics.ttft_memory_s(req, m, t))
                        for m in space.mems for t in space.tps), default=None)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from archsearch.cli import main
-from archsearch.disaggregate import disaggregate, prefill_flops_needed, prefill_problem
+from archsearch.errors import InfeasibleError
+from archsearch import physics
+from archsearch.disaggregate import (disaggregate, prefill_bandwidth_units, prefill_comm_mask, prefill_flops_needed,
+                                     prefill_problem)
 from archsearch.model import build_space
 from archsearch.oracle import _chunks
 from archsearch.problem import problem_from_dict
@@ -34,12 +38,17 @@ def split():
 def test_the_prefill_pool_is_the_oracles_cheapest(split):
     """Every design of the prefill space, enumerated: the cheapest that prefills the request rate wins."""
     p = make()
-    space = build_space(prefill_problem(p))
-    need = math.ceil(prefill_flops_needed(p, split.request_rate) / space.flops_column.unit)
+    pp_problem = prefill_problem(p)
+    space = build_space(pp_problem)
+    rate = split.request_rate
+    need = math.ceil(prefill_flops_needed(p, rate) / space.flops_column.unit)
+    need_bw = prefill_bandwidth_units(p, rate, space)
     flops = np.array(space.flops_column.ints, dtype=np.int64)
     best = None
-    for n, t, _bk, N, _B, C, ok in _chunks(space):
-        ok = ok & (flops[:, None] * N >= need)
+    for n, t, _bk, N, B, C, ok in _chunks(space):
+        pp = N // t
+        comm = prefill_comm_mask(rate, physics.base_comm(n, t, space.req, pp_problem), space.req, pp[0])
+        ok = ok & (flops[:, None] * N >= need) & (B >= need_bw) & comm[None, :]
         for k, q in zip(*np.nonzero(ok)):
             key = (int(C[k, q]), int(N[k, q]) // t, k, n.index)
             best = key if best is None or key < best else best
@@ -51,8 +60,22 @@ def test_the_prefill_pool_is_the_oracles_cheapest(split):
 def test_pools_serve_the_same_request_rate(split):
     decode = split.decode.designs[split.decode_rank - 1]
     assert split.request_rate == decode.metrics.system_tokens_per_s / 512
-    assert split.prefill_prompts_per_s >= split.request_rate
-    assert split.prefill.metrics.ttft_s * 1000 <= 500
+    assert split.prefill_prompts_per_s >= split.request_rate      # FLOP/s, weight reads and communication
+    assert split.prefill.metrics.ttft_s < split.ttft_s <= Fraction(1, 2)   # the KV crossing the link counts
+
+
+def test_the_split_must_meet_the_budget_as_a_whole():
+    d = copy.deepcopy(SMALL_PROBLEM)
+    d["workload"]["prompt_tokens"] = 2048
+    d["constraints"]["max_ttft_ms"] = 500
+    full = disaggregate(problem_from_dict(d, "test"))
+    d["constraints"]["budget_usd"] = full.cost_usd - 1
+    try:
+        tight = disaggregate(problem_from_dict(d, "test"))
+    except InfeasibleError as exc:
+        assert "breaks budget" in str(exc)
+    else:
+        assert tight.cost_usd <= full.cost_usd - 1
 
 
 def test_costs_add_up_and_the_verdict_follows_them(split):
@@ -81,7 +104,7 @@ def test_cli_disaggregate_json_and_table(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["winner"] in ("split", "homogeneous", "tie")
     assert set(doc["split"]) == {"prefill_pool", "decode_pool", "kv_link", "cost_usd", "tokens_per_s",
-                                 "usd_per_million_tokens"}
+                                 "usd_per_million_tokens", "time_to_first_token_s", "power_w"}
     assert main(["solve", str(path), "--disaggregate"]) == 0
     out = capsys.readouterr().out
     assert "prefill pool" in out and "cheaper per million tokens" in out

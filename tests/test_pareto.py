@@ -30,7 +30,7 @@ def _brute_force_frontier(problem):
 @pytest.mark.parametrize("stem", ["llama-3-8b-edge", "llama-2-70b-sram-only"])
 def test_frontier_matches_brute_force(stem):
     problem = _bundled(stem)
-    ours, complete = frontier(problem, max_points=60)
+    ours, complete, _ = frontier(problem, max_points=60)
     assert complete
     truth = _brute_force_frontier(problem)
     got = {(d.metrics.decode_tokens_per_s_per_user, d.metrics.bandwidth_per_dollar) for d in ours}
@@ -40,18 +40,18 @@ def test_frontier_matches_brute_force(stem):
 
 
 def test_frontier_is_ordered(tmp_path):
-    ours, _ = frontier(_bundled("llama-2-70b-sram-only"))
+    ours, _, _ = frontier(_bundled("llama-2-70b-sram-only"))
     speeds = [d.metrics.decode_tokens_per_s_per_user for d in ours]
     ratios = [d.metrics.bandwidth_per_dollar for d in ours]
     assert speeds == sorted(speeds) and ratios == sorted(ratios, reverse=True) and len(ours) >= 2
 
 
 def test_a_cut_frontier_says_so(capsys):
-    ours, complete = frontier(_bundled("llama-2-70b-sram-only"), max_points=1)
-    assert not complete and len(ours) == 1
+    ours, complete, stopped = frontier(_bundled("llama-2-70b-sram-only"), max_points=1)
+    assert not complete and len(ours) == 1 and stopped == "--max-points 1 reached"
     assert main(["pareto", str(next(x for x in bundled_problems() if x.stem == "llama-2-70b-sram-only")),
                  "--max-points", "1"]) == 0
-    assert "the frontier was cut at --max-points 1" in capsys.readouterr().err
+    assert "the frontier is incomplete (--max-points 1 reached)" in capsys.readouterr().err
 
 
 def test_an_infeasible_frontier_is_an_error(capsys):

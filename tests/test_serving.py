@@ -51,6 +51,13 @@ def test_kv_read_fraction_cuts_bandwidth_not_capacity():
 
 
 # -- speculative decoding ---------------------------------------------------------------------------
+def test_the_draft_model_must_fit_too():
+    plain = physics.requirements(make())
+    spec = physics.requirements(make(speculative={"draft_tokens": 4, "accepted_tokens_per_step": 3,
+                                                  "draft_parameters": 1e9}))
+    assert spec.capacity_required_bytes == -(-(plain.weights_bytes + 2 * 10**9 + plain.kv_bytes_total) * 11 // 10)
+
+
 def test_speculative_step_reads_once_and_yields_accepted_tokens():
     p = make(speculative={"draft_tokens": 4, "accepted_tokens_per_step": 3, "draft_parameters": 1e9})
     req = physics.requirements(p)
@@ -111,7 +118,8 @@ def test_expert_parallel_replaces_moe_all_reduces_with_all_to_alls():
     assert b.ar == physics.s_to_ps_ceil(32 * 2 * lat + 2 * 32 * 1 * 2 * lat)
     # all-to-all of 2 expert copies per token: injection (3/4) / (18 links x b) beats the bisection bound
     a2a = Fraction(3, 4) / (18 * link)
-    assert b.ar_tok == physics.s_to_ps_ceil(32 * Fraction(3, 2) * s_tok / (18 * link) + 2 * 32 * a2a * 2 * s_tok)
+    # each of the 4 nodes dispatches 2 copies of its quarter of the tokens
+    assert b.ar_tok == physics.s_to_ps_ceil(32 * Fraction(3, 2) * s_tok / (18 * link) + 2 * 32 * a2a * 2 * s_tok / 4)
     assert a.ar_tok == physics.s_to_ps_ceil(64 * Fraction(3, 2) * s_tok / (18 * link))
 
 
@@ -152,19 +160,27 @@ SWAP = {"idle_requests": 500, "backing": ["ddr5-rdimm", "nvme-ssd"], "mode": "sw
 
 
 def test_backing_units_hold_the_parked_kv_and_carry_the_swap_io():
-    p = make(kv_swap=SWAP)
+    p = make(kv_swap=SWAP, prompt_tokens=512)
     req = physics.requirements(p)
-    kv = 327_680 * 4096
-    assert req.swap.parked_bytes == 500 * kv
-    # each turn of 512 tokens swaps a request's KV out and back in: 2 x 64 x KV / 512 per user token
-    assert req.swap.io_bytes_per_user_token == Fraction(2 * 64 * kv, 512)
-    io = 20 * req.swap.io_bytes_per_user_token                     # bytes/s at 20 tokens/s per user
+    hist = 327_680 * (4096 - 512)           # a returning request brings back all but its new prompt
+    assert req.swap.parked_bytes == 500 * hist
+    # each turn of 512 tokens moves a request's history out and, next turn, back in: c x history / O each way
+    assert req.swap.io_bytes_per_user_token == Fraction(64 * hist, 512)
+    io = 20 * req.swap.io_bytes_per_user_token                     # bytes/s each way at 20 tokens/s per user
     ddr, ssd = physics.backing_configs(p, req)
-    assert ddr.units == max(math.ceil(500 * kv / (64 * 2**30)), math.ceil(io / (51.2e9)))
-    assert ssd.units == max(math.ceil(500 * kv / 7680e9), math.ceil(io / 14e9))
+    # a device carries both directions; 64 GiB DIMMs at 51.2 GB/s, 7.68 TB SSDs at 14 GB/s
+    assert ddr.units == max(math.ceil(500 * hist / (64 * 2**30)), math.ceil(2 * io / 51.2e9))
+    assert ssd.units == max(math.ceil(500 * hist / 7680e9), math.ceil(2 * io / 14e9))
     assert ddr.cost_usd == 160 * ddr.units                            # $160 per DIMM, build basis
     assert ssd.cost_usd == round(Fraction(920, 3) * ssd.units)         # $920 market / 3 on the build basis
-    assert physics.io_min_nodes(req) == math.ceil(io / 64e9)
+    assert physics.io_min_nodes(req) == math.ceil(io / 64e9)           # a node's path is full duplex
+
+
+def test_a_turn_that_is_all_prompt_swaps_nothing_and_recomputes_nothing():
+    swap = physics.requirements(make(kv_swap=SWAP, prompt_tokens=4096))
+    rec = physics.requirements(make(kv_swap={**SWAP, "mode": "recompute"}, prompt_tokens=4096))
+    assert swap.swap.parked_bytes == 0 and swap.swap.io_bytes_per_user_token == 0
+    assert rec.amortised_flops_per_token == Fraction(64 * rec.prefill_flops, 512) * 2
 
 
 def test_swapping_adds_the_backing_tier_to_cost():
