@@ -68,10 +68,11 @@ class Requirements:
     step_weight_bytes: int              # W1: weights one request's step reads, plus gamma draft passes
     moe_extra_bytes: tuple[int, ...]    # X(p), p = 1..c: extra bytes of p micro-batches over p x W1 (MoE)
     step_flops_per_m: int               # FLOPs of a step per request slot: 2 P (gamma+1) + 2 P_draft gamma
-    # prefill (0 and None when prompt_tokens is 0)
+    # prefill before a first token (0 and None when prompt_tokens is 0): the prompt, or under KV
+    # recompute the whole context (the history is prefilled again before the turn's first token)
     prompt_tokens: int
-    prefill_flops: int                  # one prompt: 2 P L + 2 layers L^2 heads head_dim
-    prefill_weight_bytes: int           # weights one prompt reads (MoE: the experts L tokens touch)
+    prefill_flops: int                  # 2 P L + 2 layers L^2 heads head_dim
+    prefill_weight_bytes: int           # weights it reads (MoE: the experts L tokens touch)
     prefill_efficiency: Fraction
     amortised_flops_per_token: Fraction  # prefill (and KV recompute) FLOPs at peak per user token: c F / (O eff)
     max_ttft_s: Optional[Fraction]
@@ -154,6 +155,8 @@ def requirements(problem: "Problem") -> Requirements:
                             io_bytes_per_user_token=Fraction(c * kv_tok * history, w.output_tokens_per_request),
                             node_io_bytes_per_s=gb_per_s_to_bytes_per_s(w.kv_swap.node_io_gb_per_s),
                             backing=w.kv_swap.backing)
+    recompute = w.kv_swap is not None and w.kv_swap.mode == "recompute"
+    first = w.context_length if recompute and lp else lp
     ttft = problem.constraints.max_ttft_ms
     return Requirements(
         weights_bytes=weights, active_weight_bytes=moe_weight_bytes(m, wb, Fraction(1)), kv_bytes_per_token=kv_tok,
@@ -165,8 +168,8 @@ def requirements(problem: "Problem") -> Requirements:
         kv_read_bytes_per_request=math.ceil(exact(w.kv_read_fraction) * kv_req),
         step_tokens=step, accepted_per_step=accepted, step_weight_bytes=w1, moe_extra_bytes=extra,
         step_flops_per_m=2 * active * step + 2 * p_draft * gamma,
-        prompt_tokens=lp if w.prefill_here else 0, prefill_flops=pf,
-        prefill_weight_bytes=moe_weight_bytes(m, wb, Fraction(lp)) if lp else 0,
+        prompt_tokens=first if w.prefill_here else 0, prefill_flops=prefill_flops(m, first) if first else 0,
+        prefill_weight_bytes=moe_weight_bytes(m, wb, Fraction(first)) if first else 0,
         prefill_efficiency=eff, amortised_flops_per_token=amort,
         max_ttft_s=exact(ttft) / 1000 if ttft is not None else None,
         output_tokens=w.output_tokens_per_request, swap=swap,

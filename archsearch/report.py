@@ -239,7 +239,9 @@ def serving_lines(p, req) -> list[str]:
                    f" of weights; {ep}")
     if req.prompt_tokens:
         ttft = f", TTFT limit {p.constraints.max_ttft_ms:g} ms" if p.constraints.max_ttft_ms is not None else ""
-        out.append(f"prefill: {req.prompt_tokens:,} prompt tokens, {req.prefill_flops / 1e12:,.1f} TFLOP each at "
+        what = ("prompt tokens" if req.prompt_tokens == w.prompt_tokens
+                else f"tokens before a first token ({w.prompt_tokens:,} of prompt, the rest recomputed history)")
+        out.append(f"prefill: {req.prompt_tokens:,} {what}, {req.prefill_flops / 1e12:,.1f} TFLOP each at "
                    f"{float(req.prefill_efficiency):.0%} of peak, amortised over {req.output_tokens:,} output "
                    f"tokens{ttft}")
     if w.speculative is not None:

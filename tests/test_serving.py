@@ -198,12 +198,15 @@ def test_best_mode_is_the_better_of_swap_and_recompute():
     assert [rd.rank for rd in best.designs] == [1, 2, 3]
 
 
-def test_recompute_charges_the_history_prefill_to_compute():
+def test_recompute_charges_the_history_prefill_to_compute_and_to_the_first_token():
     p = make(prompt_tokens=512, kv_swap={**SWAP, "mode": "recompute"})
     req = physics.requirements(p)
-    more = physics.prefill_flops(p.model, 4096) - physics.prefill_flops(p.model, 512)
+    whole = physics.prefill_flops(p.model, 4096)
     assert req.swap is None
-    assert req.amortised_flops_per_token == Fraction(64 * (req.prefill_flops + more), 512) * 2
+    # each turn prefills its prompt and recomputes the history: the whole context, amortised over 512 outputs
+    assert req.amortised_flops_per_token == Fraction(64 * whole, 512) * 2
+    # and the turn's first token waits for all of it
+    assert req.prompt_tokens == 4096 and req.prefill_flops == whole
 
 
 def test_swapping_needs_a_speed_target():
