@@ -230,7 +230,7 @@ class DesignModel:
             check_linear("memory speed", [(cw, nmax), (ck, max(nmax, conc)), (cx, max(xs)), (cb, bmax)])
             lhs = cw * self.PP + ck * self.M
             if req.moe_extra_bytes:  # X = the MoE table at min(PP, c): an element constraint
-                ppc = md.new_int_var(1, conc, "min_pp_c")
+                ppc = md.new_int_var(1, min(conc, nmax), "min_pp_c")
                 md.add_min_equality(ppc, [self.PP, conc])
                 x = md.new_int_var(0, max(xs), "moe_extra")
                 md.add_element(ppc, list(xs), x)
