@@ -13,10 +13,12 @@
   lambda x prompt communication <= PP;
 * KV link: lambda x one prompt's KV per second from pool to pool, over the interconnect tier
   (any tier not tied to a node type) whose optical links carry it for the least money.  A prompt's
-  KV crossing it adds to its TTFT, which must still meet the limit.
+  KV crossing it adds to its TTFT.
 
-The split's totals (cost, power) must meet the problem's budget and power limits; each pool
-keeps within max_nodes.
+The prefill pool is searched within what the decode pool and the link leave of the budget, the power
+limit and the TTFT limit (less the KV transfer), so the split as a whole meets them; each pool keeps
+within max_nodes.  Under KV recompute the prefill pool prefills the whole context (the first token
+waits for the history too) and ships its KV; under mode best the decode pool swaps.
 
 The split is compared with the best homogeneous design (``solve`` with prefill amortised into
 decode) on cost per million output tokens: capital cost / (tokens per second x
@@ -85,31 +87,55 @@ class Split:
         return float(max(a, b) / min(a, b))
 
 
+def _recompute(problem) -> bool:
+    ks = problem.workload.kv_swap
+    return ks is not None and ks.mode == "recompute"
+
+
 def decode_problem(problem):
-    """The problem without prefill: the decode pool's prompts arrive prefilled (a KV-swapping design that
-    recomputes still recomputes the history, context - prompt)."""
+    """The problem without prefill: the decode pool's prompts arrive prefilled.  Under KV recompute the
+    prefill pool also recomputes the history (it owns everything a first token waits for), so the decode
+    pool neither swaps nor recomputes; under mode best the decode pool swaps."""
+    w = problem.workload
+    ks = w.kv_swap
+    if ks is not None:
+        ks = None if ks.mode == "recompute" else dataclasses.replace(ks, mode="swap")
     return dataclasses.replace(
-        problem, workload=dataclasses.replace(problem.workload, prefill_here=False),
+        problem, workload=dataclasses.replace(w, prefill_here=False, kv_swap=ks),
         constraints=dataclasses.replace(problem.constraints, max_ttft_ms=None))
 
 
-def prefill_problem(problem):
-    """One prompt at a time: the weights and one prompt's KV held, no decode speed target."""
+def prefill_tokens(problem) -> int:
+    """Tokens the prefill pool prefills per request: the prompt, or under KV recompute the whole context."""
     w = problem.workload
-    return dataclasses.replace(problem, workload=dataclasses.replace(
-        w, context_length=w.prompt_tokens, concurrency=1, min_decode_tokens_per_s_per_user=0, speculative=None,
-        kv_swap=None, kv_read_fraction=1.0))
+    return w.context_length if _recompute(problem) else w.prompt_tokens
 
 
-def prefill_flops_needed(problem, rate: Fraction) -> Fraction:
+def prefill_problem(problem, budget_usd=None, max_power_w=None, max_ttft_ms=None):
+    """One prompt at a time: the weights and one prompt's KV held, no decode speed target, and the limits
+    left for the pool once the decode pool and the link have taken their share (None: the problem's)."""
+    w, c = problem.workload, problem.constraints
+    n = prefill_tokens(problem)
+    return dataclasses.replace(
+        problem,
+        workload=dataclasses.replace(w, context_length=n, prompt_tokens=n, concurrency=1,
+                                     min_decode_tokens_per_s_per_user=0, speculative=None, kv_swap=None,
+                                     kv_read_fraction=1.0),
+        constraints=dataclasses.replace(
+            c, budget_usd=c.budget_usd if budget_usd is None else budget_usd,
+            max_power_w=c.max_power_w if max_power_w is None else max_power_w,
+            max_ttft_ms=c.max_ttft_ms if max_ttft_ms is None else max_ttft_ms))
+
+
+def prefill_flops_needed(pp_problem, rate: Fraction) -> Fraction:
     """Peak FLOP/s a prefill pool needs for ``rate`` prompts per second: rate x prompt FLOPs / efficiency."""
-    req = physics.requirements(problem)
+    req = physics.requirements(pp_problem)
     return rate * req.prefill_flops / req.prefill_efficiency
 
 
-def prefill_bandwidth_units(problem, rate: Fraction, space) -> int:
+def prefill_bandwidth_units(pp_problem, rate: Fraction, space) -> int:
     """B (in the space's bandwidth unit) a pool needs to read the weights once per prompt: rate x W(L)."""
-    req = physics.requirements(prefill_problem(problem))
+    req = physics.requirements(pp_problem)
     return math.ceil(rate * req.prefill_weight_bytes / space.bw_column.unit)
 
 
@@ -131,19 +157,18 @@ def prefill_capacity(design: physics.Design, req, pp_problem) -> Fraction:
     return min(limits)
 
 
-def cheapest_prefill_pool(problem, rate: Fraction, run: _Solver) -> tuple[physics.Design, bool]:
-    """The cheapest prefill pool, exactly: (design, proven)."""
-    pp_problem = prefill_problem(problem)
+def cheapest_prefill_pool(pp_problem, rate: Fraction, run: _Solver) -> tuple[physics.Design, bool]:
+    """The cheapest prefill pool for ``pp_problem`` (``prefill_problem``), exactly: (design, proven)."""
     space = build_space(pp_problem)
     if not space.mems:
         raise InfeasibleError("infeasible: no (node, memory, units) combination for the prefill pool")
     dm = DesignModel(space)
     md = dm.model
     fcol = space.flops_column
-    need = math.ceil(prefill_flops_needed(problem, rate) / fcol.unit)
+    need = math.ceil(prefill_flops_needed(pp_problem, rate) / fcol.unit)
     check_linear("prefill throughput", [(w, space.max_nodes) for w in fcol.ints] + [(need, 1)])
     md.add(sum(w * x for w, x in zip(fcol.ints, dm.nodes_mem)) >= need)
-    md.add(dm.B >= prefill_bandwidth_units(problem, rate, space))
+    md.add(dm.B >= prefill_bandwidth_units(pp_problem, rate, space))
     req = space.req
     for n in space.nets:
         for t in space.tps:
@@ -168,8 +193,12 @@ def cheapest_prefill_pool(problem, rate: Fraction, run: _Solver) -> tuple[physic
             status, s = run.run(md)
             status = status if first == cp_model.OPTIMAL else cp_model.FEASIBLE
     if status == cp_model.INFEASIBLE:
-        raise InfeasibleError("infeasible: no prefill pool holds the weights, meets the TTFT limit and prefills "
-                              f"{float(rate):,.2f} prompts/s within max_nodes {nmax}")
+        c = pp_problem.constraints
+        left = [f"max_nodes {nmax}"] + ([f"${float(c.budget_usd):,.0f} of budget"] if c.budget_usd is not None else []) \
+            + ([f"{float(c.max_power_w) / 1e3:,.1f} kW of power"] if c.max_power_w is not None else []) \
+            + ([f"a {float(c.max_ttft_ms):,.1f} ms TTFT"] if c.max_ttft_ms is not None else [])
+        raise InfeasibleError(f"no prefill pool holds the weights and prefills {float(rate):,.2f} prompts/s "
+                              f"within {', '.join(left)} (what the decode pool and the KV link leave)")
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise SolverError("time limit reached before a prefill pool was found; raise search.time_limit_s")
     return _design_at(dm, md, s), status == cp_model.OPTIMAL
@@ -210,46 +239,43 @@ def disaggregate(problem, *, top_k: int = 5, distinct: Optional[str] = None) -> 
         homo_why = str(exc)
     decode = solve(decode_problem(problem), top_k=top_k, distinct=distinct)
     run = _Solver(problem.search.workers, problem.search.seed, problem.search.time_limit_s)
-    pp_problem = prefill_problem(problem)
-    req = physics.requirements(pp_problem)
-    kv_prompt = physics.requirements(problem).kv_bytes_per_token * w.prompt_tokens
+    c = problem.constraints
+    kv_first = physics.requirements(problem).kv_bytes_per_token * prefill_tokens(problem)
     best_split: Optional[Split] = None
-    why = None
+    reasons: list[str] = []
     for rd in decode.designs:
         lam = rd.metrics.system_tokens_per_s / w.output_tokens_per_request
-        try:
-            design, proven = cheapest_prefill_pool(problem, lam, run)
-        except InfeasibleError as exc:
-            why = why or str(exc)
+        link = kv_link(problem, lam * kv_first)
+        transfer = Fraction(kv_first) / (link.links * gb_per_s_to_bytes_per_s(link.tier.link_bandwidth_gb_per_s))
+        # the limits the prefill pool may use: what the decode pool and the link leave of the problem's
+        budget = exact(c.budget_usd) - rd.metrics.cost_usd - link.cost_usd if c.budget_usd is not None else None
+        power = exact(c.max_power_w) - rd.metrics.power_w if c.max_power_w is not None else None
+        ttft = exact(c.max_ttft_ms) - transfer * 1000 if c.max_ttft_ms is not None else None
+        short = [name for name, left in (("budget", budget), ("power", power), ("TTFT", ttft))
+                 if left is not None and left <= 0]
+        if short:
+            reasons.append(f"#{rd.rank}: the decode pool and the KV link alone use up the {', '.join(short)}")
             continue
+        pp_problem = prefill_problem(problem, budget, power, ttft)
+        try:
+            design, proven = cheapest_prefill_pool(pp_problem, lam, run)
+        except InfeasibleError as exc:
+            reasons.append(f"#{rd.rank}: {exc}")
+            continue
+        req = physics.requirements(pp_problem)
         chk = tuple(physics.checks(design, req, pp_problem))
         prefill = RankedDesign(1, design, physics.evaluate(design, req, pp_problem), chk,
                                physics.binding(list(chk)), proven)
-        prompts_per_s = prefill_capacity(design, req, pp_problem)
-        link = kv_link(problem, lam * kv_prompt)
         tokens = rd.metrics.system_tokens_per_s  # the prefill pool keeps up by construction
         cost = prefill.metrics.cost_usd + rd.metrics.cost_usd + link.cost_usd
-        power = prefill.metrics.power_w + rd.metrics.power_w
-        transfer = Fraction(kv_prompt) / (link.links * gb_per_s_to_bytes_per_s(link.tier.link_bandwidth_gb_per_s))
-        ttft = prefill.metrics.ttft_s + transfer
-        c = problem.constraints
-        broken = []
-        if c.budget_usd is not None and cost > exact(c.budget_usd):
-            broken.append(f"budget (${cost:,})")
-        if c.max_power_w is not None and power > exact(c.max_power_w):
-            broken.append(f"power ({float(power) / 1e3:,.1f} kW)")
-        if c.max_ttft_ms is not None and ttft * 1000 > exact(c.max_ttft_ms):
-            broken.append(f"TTFT with the KV transfer ({float(ttft) * 1e3:,.1f} ms)")
-        if broken:
-            why = why or f"infeasible: the split with decode pool #{rd.rank} breaks {', '.join(broken)}"
-            continue
         cand = Split(request_rate=lam, homogeneous=homo, homogeneous_tokens_per_s=homo_tps,
                      homogeneous_usd_per_mtok=homo_cost, homogeneous_infeasible=homo_why, prefill=prefill,
-                     prefill_problem=pp_problem, prefill_prompts_per_s=prompts_per_s, prefill_proven=proven,
-                     decode=decode, decode_rank=rd.rank, link=link, tokens_per_s=tokens, cost_usd=cost,
-                     usd_per_mtok=usd_per_million_tokens(cost, tokens, years), ttft_s=ttft, power_w=power)
+                     prefill_problem=pp_problem, prefill_prompts_per_s=prefill_capacity(design, req, pp_problem),
+                     prefill_proven=proven, decode=decode, decode_rank=rd.rank, link=link, tokens_per_s=tokens,
+                     cost_usd=cost, usd_per_mtok=usd_per_million_tokens(cost, tokens, years),
+                     ttft_s=prefill.metrics.ttft_s + transfer, power_w=prefill.metrics.power_w + rd.metrics.power_w)
         if best_split is None or cand.usd_per_mtok < best_split.usd_per_mtok:
             best_split = cand
     if best_split is None:
-        raise InfeasibleError(why or "infeasible: no prefill pool for any decode pool")
+        raise InfeasibleError("infeasible: no split of prefill and decode pools: decode pool " + "; ".join(reasons))
     return best_split

@@ -168,8 +168,9 @@ def requirements(problem: "Problem") -> Requirements:
         kv_read_bytes_per_request=math.ceil(exact(w.kv_read_fraction) * kv_req),
         step_tokens=step, accepted_per_step=accepted, step_weight_bytes=w1, moe_extra_bytes=extra,
         step_flops_per_m=2 * active * step + 2 * p_draft * gamma,
-        prompt_tokens=first if w.prefill_here else 0, prefill_flops=prefill_flops(m, first) if first else 0,
-        prefill_weight_bytes=moe_weight_bytes(m, wb, Fraction(first)) if first else 0,
+        prompt_tokens=first if w.prefill_here else 0,
+        prefill_flops=prefill_flops(m, first) if first and w.prefill_here else 0,
+        prefill_weight_bytes=moe_weight_bytes(m, wb, Fraction(first)) if first and w.prefill_here else 0,
         prefill_efficiency=eff, amortised_flops_per_token=amort,
         max_ttft_s=exact(ttft) / 1000 if ttft is not None else None,
         output_tokens=w.output_tokens_per_request, swap=swap,
@@ -373,14 +374,24 @@ def backing_configs(problem: "Problem", req: "Requirements") -> list[BackingConf
 
 
 def backing_shortfall(problem: "Problem", req: "Requirements") -> str:
-    """Why no backing medium can serve (for infeasibility messages)."""
+    """Why no backing medium can serve (for infeasibility messages): its units, nodes and cost."""
     parts = []
     io = req.min_tokens_per_s * req.swap.io_bytes_per_user_token
+    budget = problem.constraints.budget_usd
     for name in req.swap.backing:
         mem = problem.catalog.memory[name]
         cap, bw = gb_to_bytes(mem.capacity_gb), gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s)
         units = max(1, math.ceil(req.swap.parked_bytes / cap), math.ceil(2 * io / bw))
-        parts.append(f"{name} needs {units:,} units on {-(-units // mem.max_units_per_node):,} nodes")
+        lo, hi = curve_domain(mem.cost_usd)
+        each = curve_value(mem.cost_usd, lo) / lo if lo else curve_value(mem.cost_usd, hi) / hi
+        cost = usd(each * units * basis_factor(mem.cost_basis, problem.cost))
+        nodes = -(-units // mem.max_units_per_node)
+        over = [f"{nodes:,} nodes > max_nodes {problem.constraints.max_nodes:,}"] \
+            if nodes > problem.constraints.max_nodes else []
+        if budget is not None and cost > exact(budget):
+            over.append(f"${cost:,} > budget ${float(budget):,.0f}")
+        parts.append(f"{name} needs {units:,} units on {nodes:,} node{'s' if nodes != 1 else ''} for ${cost:,}"
+                     + (f" ({'; '.join(over)})" if over else ""))
     return "; ".join(parts)
 
 

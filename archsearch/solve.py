@@ -392,14 +392,18 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
         parts.append(f"power: no design meeting the other requirements draws under {c.max_power_w:,.0f} W")
     if "swap" in culprits:
         io = float(req.min_tokens_per_s * req.swap.io_bytes_per_user_token) / 1e9
+        n_io = physics.io_min_nodes(req)
         parts.append(f"KV swapping: {format_bytes(req.swap.parked_bytes)} parked and {io:,.1f} GB/s each way at the "
-                     f"target need at least {physics.io_min_nodes(req):,} nodes for the host paths "
-                     f"({float(req.swap.node_io_bytes_per_s) / 1e9:g} GB/s each); "
-                     f"{physics.backing_shortfall(p, req)}; max_nodes is {space.max_nodes:,}")
+                     f"target need at least {n_io:,} node{'s' if n_io != 1 else ''} for the host paths "
+                     f"({float(req.swap.node_io_bytes_per_s) / 1e9:g} GB/s each, max_nodes {space.max_nodes:,}); "
+                     f"{physics.backing_shortfall(p, req)}")
     if "ttft" in culprits:
         fastest = min((max(physics.ttft_compute_s(req, m, t), physics.ttft_memory_s(req, m, t))
                        for m in space.mems for t in space.tps), default=None)
-        parts.append(f"time to first token: needs {c.max_ttft_ms:g} ms for a {req.prompt_tokens:,}-token prompt; "
+        what = (f"a {req.prompt_tokens:,}-token prompt" if req.prompt_tokens == p.workload.prompt_tokens else
+                f"{req.prompt_tokens:,} tokens before the first token ({p.workload.prompt_tokens:,} of prompt, the "
+                "rest recomputed history)")
+        parts.append(f"time to first token: needs {c.max_ttft_ms:g} ms for {what}; "
                      f"compute and weight reads alone take {float(fastest) * 1e3:.3g} ms at best (fastest node, widest "
                      "tensor parallel), and no design's prompt communication fits with the other requirements"
                      if fastest is not None else "time to first token: out of reach")

@@ -14,7 +14,7 @@ from archsearch.cli import main
 from archsearch.errors import InfeasibleError
 from archsearch import physics
 from archsearch.disaggregate import (disaggregate, prefill_bandwidth_units, prefill_comm_mask, prefill_flops_needed,
-                                     prefill_problem)
+                                     prefill_tokens)
 from archsearch.model import build_space
 from archsearch.oracle import _chunks
 from archsearch.problem import problem_from_dict
@@ -37,12 +37,14 @@ def split():
 
 def test_the_prefill_pool_is_the_oracles_cheapest(split):
     """Every design of the prefill space, enumerated: the cheapest that prefills the request rate wins."""
-    p = make()
-    pp_problem = prefill_problem(p)
+    pp_problem = split.prefill_problem          # the limits the decode pool and the link leave
+    assert pp_problem.constraints.max_ttft_ms < 500
+    assert pp_problem.constraints.budget_usd == 20_000_000 - split.link.cost_usd - \
+        split.decode.designs[split.decode_rank - 1].metrics.cost_usd
     space = build_space(pp_problem)
     rate = split.request_rate
-    need = math.ceil(prefill_flops_needed(p, rate) / space.flops_column.unit)
-    need_bw = prefill_bandwidth_units(p, rate, space)
+    need = math.ceil(prefill_flops_needed(pp_problem, rate) / space.flops_column.unit)
+    need_bw = prefill_bandwidth_units(pp_problem, rate, space)
     flops = np.array(space.flops_column.ints, dtype=np.int64)
     best = None
     for n, t, _bk, N, B, C, ok in _chunks(space):
@@ -73,9 +75,28 @@ def test_the_split_must_meet_the_budget_as_a_whole():
     try:
         tight = disaggregate(problem_from_dict(d, "test"))
     except InfeasibleError as exc:
-        assert "breaks budget" in str(exc)
+        assert "no split of prefill and decode pools" in str(exc)
     else:
         assert tight.cost_usd <= full.cost_usd - 1
+
+
+def test_a_tighter_ttft_is_met_by_a_faster_prefill_pool_not_given_up():
+    loose = disaggregate(make(ttft=500))
+    limit = float(loose.ttft_s) * 1000 * 0.8
+    tight = disaggregate(make(ttft=limit))
+    assert tight.ttft_s * 1000 <= Fraction(limit)
+
+
+def test_under_recompute_the_prefill_pool_owns_the_whole_context():
+    swap = {"idle_requests": 100, "mode": "recompute"}
+    p = make(prompt=512, ttft=5000, kv_swap=swap)
+    assert prefill_tokens(p) == 4096
+    sp = disaggregate(p)
+    pp = sp.prefill_problem.workload
+    assert pp.prompt_tokens == pp.context_length == 4096
+    decode = sp.decode.problem.workload
+    assert decode.kv_swap is None and not decode.prefill_here
+    assert sp.link.bytes_per_s == sp.request_rate * 327_680 * 4096
 
 
 def test_costs_add_up_and_the_verdict_follows_them(split):
