@@ -258,7 +258,7 @@ def serving_lines(p, req) -> list[str]:
         if req.swap is not None:
             io = float(req.min_tokens_per_s * req.swap.io_bytes_per_user_token) / 1e9
             line += (f", {format_bytes(req.swap.parked_bytes)} of history parked, {io:,.1f} GB/s of swap I/O each way "
-                     "at the target (if swapped)")
+                     f"at the target{' (designs that swap)' if ks.mode == 'best' else ''}")
         out.append(line)
     return out
 
