@@ -30,7 +30,6 @@ dollars; communication coefficients are whole picoseconds rounded up.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -351,47 +350,49 @@ class BackingConfig:
         return f"{self.memory.name} x{self.units}"
 
 
+def _backing(problem: "Problem", req: "Requirements", name: str, index: int) -> BackingConfig:
+    """The fewest units of medium ``name`` that hold the parked history and carry the swap I/O both ways."""
+    mem = problem.catalog.memory[name]
+    io = req.min_tokens_per_s * req.swap.io_bytes_per_user_token
+    cap, bw = gb_to_bytes(mem.capacity_gb), gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s)
+    units = max(1, math.ceil(req.swap.parked_bytes / cap), math.ceil(2 * io / bw))  # the device reads and writes
+    lo, hi = curve_domain(mem.cost_usd)
+    each = curve_value(mem.cost_usd, lo) / lo if lo else curve_value(mem.cost_usd, hi) / hi
+    return BackingConfig(index=index, memory=mem, units=units,
+                         cost_usd=usd(each * units * basis_factor(mem.cost_basis, problem.cost)),
+                         power_w=exact(mem.power_w) * units, min_nodes=-(-units // mem.max_units_per_node))
+
+
+def _backing_limits(problem: "Problem", b: BackingConfig) -> list[str]:
+    """The limits a backing configuration breaks on its own: nodes to carry it, or its cost."""
+    c = problem.constraints
+    out = [f"{b.min_nodes:,} nodes > max_nodes {c.max_nodes:,}"] if b.min_nodes > c.max_nodes else []
+    if c.budget_usd is not None and b.cost_usd > exact(c.budget_usd):
+        out.append(f"${b.cost_usd:,} > budget ${float(c.budget_usd):,.0f}")
+    return out
+
+
 def backing_configs(problem: "Problem", req: "Requirements") -> list[BackingConfig]:
-    """One configuration per backing medium the problem allows (none without KV swapping)."""
+    """One configuration per backing medium the problem allows (none without KV swapping), leaving out
+    any that no design within max_nodes can carry or that alone costs more than the budget."""
     if req.swap is None:
         return []
-    out = []
-    io = req.min_tokens_per_s * req.swap.io_bytes_per_user_token
+    out: list[BackingConfig] = []
     for name in req.swap.backing:
-        mem = problem.catalog.memory[name]
-        cap, bw = gb_to_bytes(mem.capacity_gb), gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s)
-        units = max(1, math.ceil(req.swap.parked_bytes / cap), math.ceil(2 * io / bw))  # the device reads and writes
-        lo, hi = curve_domain(mem.cost_usd)
-        each = curve_value(mem.cost_usd, lo) / lo if lo else curve_value(mem.cost_usd, hi) / hi
-        cfg = BackingConfig(index=len(out), memory=mem, units=units,
-                            cost_usd=usd(each * units * basis_factor(mem.cost_basis, problem.cost)),
-                            power_w=exact(mem.power_w) * units, min_nodes=-(-units // mem.max_units_per_node))
-        budget = problem.constraints.budget_usd
-        if cfg.min_nodes > problem.constraints.max_nodes or (budget is not None and cfg.cost_usd > exact(budget)):
-            continue  # cannot be carried by any design within max_nodes, or alone costs more than the budget
-        out.append(dataclasses.replace(cfg, index=len(out)))
+        b = _backing(problem, req, name, len(out))
+        if not _backing_limits(problem, b):
+            out.append(b)
     return out
 
 
 def backing_shortfall(problem: "Problem", req: "Requirements") -> str:
     """Why no backing medium can serve (for infeasibility messages): its units, nodes and cost."""
     parts = []
-    io = req.min_tokens_per_s * req.swap.io_bytes_per_user_token
-    budget = problem.constraints.budget_usd
     for name in req.swap.backing:
-        mem = problem.catalog.memory[name]
-        cap, bw = gb_to_bytes(mem.capacity_gb), gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s)
-        units = max(1, math.ceil(req.swap.parked_bytes / cap), math.ceil(2 * io / bw))
-        lo, hi = curve_domain(mem.cost_usd)
-        each = curve_value(mem.cost_usd, lo) / lo if lo else curve_value(mem.cost_usd, hi) / hi
-        cost = usd(each * units * basis_factor(mem.cost_basis, problem.cost))
-        nodes = -(-units // mem.max_units_per_node)
-        over = [f"{nodes:,} nodes > max_nodes {problem.constraints.max_nodes:,}"] \
-            if nodes > problem.constraints.max_nodes else []
-        if budget is not None and cost > exact(budget):
-            over.append(f"${cost:,} > budget ${float(budget):,.0f}")
-        parts.append(f"{name} needs {units:,} units on {nodes:,} node{'s' if nodes != 1 else ''} for ${cost:,}"
-                     + (f" ({'; '.join(over)})" if over else ""))
+        b = _backing(problem, req, name, 0)
+        over = _backing_limits(problem, b)
+        parts.append(f"{name} needs {b.units:,} units on {b.min_nodes:,} node{'s' if b.min_nodes != 1 else ''} "
+                     f"for ${b.cost_usd:,}" + (f" ({'; '.join(over)})" if over else ""))
     return "; ".join(parts)
 
 
