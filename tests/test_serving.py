@@ -212,3 +212,12 @@ def test_recompute_charges_the_history_prefill_to_compute_and_to_the_first_token
 def test_swapping_needs_a_speed_target():
     with pytest.raises(ProblemError, match="sized at the speed target"):
         make(min_decode_tokens_per_s_per_user=0, kv_swap=SWAP)
+
+
+def test_serving_answers_do_not_depend_on_the_worker_count():
+    from archsearch import load_problem
+    p = load_problem("llama-3.1-70b-kv-swap")
+    one, two = solve(p, top_k=5, workers=1), solve(p, top_k=5, workers=2)
+    assert [d.design.key() for d in one.designs] == [d.design.key() for d in two.designs]
+    assert any(d.design.backing is None for d in one.designs)       # mode best: some designs recompute
+    assert any(d.design.backing is not None for d in one.designs)   # and some swap
