@@ -16,9 +16,8 @@ from .catalog import FILES, load_catalog
 from .errors import ArchsearchError, UsageError
 from .problem import load_problem
 from .evaluate import as_result, evaluate_design
-from .reference import design_spec
 from .disaggregate import disaggregate
-from .reference import compare
+from .reference import compare, design_spec
 from .report import (catalog_rows, catalog_table, compare_json, compare_renderable, design_row, disaggregate_json,
                      disaggregate_renderable, evaluation_json, evaluation_renderable, pareto_table,
                      solve_renderable, to_json)

@@ -4,7 +4,7 @@ A design is written ``memory=hbm4,units=6,node=gpu-hbm,nodes=2,tp=2,interconnect
 (``node`` may be left out when one node type carries the memory; ``interconnect`` and ``topology`` when
 ``nodes`` is 1; ``tp`` defaults to 1, so PP = nodes / tp; ``backing`` names the KV backing medium of a
 problem that swaps KV, the cheapest by default; under kv_swap mode ``best`` a design without ``backing``
-recomputes its KV).  It is evaluated even when it breaks the
+takes the better of swapping and recomputing).  It is evaluated even when it breaks the
 problem's constraints: every constraint says whether it holds and by how much.
 """
 
