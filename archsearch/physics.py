@@ -19,6 +19,7 @@ count N, and a parallel split N = TP x PP.  Equations (also in the README):
                  micro-batch touches beyond W1, from E (1 - (1 - k/E)^m); KV_read: the KV sparsity share)
     t_mem  = step bytes / (a B)                          per token per user (busy fraction k / PP)
     t_comm = (n_AR AR(TP, S) + n_A2A A2A(TP, k_e S / TP) + (PP - 1) hop(S)) / a,  S = (gamma+1)(c/k) hidden act_bytes
+             + c L / (O PP) x (bandwidth parts of the all-reduces and hops, per token)   (amortised prefill)
     t_comp = (2 P (gamma+1) + 2 P_draft gamma) M / (a N F) + c (prefill + recompute FLOPs) / (O eff N F)
     t_io   = c KV_hist / (O min(backing bandwidth / 2, N node_io))   (KV swapping; out and in each way)
     time per token per user = max(t_mem, t_comm, t_comp, t_io)   (overlapped: a roofline bound)
@@ -30,6 +31,7 @@ dollars; communication coefficients are whole picoseconds rounded up.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -455,21 +457,28 @@ def tp_values(problem: "Problem") -> list[int]:
 class CommCoefficients:
     """Per-token communication of one user, as whole picoseconds (rounded up).
 
-    PP * t_comm = ar * PP + ar_tok * M + hop * (PP^2 - PP) + hop_tok * (PP*M - M),  M = max(PP, c).
+    PP * t_comm = ar * PP + ar_tok * M + hop * (PP^2 - PP) + hop_tok * (PP*M - M)
+                  + pf_ar + pf_hop * (PP - 1),                     M = max(PP, c).
+
+    The last two terms are the prefill's link traffic amortised per decode step (zero without prefill).
     """
 
     ar: int       # latency part of the 2 * layers all-reduces
     ar_tok: int   # bandwidth part of the 2 * layers all-reduces, per token in the micro-batch
     hop: int      # latency of one pipeline hop
     hop_tok: int  # bandwidth part of one pipeline hop, per token in the micro-batch
+    pf_ar: int = 0   # amortised prefill: a c L / O x ar_tok (rounded up)
+    pf_hop: int = 0  # amortised prefill: a c L / O x hop_tok (rounded up)
 
     def pp_comm_ps(self, pp, m):
         """PP times the communication time per token per user, in picoseconds (exact for int or numpy input)."""
-        return self.ar * pp + self.ar_tok * m + self.hop * (pp * pp - pp) + self.hop_tok * (pp * m - m)
+        return (self.ar * pp + self.ar_tok * m + self.hop * (pp * pp - pp) + self.hop_tok * (pp * m - m)
+                + self.pf_ar + self.pf_hop * (pp - 1))
 
     def scaled(self, tokens: int) -> "CommCoefficients":
         """The same links carrying ``tokens`` tokens per request slot (a speculative step verifies gamma + 1)."""
-        return CommCoefficients(self.ar, self.ar_tok * tokens, self.hop, self.hop_tok * tokens)
+        return CommCoefficients(self.ar, self.ar_tok * tokens, self.hop, self.hop_tok * tokens, self.pf_ar,
+                                self.pf_hop)
 
     def prompt_ps(self, pp: int, tokens: int) -> int:
         """One prompt of ``tokens`` tokens through the pipeline as one micro-batch: all-reduces, then PP - 1 hops."""
@@ -504,9 +513,15 @@ def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_pa
 
 
 def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem") -> CommCoefficients:
-    """The coefficients of one decode step (gamma + 1 tokens per request slot)."""
-    return comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe).scaled(
-        req.step_tokens)
+    """The coefficients of one decode step (gamma + 1 tokens per request slot), with the prefill's link
+    traffic amortised over the step: a step yields a tokens for each of c requests, and every O tokens a
+    request brings a prompt of L tokens whose all-reduces and hops are bandwidth-bound (L tokens at once)."""
+    base = comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe)
+    step = base.scaled(req.step_tokens)
+    if not req.prompt_tokens:
+        return step
+    share = req.accepted_per_step * req.concurrency * req.prompt_tokens / req.output_tokens
+    return dataclasses.replace(step, pf_ar=math.ceil(share * base.ar_tok), pf_hop=math.ceil(share * base.hop_tok))
 
 
 def base_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem") -> CommCoefficients:

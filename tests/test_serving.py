@@ -221,3 +221,17 @@ def test_serving_answers_do_not_depend_on_the_worker_count():
     assert [d.design.key() for d in one.designs] == [d.design.key() for d in two.designs]
     assert any(d.design.backing is None for d in one.designs)       # mode best: some designs recompute
     assert any(d.design.backing is not None for d in one.designs)   # and some swap
+
+
+def test_prefill_link_traffic_is_amortised_into_decode_communication():
+    p = make(prompt_tokens=2048)
+    req = physics.requirements(p)
+    sp = build_space(p)
+    net = next(n for n in sp.nets if n.tier and n.tier.name == "nvlink4" and n.topology.name == "single-switch")
+    base = physics.base_comm(net, 4, req, p)
+    step = physics.decode_comm(net, 4, req, p)
+    # every 512 output tokens each of 64 requests brings 2,048 prompt tokens through the same all-reduces
+    assert step.pf_ar == math.ceil(Fraction(64 * 2048, 512) * base.ar_tok)
+    assert step.pf_hop == math.ceil(Fraction(64 * 2048, 512) * base.hop_tok)
+    plain = physics.decode_comm(net, 4, physics.requirements(make()), make())
+    assert step.pp_comm_ps(2, 64) - plain.pp_comm_ps(2, 64) == step.pf_ar + step.pf_hop
