@@ -334,10 +334,9 @@ def _model(e: Entry) -> ModelSpec:
 
 
 def _moe(e: Entry) -> MoE | None:
-    if e.peek("moe") is None:  # absent, or null (a dense preset copied into a problem)
-        e.pop("moe", None)
+    x = e.optional_child("moe")
+    if x is None:
         return None
-    x = e.child("moe")
     moe = MoE(experts=x.number("experts", positive=True, integer=True),
               active_experts=x.number("active_experts", positive=True, integer=True),
               expert_parameters=x.number("expert_parameters", positive=True),

@@ -39,8 +39,8 @@ from . import physics
 from .catalog import Interconnect
 from .errors import InfeasibleError, SolverError, UsageError
 from .model import DesignModel, build_space
-from .scaling import INT_LIMIT, check_linear
-from .solve import RankedDesign, SolveResult, _Solver, _design_at, solve
+from .scaling import check_linear
+from .solve import RankedDesign, SolveResult, _Solver, _design_at, lex_cheapest, solve
 from .units import PS_PER_S, exact, gb_per_s_to_bytes_per_s, usd, usd_per_million_tokens
 
 
@@ -141,9 +141,7 @@ def prefill_bandwidth_units(pp_problem, rate: Fraction, space) -> int:
 
 def prefill_comm_mask(rate: Fraction, cc: physics.CommCoefficients, req, pp):
     """PP values at which a prompt's communication, spread over PP stages, fits in 1 / rate."""
-    import numpy as np
-    return np.array([rate * cc.prompt_ps(int(x), req.prompt_tokens) <= int(x) * PS_PER_S for x in pp.ravel()],
-                    dtype=bool).reshape(pp.shape)
+    return physics.prompt_comm_mask(cc, req.prompt_tokens, pp, rate, 0, PS_PER_S)
 
 
 def prefill_capacity(design: physics.Design, req, pp_problem) -> Fraction:
@@ -176,22 +174,8 @@ def cheapest_prefill_pool(pp_problem, rate: Fraction, run: _Solver) -> tuple[phy
             if pp is not None:
                 dm._allow_pp(dm._net_tp(n.index, t), pp,
                              prefill_comm_mask(rate, physics.base_comm(n, t, req, pp_problem), req, pp))
-    n_mem, n_net, nmax = len(space.mems), len(space.nets), space.max_nodes
-    s2 = n_mem * n_net
-    s1 = (nmax + 1) * s2
-    rest = dm.PP * s2 + dm.mem_index * n_net + dm.net_index
-    if dm.cost_max * s1 + nmax * s2 + s2 < INT_LIMIT:
-        md.minimize(dm.C * s1 + rest)
-        status, s = run.run(md)
-    else:
-        md.minimize(dm.C)
-        status, s = run.run(md)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            first = status
-            md.add(dm.C == s.value(dm.C))
-            md.minimize(rest)
-            status, s = run.run(md)
-            status = status if first == cp_model.OPTIMAL else cp_model.FEASIBLE
+    nmax = space.max_nodes
+    status, s, proven = lex_cheapest(dm, md, run)
     if status == cp_model.INFEASIBLE:
         c = pp_problem.constraints
         left = [f"max_nodes {nmax}"] + ([f"${float(c.budget_usd):,.0f} of budget"] if c.budget_usd is not None else []) \
@@ -201,7 +185,7 @@ def cheapest_prefill_pool(pp_problem, rate: Fraction, run: _Solver) -> tuple[phy
                               f"within {', '.join(left)} (what the decode pool and the KV link leave)")
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise SolverError("time limit reached before a prefill pool was found; raise search.time_limit_s")
-    return _design_at(dm, md, s), status == cp_model.OPTIMAL
+    return _design_at(dm, md, s), proven
 
 
 def kv_link(problem, bytes_per_s: Fraction) -> KvLink:

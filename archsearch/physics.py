@@ -546,14 +546,24 @@ def ttft_pair_ok(req: Requirements, mc: MemoryConfig, tau: int) -> bool:
     return t is None or (ttft_compute_s(req, mc, tau) <= t and ttft_memory_s(req, mc, tau) <= t)
 
 
+def prompt_comm_mask(cc: CommCoefficients, tokens: int, pp, factor: Fraction, const_ps: int, per_stage_ps: int):
+    """factor x (one prompt's communication, ``prompt_ps``) <= const_ps + per_stage_ps x PP, over an array of PP
+    values, exact (int64 where that holds, else Python integers)."""
+    import numpy as np
+    from .scaling import exact_arrays
+    top_pp = int(pp.max())
+    top = max(factor.numerator * cc.prompt_ps(top_pp, tokens), factor.denominator * (const_ps + per_stage_ps * top_pp))
+    (pp_x,) = exact_arrays(top, pp)
+    return np.asarray(factor.numerator * cc.prompt_ps(pp_x, tokens)
+                      <= factor.denominator * (const_ps + per_stage_ps * pp_x), dtype=bool)
+
+
 def ttft_comm_mask(req: Requirements, cc: CommCoefficients, pp):
     """The communication part of the TTFT limit over an array of PP values (cc: per-token coefficients)."""
     import numpy as np
     if req.max_ttft_s is None:
         return np.ones(pp.shape, dtype=bool)
-    limit = math.floor(req.max_ttft_s * PS_PER_S)
-    return np.array([cc.prompt_ps(int(x), req.prompt_tokens) <= limit for x in pp.ravel()],
-                    dtype=bool).reshape(pp.shape)
+    return prompt_comm_mask(cc, req.prompt_tokens, pp, Fraction(1), math.floor(req.max_ttft_s * PS_PER_S), 0)
 
 
 def micro_batch_m(pp, c: int):

@@ -204,18 +204,10 @@ def _model(top: Entry, catalog: Catalog, file: str) -> ModelSpec:
     return model_from_entry(Entry(fields, file, "problem.model", ProblemError))
 
 
-def _absent(e: Entry, field: str) -> bool:
-    """An optional section left out or set to null (null turns an option off, e.g. in a sweep's base file)."""
-    if e.peek(field) is None:
-        e.pop(field, None)
-        return True
-    return False
-
-
 def _speculative(e: Entry) -> Speculative | None:
-    if _absent(e, "speculative"):
+    x = e.optional_child("speculative")
+    if x is None:
         return None
-    x = e.child("speculative")
     sp = Speculative(draft_tokens=x.number("draft_tokens", positive=True, integer=True),
                      accepted_tokens_per_step=x.number("accepted_tokens_per_step", minimum=1),
                      draft_parameters=x.number("draft_parameters", minimum=0, default=0))
@@ -228,9 +220,9 @@ def _speculative(e: Entry) -> Speculative | None:
 
 
 def _kv_swap(e: Entry, catalog: Catalog) -> KvSwap | None:
-    if _absent(e, "kv_swap"):
+    x = e.optional_child("kv_swap")
+    if x is None:
         return None
-    x = e.child("kv_swap")
     ks = KvSwap(idle_requests=x.number("idle_requests", positive=True, integer=True),
                 backing=x.string_list("backing", default=("ddr5-rdimm", "cxl-expander", "nvme-ssd")),
                 mode=x.string("mode", choices=SWAP_MODES, default="best"),

@@ -156,37 +156,46 @@ def _ub(var: cp_model.IntVar) -> int:
     return int(var.proto.domain[-1])
 
 
-def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Design], bool]:
-    """Among designs with ratio >= lam, the one with the lowest (cost, PP, memory, network, backing index).
+def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tuple[int, cp_model.CpSolver, bool]:
+    """Minimise (cost, PP, memory, network, backing index) lexicographically over ``model`` (``dm``'s model or
+    a clone of it): (status, solver, proven).
 
     One solve with the key folded into one integer objective when it fits CP-SAT's range, else two
     (lowest cost first, then the rest at that cost).
     """
-    clone = dm.model.clone()
-    get = clone.get_int_var_from_proto_index
-    B, C, PP = get(dm.B.index), get(dm.C.index), get(dm.PP.index)
+    get = model.get_int_var_from_proto_index
+    C, PP = get(dm.C.index), get(dm.PP.index)
     mi, ni, bi = get(dm.mem_index.index), get(dm.net_index.index), get(dm.back_index.index)
-    clone.add(lam.denominator * B - lam.numerator * C >= 0)
-    _prune_below(dm, clone, lam)
     n_mem, n_net, n_back, nmax = len(dm.space.mems), len(dm.space.nets), max(1, len(dm.space.backs)), dm.space.max_nodes
     s2 = n_mem * n_net * n_back
     s1 = (nmax + 1) * s2
     rest = PP * s2 + mi * n_net * n_back + ni * n_back + bi
-    proven = True
     if dm.cost_max * s1 + nmax * s2 + s2 < INT_LIMIT:
-        clone.minimize(C * s1 + rest)
-    else:
-        clone.minimize(C)
-        status, s = run.run(clone)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return None, False
-        proven = status == cp_model.OPTIMAL
-        clone.add(C == s.value(C))
-        clone.minimize(rest)
-    status, s = run.run(clone)
+        model.minimize(C * s1 + rest)
+        status, s = run.run(model)
+        return status, s, status == cp_model.OPTIMAL
+    model.minimize(C)
+    status, s = run.run(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, s, False
+    first_proven = status == cp_model.OPTIMAL
+    model.add(C == s.value(C))
+    model.minimize(rest)
+    status, s = run.run(model)
+    return status, s, first_proven and status == cp_model.OPTIMAL
+
+
+def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Design], bool]:
+    """Among designs with ratio >= lam, the one with the lowest (cost, PP, memory, network, backing index)."""
+    clone = dm.model.clone()
+    get = clone.get_int_var_from_proto_index
+    B, C = get(dm.B.index), get(dm.C.index)
+    clone.add(lam.denominator * B - lam.numerator * C >= 0)
+    _prune_below(dm, clone, lam)
+    status, s, proven = lex_cheapest(dm, clone, run)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, False
-    return _design_at(dm, clone, s), proven and status == cp_model.OPTIMAL
+    return _design_at(dm, clone, s), proven
 
 
 def _carry_over(space: Space, designs: tuple[Design, ...]) -> list:

@@ -109,9 +109,13 @@ class Entry:
     def has(self, field: str) -> bool:
         return field in self._raw
 
-    def peek(self, field: str, default: Any = None) -> Any:
-        """The raw value of a field without taking it."""
-        return self._raw.get(field, default)
+    def optional_child(self, field: str) -> "Entry | None":
+        """A sub-mapping that may be left out or set to null (null turns an option off, e.g. in a sweep's base
+        file, or a dense preset's ``moe`` copied into a problem): None then, else ``child``."""
+        if self._raw.get(field) is None:
+            self._raw.pop(field, None)
+            return None
+        return self.child(field)
 
     def pop(self, field: str, default: Any = _MISSING) -> Any:
         if field in self._raw:
