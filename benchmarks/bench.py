@@ -22,6 +22,8 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this tree
+
 from archsearch import load_problem, solve
 from archsearch.model import build_space
 from archsearch.oracle import enumerate_top
