@@ -176,7 +176,7 @@ def _catalog_memo(directory: Optional[str], overrides_json: str, overrides_file:
     return load_catalog(directory, json.loads(overrides_json), overrides_file=overrides_file)
 
 
-def _shared_catalog(directory, overrides, overrides_file: str = "problem"):
+def shared_catalog(directory, overrides, overrides_file: str = "problem"):
     """``load_catalog``, remembered per (directory, overrides) in this process: points that change only the
     workload share one catalog.  Callers never change a catalog, so sharing it is safe."""
     return _catalog_memo(None if directory is None else str(directory),
@@ -191,7 +191,7 @@ def point_problem(ctx: StudyContext, values: Sequence[float]):
     for p, v in zip(ctx.paths, values):
         raw = apply(raw, p, v, _catalog_entry(ctx.catalog_dir))
     try:
-        return problem_from_dict(raw, ctx.file, ctx.catalog_dir, catalog_loader=_shared_catalog)
+        return problem_from_dict(raw, ctx.file, ctx.catalog_dir, catalog_loader=shared_catalog)
     except InputError as exc:
         shown = ", ".join(f"{p} = {v:g}" for p, v in zip(ctx.paths, values))
         raise StudyError(f"at {shown}: {exc}") from None
@@ -269,12 +269,12 @@ def make_context(spec: StudySpec) -> StudyContext:
     ctx = StudyContext(raw=raw, file=file, catalog_dir=spec.catalog, paths=tuple(p.path for p in spec.parameters),
                        top_k=spec.top_k, distinct=spec.distinct)
     from .problem import problem_from_dict
-    problem_from_dict(raw, file, spec.catalog, catalog_loader=_shared_catalog)
+    problem_from_dict(raw, file, spec.catalog, catalog_loader=shared_catalog)
     for p in spec.parameters:
         for v in p.values:
             try:
                 r = apply(raw, p.path, v, _catalog_entry(spec.catalog))
-                problem_from_dict(r, file, spec.catalog, catalog_loader=_shared_catalog)
+                problem_from_dict(r, file, spec.catalog, catalog_loader=shared_catalog)
             except InputError as exc:
                 raise StudyError(f"{spec.file}: study.parameters[{p.path}]: at {v:g}: {exc}") from None
     return ctx
