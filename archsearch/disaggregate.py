@@ -146,7 +146,7 @@ def prefill_comm_mask(rate: Fraction, cc: physics.CommCoefficients, req, pp):
 
 def prefill_capacity(design: physics.Design, req, pp_problem) -> Fraction:
     """Prompts per second a pool sustains: the least of its FLOP/s, weight-read and communication limits."""
-    cc = physics.base_comm(design.net, design.tensor_parallel, req, pp_problem)
+    cc = physics.base_comm(design.net, design.tensor_parallel, req, pp_problem, nodes=design.nodes)
     limits = [Fraction(design.nodes * design.mem.compute_flops) * req.prefill_efficiency / req.prefill_flops,
               Fraction(design.nodes * design.mem.bandwidth_bytes_per_s, req.prefill_weight_bytes)]
     comm = cc.prompt_ps(design.pipeline_parallel, req.prompt_tokens)
@@ -172,8 +172,9 @@ def cheapest_prefill_pool(pp_problem, rate: Fraction, run: _Solver) -> tuple[phy
         for t in space.tps:
             pp = dm._pp_range(n, t)
             if pp is not None:
-                dm._allow_pp(dm._net_tp(n.index, t), pp,
-                             prefill_comm_mask(rate, physics.base_comm(n, t, req, pp_problem), req, pp))
+                dm._allow_pp(dm._net_tp(n.index, t), pp, physics.machine_mask(
+                    n, t, pp, lambda nodes, v, n=n, t=t: prefill_comm_mask(
+                        rate, physics.base_comm(n, t, req, pp_problem, nodes=nodes), req, v)))
     nmax = space.max_nodes
     status, s, proven = lex_cheapest(dm, md, run)
     if status == cp_model.INFEASIBLE:

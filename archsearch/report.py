@@ -36,9 +36,10 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "nodes": d.nodes,
         "tensor_parallel": d.tensor_parallel,
         "pipeline_parallel": d.pipeline_parallel,
-        "topology": net.topology.name if net.topology else "none",
+        "topology": d.wiring.name if net.topology else "none",       # the machine (coinciding topologies identified)
+        "wired_as": net.topology.name if net.topology else "none",   # the catalog topology it was searched as
         "interconnect": net.tier.name if net.tier else "none",
-        "fat_tree_levels": net.level if net.topology is not None and net.topology.kind == "fat_tree" else None,
+        "fat_tree_levels": net.level if net.topology is not None and d.wiring.kind == "fat_tree" else None,
         "capacity_bytes": m.capacity_bytes,
         "memory_bandwidth_bytes_per_s": m.bandwidth_bytes_per_s,
         "cost_usd": m.cost_usd,

@@ -49,7 +49,8 @@ def test_the_prefill_pool_is_the_oracles_cheapest(split):
     best = None
     for n, t, _bk, N, B, C, ok in _chunks(space):
         pp = N // t
-        comm = prefill_comm_mask(rate, physics.base_comm(n, t, space.req, pp_problem), space.req, pp[0])
+        comm = physics.machine_mask(n, t, pp[0], lambda nodes, v: prefill_comm_mask(
+            rate, physics.base_comm(n, t, space.req, pp_problem, nodes=nodes), space.req, v))
         ok = ok & (flops[:, None] * N >= need) & (B >= need_bw) & comm[None, :]
         for k, q in zip(*np.nonzero(ok)):
             key = (int(C[k, q]), int(N[k, q]) // t, k, n.index)
