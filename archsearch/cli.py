@@ -371,7 +371,7 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
     if plot_path is not None:
         with _writing("--plot", args.plot):
             if medium_plot:
-                label = params[0] + (" (tokens)" if sweep_mod.is_token_field(params[0]) else "")
+                label = params[0]   # the plot adds the unit
                 sweep_plot(per_medium, params[0], specs[0][2], plot_path, label)
             else:
                 grid_heatmap(points, specs, plot_path)

@@ -132,3 +132,25 @@ def test_an_empty_search_space_is_an_input_problem_not_a_crash(default):
         solve(p)
     assert str(exc.value) == ("infeasible: no (node, memory, units) combination to search: the catalog's node and "
                               "memory entries, their unit ranges and search.include leave none")
+
+
+def test_a_time_limit_bounds_the_whole_call_and_marks_what_it_cut_short():
+    # the limit runs out before the model is built: the known feasible designs stand, none proven
+    from archsearch import load_problem
+    r = solve(load_problem("llama-3-8b-edge"), top_k=4, time_limit_s=1e-6)
+    assert r.status == "FEASIBLE"
+    assert len(r.designs) == 4 and not any(d.proven for d in r.designs)
+    assert all(not any(not c.ok for c in d.checks) for d in r.designs)   # each one feasible, checked exactly
+    assert len({d.design.architecture() for d in r.designs}) == 4
+
+
+def test_the_footer_says_what_distinct_did():
+    from archsearch import load_problem
+    from archsearch.report import requirements_text
+    for distinct, words in (("medium", "designs distinct by memory medium"),
+                            ("design", "designs distinct by any decision"),
+                            ("architecture", "designs distinct by memory medium, interconnect and machine topology")):
+        r = solve(load_problem("llama-3-8b-edge"), top_k=2, distinct=distinct)
+        text = requirements_text(r).plain.replace("\n", " ")
+        assert words in text
+        assert ("machine topology" in text) == (distinct == "architecture")
