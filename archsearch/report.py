@@ -405,7 +405,8 @@ def verdict(ev) -> str:
         return head + f"The problem has no feasible design ({ev.infeasible})."
     b = ev.best
     return (head + f"{float(ev.versus_best):.2f}x the best bandwidth per dollar; best is {b.design.mem.label}, "
-            f"{b.design.nodes} nodes, {b.design.net.label} "
+            f"{b.design.nodes} nodes, "
+            f"{b.design.net.tier.name + ' ' + b.design.wiring.name if b.design.net.tier else 'single node'} "
             f"({tb_per_s_per_million_usd(b.metrics.bandwidth_per_dollar):,.2f} TB/s per $M).")
 
 

@@ -457,7 +457,7 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
         status, s = run.run(dm.model)
         cheapest = f"{format_usd(s.value(dm.C))}" if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else "unknown"
         parts.append(f"budget: the cheapest design meeting the other requirements costs {cheapest}; "
-                     f"budget_usd is {format_usd(c.budget_usd)}")
+                     f"budget_usd is {format_usd(c.budget_usd)} ({space.problem.cost.basis} cost)")
     if "speed" in culprits:
         dm = DesignModel(space, tuple(x for x in GROUPS if x != "speed"))
         dm.model.add(dm.PP == 1)

@@ -255,3 +255,21 @@ def test_python_m_archsearch_default_problem(tmp_path: Path) -> None:
     check_document(doc, top=1)
     assert doc["problem"]["name"] == "llama-2-70b-chat"
     assert len(doc["designs"]) == 1
+
+
+def test_basis_and_width_on_solve(small_problem: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", str(small_problem), "--basis", "market", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["problem"]["cost_basis"] == "market"
+    assert doc["problem"]["cost_basis_words"] == "market cost: street price, build cost x 3"
+    assert main(["solve", str(small_problem), "--width", "80"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "checked in build dollars" in out.replace("\n", " ")
+
+
+@pytest.mark.parametrize("command", ["solve", "sweep", "evaluate", "compare", "pareto", "catalog"])
+def test_every_command_takes_basis_width_and_quiet(command: str) -> None:
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices[command]
+    flags = {o for a in sub._actions for o in a.option_strings}
+    assert {"--basis", "--width", "--quiet"} <= flags

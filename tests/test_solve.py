@@ -80,7 +80,7 @@ def test_budget_infeasibility_names_the_cheapest_design(default):
     with pytest.raises(InfeasibleError) as exc:
         solve(_with(default, constraints={"budget_usd": 3000}))
     assert str(exc.value).startswith(
-        "infeasible: budget: the cheapest design meeting the other requirements costs $7.0k; budget_usd is $3.0k")
+        "infeasible: budget: the cheapest design meeting the other requirements costs $7.0k; budget_usd is $3.0k (build cost)")
 
 
 def test_more_context_never_raises_the_best_ratio(default):

@@ -49,7 +49,7 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
     if c.budget_usd is not None:
         b = exact(c.budget_usd)
         out.append(Check("budget", met.cost_usd <= b, float((b - met.cost_usd) / b),
-                         f"costs {format_usd(met.cost_usd)} of {format_usd(b)}"))
+                         f"costs {format_usd(met.cost_usd)} of {format_usd(b)} ({problem.cost.basis} cost)"))
     if c.max_power_w is not None:
         p = exact(c.max_power_w)
         out.append(Check("power", met.power_w <= p, float((p - met.power_w) / p),
