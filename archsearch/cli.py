@@ -387,9 +387,9 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
     else:
         out = _console(args)
         if len(specs) == 1:
-            out.print(sweep_table.sweep_renderable(points, params[0], sweep_mod.is_token_field(params[0])))
+            out.print(sweep_table.sweep_renderable(points, params[0], sweep_mod.is_token_field(params[0]), out.width))
         else:
-            out.print(sweep_table.grid_table(points, specs))
+            out.print(sweep_table.grid_table(points, specs, out.width))
     return 0
 
 

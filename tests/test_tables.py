@@ -105,3 +105,16 @@ def test_titles_say_the_cost_basis_in_words(result):
     out = render(solve_renderable(result, 200), 200)
     assert "build cost: estimated manufacturing cost, market price / 3" in out
     assert "budget $20.00M, checked in build dollars" in out
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_sweep_tables_keep_every_number_and_word_whole(width):
+    from archsearch import sweep as S
+    from archsearch.sweep_report import sweep_renderable, grid_table
+    points = S.sweep(None, "workload.concurrency", [1, 64])
+    out = render(sweep_renderable(points, "workload.concurrency", False, width), width)
+    ratios = [f"{float(p.result.designs[0].metrics.bandwidth_per_dollar) / 1e6:,.2f}" for p in points]
+    assert_intact(out, ratios + ["concurrency", "hbm4"], width)
+    specs = [("workload.context_length", [4096, 32768], False), ("workload.concurrency", [1, 16], False)]
+    grid = S.sweep(None, [s[0] for s in specs], [(a, b) for a in specs[0][1] for b in specs[1][1]])
+    assert_intact(render(grid_table(grid, specs, width), width), ["context_length", "hbm4"], width)
