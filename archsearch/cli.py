@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             problem = _with_search(_load(args), args)
             with _progress(note, "--disaggregate") as step:
                 sp = disaggregate(problem, top_k=args.top or 5, distinct=args.distinct, progress=step)
-            _emit(args, disaggregate_json(sp), lambda width: disaggregate_renderable(sp, problem))
+            _emit(args, disaggregate_json(sp), lambda width: disaggregate_renderable(sp, problem, width))
             return 0
         if args.command == "solve":
             problem = _load(args)

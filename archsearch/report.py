@@ -508,32 +508,33 @@ def disaggregate_json(sp) -> dict[str, Any]:
     }
 
 
-def disaggregate_renderable(sp, problem) -> Group:
+def disaggregate_renderable(sp, problem, width: int = WIDE) -> Group:
     """The two pools, the link between them, and the best single design, on cost per million tokens."""
-    t = Table(title=f"{problem.name}: split prefill/decode pools against one homogeneous design "
-                    f"({basis_words(problem.cost)}; {problem.cost.amortisation_years:g}-year amortisation)",
-              title_justify="left", header_style="bold")
-    for col, just in (("part", "left"), ("design", "left"), ("cost", "right"), ("tok/s", "right"),
-                      ("TTFT ms", "right"), ("$ per M tok", "right")):
-        t.add_column(col, justify=just, overflow="fold")
+    title = (f"{problem.name}: split prefill/decode pools against one homogeneous design "
+             f"({basis_words(problem.cost)}; {problem.cost.amortisation_years:g}-year amortisation)")
+    cols = [Column(c, j, key=c == "part") for c, j in (("part", "left"), ("design", "left"), ("cost", "right"),
+                                                        ("tok/s", "right"), ("TTFT ms", "right"),
+                                                        ("$ per M tok", "right"))]
+    rows: list[list[str]] = []
 
     def row(name: str, rd, tokens: str, usd_mtok: str) -> None:
         r = design_row(rd)
         ttft = f"{r['time_to_first_token_s'] * 1e3:,.1f}" if r["time_to_first_token_s"] is not None else "-"
         what = (f"{r['nodes']} x {memory_cell(r)}, {network_cell(r)}, "
                 f"TP {r['tensor_parallel']} x PP {r['pipeline_parallel']}")
-        t.add_row(name, what, format_usd(r["cost_usd"]), tokens, ttft, usd_mtok)
+        rows.append([name, what, format_usd(r["cost_usd"]), tokens, ttft, usd_mtok])
 
     row("prefill pool", sp.prefill, f"{float(sp.prefill_prompts_per_s):,.2f} prompts/s", "")
     dec = sp.decode.designs[sp.decode_rank - 1]
     row(f"decode pool (#{sp.decode_rank})", dec, f"{float(dec.metrics.system_tokens_per_s):,.0f}", "")
-    t.add_row("KV link", f"{sp.link.links} x {sp.link.tier.name} ({float(sp.link.bytes_per_s) / 1e9:,.1f} GB/s of KV)",
-              format_usd(sp.link.cost_usd), "", "", "")
-    t.add_row("split total", "TTFT includes the prompt's KV crossing the link", format_usd(sp.cost_usd),
-              f"{float(sp.tokens_per_s):,.0f}", f"{float(sp.ttft_s) * 1e3:,.1f}", f"{float(sp.usd_per_mtok):,.4f}")
+    rows.append(["KV link", f"{sp.link.links} x {sp.link.tier.name} ({float(sp.link.bytes_per_s) / 1e9:,.1f} GB/s "
+                 "of KV)", format_usd(sp.link.cost_usd), "", "", ""])
+    rows.append(["split total", "TTFT includes the prompt's KV crossing the link", format_usd(sp.cost_usd),
+                 f"{float(sp.tokens_per_s):,.0f}", f"{float(sp.ttft_s) * 1e3:,.1f}", f"{float(sp.usd_per_mtok):,.4f}"])
     if sp.homogeneous:
         row("homogeneous", sp.homogeneous.designs[0], f"{float(sp.homogeneous_tokens_per_s):,.0f}",
             f"{float(sp.homogeneous_usd_per_mtok):,.4f}")
+    tables = fit_tables(title, cols, rows, width, more_title="the same parts, continued")
     if sp.homogeneous is None:
         verdict = f"the split is the only option: no single design serves the problem ({sp.homogeneous_infeasible})"
     elif sp.winner == "tie":
@@ -545,4 +546,4 @@ def disaggregate_renderable(sp, problem) -> Group:
             f"dollar, the one whose split costs least per token; request rate {float(sp.request_rate):,.2f}/s: what it "
             f"completes; the prefill pool is the cheapest that feeds it"
             f"{'' if sp.prefill_proven else ' (not proven cheapest: time limit)'}")
-    return Group(t, Text(verdict), Text(note))
+    return Group(*tables, Text(verdict), Text(note))
