@@ -17,6 +17,7 @@ the three cannot disagree on what a network costs.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -228,9 +229,8 @@ def grid_dims(n: int, d: int) -> tuple[int, ...]:
     if d == 1:
         return (n,)
     best: tuple[int, ...] | None = None
-    for a in range(1, n + 1):
-        if n % a:
-            continue
+    small = [a for a in range(1, math.isqrt(n) + 1) if n % a == 0]
+    for a in sorted(set(small + [n // a for a in small])):   # the divisors of n
         rest = grid_dims(n // a, d - 1)
         cand = tuple(sorted((a,) + rest, reverse=True))
         if best is None or cand[0] < best[0] or (cand[0] == best[0] and cand < best):

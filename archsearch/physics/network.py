@@ -105,7 +105,8 @@ def machine_groups(cfg: NetworkConfig, tau: int, pp):
     """
     import numpy as np
     flat = np.asarray(pp).ravel()
-    if cfg.tier is None:
+    if cfg.tier is None or (cfg.topology.kind in ("switch", "fat_tree", "dragonfly") and int(flat.min()) * tau > 1):
+        # one machine class at every node count beyond one (switched networks do not change shape with N)
         yield int(tau * flat[0]), np.ones(np.shape(pp), dtype=bool)
         return
     keys: dict = {}
