@@ -114,11 +114,8 @@ class DesignModel:
         for group in GROUPS:
             if group in groups:
                 getattr(self, f"_{group}")()
-        # indicator of each medium, tier and topology, for architecture no-goods
-        mems, nets = space.mems, space.nets
-        self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)
-        self.tier_lits = self._indicators([n.tier.name if n.tier else "-" for n in nets], self.use_net)
-        self.topo_lits = self._indicators([n.topology.name if n.topology else "-" for n in nets], self.use_net)
+        # indicator of each medium, for medium and architecture no-goods
+        self.medium_lits = self._indicators([m.memory.name for m in space.mems], self.use_mem)
 
     # -- variables ----------------------------------------------------------------------------
     def _variables(self) -> None:
@@ -416,13 +413,30 @@ class DesignModel:
 
     # -- cuts used by the ranking -----------------------------------------------------------------
     def forbid_architecture(self, design: physics.Design) -> None:
-        """No later design may share this design's memory medium, interconnect tier and topology."""
+        """No later design may share this design's memory medium, interconnect tier and machine topology.
+
+        The machine topology depends on the node count (a 2-node ring, mesh and all-to-all are one
+        pair): for each network configuration of the tier, the node counts at which it is wired as
+        this machine are forbidden together with the medium.
+        """
         medium, tier, topology = design.architecture()
-        lits = [self.medium_lits[medium], self.tier_lits[tier], self.topo_lits[topology]]
-        # one literal may stand for two parts (the single-node configuration is both its tier and its
-        # topology): de-duplicate, since CP-SAT 9.15 without presolve mishandled a clause with a repeat
-        unique = list({l.index: l for l in lits}.values())
-        self.model.add_bool_or([~l for l in unique])
+        md, a = self.model, self.medium_lits[medium]
+        for n, u in zip(self.space.nets, self.use_net):
+            if (n.tier.name if n.tier else "-") != tier:
+                continue
+            lo, hi = n.n_min, min(n.n_max, self.space.max_nodes)
+            same = [k for k in range(lo, hi + 1) if (n.wiring(k).name if n.tier else "-") == topology]
+            if not same:
+                continue
+            if len(same) == hi - lo + 1:
+                lits = [a, u]
+                # the single-node configuration's literal may be the medium's too: de-duplicate, since
+                # CP-SAT 9.15 without presolve mishandled a clause with a repeat
+                md.add_bool_or([~l for l in {l.index: l for l in lits}.values()])
+            else:
+                md.add_linear_expression_in_domain(
+                    self.N, cp_model.Domain.from_values(sorted(set(range(1, self.space.max_nodes + 1)) - set(same)))
+                ).only_enforce_if([a, u])
 
     def forbid_medium(self, design: physics.Design) -> None:
         """No later design may use this design's memory medium."""

@@ -157,23 +157,24 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
     mems = space.mems
     best: dict[tuple, Candidate] = {}
     pool: list[Candidate] = []
-    best_float: dict[tuple, float] = {}   # each key's best ratio in floating point, to skip clear losers
     for n, t, bk, N, B, C, ok in _chunks(space, n_of_k):
         if not ok.any():
             continue
         ratio = np.where(ok, B / np.maximum(C, 1), -1.0)
         if distinct != "design":
-            row_best = ratio.max(axis=1)
-            for k in np.nonzero(row_best >= 0)[0]:
-                cols = np.nonzero(ratio[k] >= row_best[k] * (1 - REL_TIE))[0]
-                key = Design(mems[k], n, int(N[k, cols[0]]), t, bk).distinct_key(distinct)
-                if key in best_float and row_best[k] < best_float[key] * (1 - REL_TIE):
-                    continue  # clearly below this key's best in floating point: it cannot win exactly
-                cands = [Candidate(Design(mems[k], n, int(N[k, q]), t, bk), int(B[k, q]), int(C[k, q])) for q in cols]
-                cand = min(cands, key=Candidate.sort_key)
-                if key not in best or cand.sort_key() < best[key].sort_key():
-                    best[key] = cand
-                best_float[key] = max(best_float.get(key, -1.0), float(row_best[k]))
+            # the machine (and so the architecture) can change with N: best per row within each machine
+            for _, sel in physics.machine_groups(n, t, (N[:1] if N.shape[1] > 1 else N) // t):
+                sel = np.broadcast_to(sel, ratio.shape)
+                part = np.where(sel, ratio, -1.0)
+                row_best = part.max(axis=1)
+                for k in np.nonzero(row_best >= 0)[0]:
+                    cols = np.nonzero(part[k] >= row_best[k] * (1 - REL_TIE))[0]
+                    cands = [Candidate(Design(mems[k], n, int(N[k, q]), t, bk), int(B[k, q]), int(C[k, q]))
+                             for q in cols]
+                    cand = min(cands, key=Candidate.sort_key)
+                    key = cand.design.distinct_key(distinct)
+                    if key not in best or cand.sort_key() < best[key].sort_key():
+                        best[key] = cand
         else:
             flat = ratio.ravel()
             if (flat >= 0).sum() > top_k:

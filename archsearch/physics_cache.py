@@ -46,30 +46,28 @@ class PhysicsCache:
             return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None
         return self._once(("pp", n.index, t), compute)
 
-    def decode_comm(self, n: NetworkConfig, t: int) -> physics.CommCoefficients:
-        s = self.space
-        return self._once(("decode", n.index, t), lambda: physics.decode_comm(n, t, s.req, s.problem))
-
-    def base_comm(self, n: NetworkConfig, t: int) -> physics.CommCoefficients:
-        s = self.space
-        return self._once(("base", n.index, t), lambda: physics.base_comm(n, t, s.req, s.problem))
-
     def comm_speed_mask(self, n: NetworkConfig, t: int) -> np.ndarray:
-        """``physics.comm_speed_mask`` over ``pp_range(n, t)``."""
+        """``physics.comm_speed_mask_at`` over ``pp_range(n, t)`` (each PP with its own machine's coefficients)."""
+        s = self.space
         return self._once(("speed", n.index, t),
-                          lambda: physics.comm_speed_mask(self.space.req, self.decode_comm(n, t), self.pp_range(n, t)))
+                          lambda: physics.comm_speed_mask_at(s.req, n, t, s.problem, self.pp_range(n, t)))
 
     def ttft_comm_mask(self, n: NetworkConfig, t: int) -> np.ndarray:
-        """``physics.ttft_comm_mask`` over ``pp_range(n, t)``."""
-        return self._once(("ttft", n.index, t),
-                          lambda: physics.ttft_comm_mask(self.space.req, self.base_comm(n, t), self.pp_range(n, t)))
+        """``physics.ttft_comm_mask`` over ``pp_range(n, t)``, each PP with its own machine's coefficients."""
+        s, req = self.space, self.space.req
+
+        def compute():
+            return physics.machine_mask(n, t, self.pp_range(n, t), lambda nodes, v: physics.ttft_comm_mask(
+                req, physics.base_comm(n, t, req, s.problem, nodes=nodes), v))
+        return self._once(("ttft", n.index, t), compute)
 
     def comm_rule_matrix(self, n: NetworkConfig, t: int, ratio: Fraction) -> np.ndarray:
-        """``physics.comm_rule_matrix`` over ``pp_range(n, t)``: one row per node bandwidth level
+        """``physics.comm_rule_matrix_at`` over ``pp_range(n, t)``: one row per node bandwidth level
         (``bandwidth_levels``)."""
+        s = self.space
         return self._once(("rule", n.index, t, ratio),
-                          lambda: physics.comm_rule_matrix(self.decode_comm(n, t), self.space.req,
-                                                           self.bandwidth_levels, t, ratio, self.pp_range(n, t)))
+                          lambda: physics.comm_rule_matrix_at(n, t, s.req, s.problem, self.bandwidth_levels, ratio,
+                                                              self.pp_range(n, t)))
 
     # -- per memory configuration -----------------------------------------------------------------
     def node_bounds(self, m, groups: tuple[str, ...]) -> tuple[int, int]:

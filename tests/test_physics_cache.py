@@ -21,11 +21,9 @@ def test_cached_figures_equal_physics_on_every_bundled_problem() -> None:
                 pp = cache.pp_range(n, t)
                 if pp is None:
                     continue
-                assert cache.decode_comm(n, t) == physics.decode_comm(n, t, req, p)
-                assert (cache.comm_speed_mask(n, t) == physics.comm_speed_mask(req, physics.decode_comm(n, t, req, p),
-                                                                               pp)).all()
-                assert (cache.ttft_comm_mask(n, t) == physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p),
-                                                                             pp)).all()
+                assert (cache.comm_speed_mask(n, t) == physics.comm_speed_mask_at(req, n, t, p, pp)).all()
+                assert (cache.ttft_comm_mask(n, t) == physics.machine_mask(n, t, pp, lambda nodes, v, n=n, t=t: (
+                    physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p, nodes=nodes), v)))).all()
             assert (cache.network_cost_usd(n)[1:] == physics.network_cost_usd(n, np.arange(1, n.n_max + 1))).all()
         for ratio in (Fraction(0), Fraction(1, 8), Fraction(1, 2), Fraction(7, 3)):
             slow = [[physics.links_keep_up(n, m, ratio) for n in space.nets] for m in space.mems]
@@ -35,9 +33,9 @@ def test_cached_figures_equal_physics_on_every_bundled_problem() -> None:
 def test_each_figure_is_computed_once_per_space(monkeypatch) -> None:
     space = build_space(load_problem())
     calls = []
-    real = physics.decode_comm
-    monkeypatch.setattr(physics, "decode_comm", lambda *a: calls.append(a[:2]) or real(*a))
+    real = physics.comm_speed_mask_at
+    monkeypatch.setattr(physics, "comm_speed_mask_at", lambda *a: calls.append(a[1:3]) or real(*a))
     n, t = space.nets[1], space.tps[0]
-    first = space.physics_cache.decode_comm(n, t)
-    assert space.physics_cache.decode_comm(n, t) is first and len(calls) == 1
-    assert PhysicsCache(space).decode_comm(n, t) == first and len(calls) == 2  # a new cache computes afresh
+    first = space.physics_cache.comm_speed_mask(n, t)
+    assert space.physics_cache.comm_speed_mask(n, t) is first and len(calls) == 1
+    assert (PhysicsCache(space).comm_speed_mask(n, t) == first).all() and len(calls) == 2  # a new cache: afresh
