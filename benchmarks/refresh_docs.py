@@ -196,7 +196,7 @@ def plain(text: str) -> str:
         for r in rows:
             cells = []
             for i, c in enumerate(r):
-                numeric = re.fullmatch(r"[$]?[-\d.,]+[kM%]?|\d+x\d+", c.strip() or "x") is not None
+                numeric = re.fullmatch(r"[$]?[-\d.,]+[kMG%]?(?: ◆)?|\d+x\d+", c.strip() or "x") is not None
                 cells.append(c.rjust(widths[i]) if numeric else c.ljust(widths[i]))
             out.append(" ".join(cells).rstrip())
         rows.clear()
