@@ -421,7 +421,7 @@ def _study(args: argparse.Namespace, err: Console) -> int:
         run = run_study(spec, workers=workers, cluster=args.cluster, resume=args.resume, progress=progress)
     s = summary(run.rows)
     out = Console(highlight=False)
-    engines = ", ".join(f"{n} by {e}" for e, n in sorted(s["engines"].items()))
+    engines = ", ".join(f"{n:,} by {e}" for e, n in sorted(s["engines"].items()))
     out.print(f"{spec.name}: {s['points']:,} points ({s['infeasible']:,} infeasible; {engines}); solved "
               f"{run.solved:,} now{f', {run.resumed:,} resumed' if run.resumed else ''} in {run.seconds:,.1f} s "
               f"({run.engine}, {workers} worker{'s' if workers != 1 else ''})", markup=False, soft_wrap=True)
