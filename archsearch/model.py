@@ -220,13 +220,21 @@ class DesignModel:
 
     # -- constraint groups (GROUPS) -------------------------------------------------------------
     def _capacity(self) -> None:
-        """All weights and all KV fit: N x U x unit capacity >= capacity required."""
+        """All weights and all KV fit: N x U x unit capacity >= capacity required.
+
+        Calibrated, TP beyond the KV heads replicates the KV: the requirement at TP t is the base plus an
+        extra that depends on t alone, stated linearly as base + sum_t extra_t x use_tp[t]."""
         space = self.space
+        req, tps = space.req, space.tps
+        needs = {t: physics.capacity_for_tp(req, t) for t in tps}
         capc = scale_column([Fraction(m.capacity_bytes) for m in space.mems]
-                            + [Fraction(space.req.capacity_required_bytes)])
-        need = capc.ints[-1]  # the requirement shares the column's unit, so this is exact
+                            + [Fraction(req.capacity_required_bytes)]
+                            + [Fraction(needs[t] - req.capacity_required_bytes) for t in tps])
+        k = len(space.mems)
+        need = capc.ints[k]  # the requirement shares the column's unit, so this is exact
+        extra = sum(w * self.use_tp[t] for w, t in zip(capc.ints[k + 1:], tps) if w)
         check_linear("capacity", [(w, space.max_nodes) for w in capc.ints])
-        self.model.add(sum(w * x for w, x in zip(capc.ints[:-1], self.nodes_mem)) >= need)
+        self.model.add(sum(w * x for w, x in zip(capc.ints[:k], self.nodes_mem)) >= need + extra)
 
     def _budget(self) -> None:
         """Cost <= budget: stated as the upper bound of C (``_totals``) and per configuration in ``node_bounds``."""
@@ -280,6 +288,9 @@ class DesignModel:
         cm, c0, cf = physics.compute_coefficients(req, fcol.unit)
         check_linear("compute speed", [(cm, max(nmax, conc)), (c0, 1)] + [(cf * w, nmax) for w in fcol.ints])
         md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
+        if req.calibrated:  # the rows above are the roofline, a relaxation; the calibrated time per class
+            self._class_pp(lambda n, t, cls, pp: physics.speed_matrix(req, physics.decode_comm(n, t, req, p), cls, t, pp))
+            return
         for n in nets:
             for t in tps:
                 pp = self._pp_range(n, t)
@@ -293,6 +304,9 @@ class DesignModel:
         md, space = self.model, self.space
         p, req = space.problem, space.req
         if req.max_ttft_s is None:
+            return
+        if req.calibrated:
+            self._class_pp(lambda n, t, cls, pp: physics.ttft_matrix(req, physics.base_comm(n, t, req, p), cls, t, pp))
             return
         for m, a in zip(space.mems, self.use_mem):
             for t in space.tps:
@@ -337,10 +351,11 @@ class DesignModel:
         if bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)
             # t_comm <= ratio * t_mem is harder the more bandwidth a node has: per-node bandwidth classes
-            levels = sorted({m.bandwidth_bytes_per_s for m in mems})
+            bws = [physics.effective_bandwidth(req, m) for m in mems]
+            levels = sorted(set(bws))
             at_least = {}
             for v in levels:
-                members = [a for m, a in zip(mems, self.use_mem) if m.bandwidth_bytes_per_s >= v]
+                members = [a for b, a in zip(bws, self.use_mem) if b >= v]
                 lit = md.new_bool_var(f"node_bw_at_least[{v}]")
                 md.add(sum(members) == lit)
                 at_least[v] = lit
@@ -360,6 +375,52 @@ class DesignModel:
                     for v, ok, new in zip(levels, masks, changed):
                         if new:
                             self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp, ok)
+
+    def _class_pp(self, matrix) -> None:
+        """A calibrated limit, stated per (network j, TP t, node class) as the PP values it allows.
+
+        ``matrix(n, t, classes, pp)`` is the physics' exact rows x PP mask.  Classes of one group (the same
+        per-layer time and FLOP/s) differ only in streaming bandwidth, and the limit loosens as it grows, so
+        each group gets a chain of literals ``node_bw_at_most[g, v]`` (the chosen configuration is in group g
+        with bandwidth <= v); the constraint of level v binds every class at or below it, and a level whose
+        allowed set equals the next level's is implied by it.  Coefficient-1 rows with enforcement literals
+        only (see ``_speed``)."""
+        space = self.space
+        terms = self._node_terms()
+        for n in space.nets:
+            for t in space.tps:
+                pp = self._pp_range(n, t)
+                if pp is None:
+                    continue
+                classes = sorted({terms[k] for k, m in enumerate(space.mems) if physics.compatible(m, n)})
+                if not classes:
+                    continue
+                masks = matrix(n, t, classes, pp)
+                rows = {}
+                for i, c in enumerate(classes):  # sorted: by group, then by bandwidth
+                    rows.setdefault(c.group(), []).append(i)
+                for g, idx in rows.items():
+                    for pos, i in enumerate(idx):
+                        last = pos + 1 == len(idx)
+                        if (last and masks[i].all()) or (not last and (masks[i] == masks[idx[pos + 1]]).all()):
+                            continue
+                        self._allow_pp([self._net_tp(n.index, t), self._bw_at_most(g, classes[i].eff_bw)], pp, masks[i])
+
+    def _node_terms(self) -> list:
+        if not hasattr(self, "_terms"):
+            self._terms = [physics.node_terms(self.space.req, m) for m in self.space.mems]
+            self._at_most_lits: dict = {}
+        return self._terms
+
+    def _bw_at_most(self, group, v: int):
+        """Literal: the chosen memory configuration is of node-class group ``group`` with streaming bandwidth <= v."""
+        key = (group, v)
+        if key not in self._at_most_lits:
+            members = [a for tm, a in zip(self._node_terms(), self.use_mem) if tm.group() == group and tm.eff_bw <= v]
+            lit = self.model.new_bool_var(f"node_bw_at_most[{group},{v}]")
+            self.model.add(sum(members) == lit)
+            self._at_most_lits[key] = lit
+        return self._at_most_lits[key]
 
     def _pp_range(self, n: NetworkConfig, t: int):
         """The pipeline depths PP with N = t * PP inside network n's node range, or None if there are none."""

@@ -87,7 +87,8 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     tp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.tensor_parallel_ratio))
     pp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.pipeline_parallel_ratio))
     compatible = np.array([[physics.compatible(m, n) for n in nets] for m in mems], dtype=bool)
-    node_bws = [m.bandwidth_bytes_per_s for m in mems]
+    node_bws = [physics.effective_bandwidth(req, m) for m in mems]
+    terms = [physics.node_terms(req, m) for m in mems] if req.calibrated else []
     ttft_rows = {t: np.array([physics.ttft_pair_ok(req, m, t) for m in mems], dtype=bool) for t in tps}
     for n in nets:
         tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
@@ -106,7 +107,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
             net_cost = physics.network_cost_usd(n, N)
             C0 = cost[:, None] * N + net_cost
             B = bw_units[:, None] * N
-            ok0 = cap[:, None] * N >= req.capacity_required_bytes
+            ok0 = cap[:, None] * N >= physics.capacity_for_tp(req, t)
             if pcol is not None:
                 pw0 = pw_mem[:, None] * N
                 for w, term in zip(pw_terms[n.index], n.terms):
@@ -117,9 +118,14 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 x = physics.moe_extra(req, pp)
                 ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
                 ok0 &= cm * m_ + c0 <= cf * (flops_units[:, None] * N)
-                ok0 &= physics.comm_speed_mask(req, cc, pp.ravel()).reshape(pp.shape)
+                if req.calibrated:
+                    ok0 &= physics.speed_matrix(req, cc, terms, t, pp)
+                else:
+                    ok0 &= physics.comm_speed_mask(req, cc, pp.ravel()).reshape(pp.shape)
                 ok0 &= N >= io_nodes
-            if req.max_ttft_s is not None:
+            if req.max_ttft_s is not None and req.calibrated:
+                ok0 &= physics.ttft_matrix(req, physics.base_comm(n, t, req, p), terms, t, pp)
+            elif req.max_ttft_s is not None:
                 ok0 &= ttft_rows[t][:, None]
                 ok0 &= physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p), pp)
             if n.tier is not None and bal.rule == "ratio":
