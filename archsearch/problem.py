@@ -21,7 +21,8 @@ from .yamlio import Entry, read_yaml
 DEFAULT_PROBLEM = "llama-2-70b-chat.yaml"
 BALANCE_RULES = ("ratio", "comm_time")
 SPEED_MODELS = ("calibrated", "roofline")   # docs/calibration.md
-DEFAULT_SPEED_MODEL = "roofline"
+DEFAULT_SPEED_MODEL = "calibrated"
+DEFAULT_BALANCE_RULE = "comm_time"          # the physics; "ratio" is the essay's rule of thumb
 DISTINCT = ("architecture", "medium", "design")
 SWAP_MODES = ("swap", "recompute", "best")
 TP_RULES = ("divides_heads", "any")
@@ -268,7 +269,7 @@ def _workload(e: Entry, catalog: Catalog) -> Workload:
 def _constraints(e: Entry) -> Constraints:
     b = e.child("balance", default={})
     balance = Balance(
-        rule=b.string("rule", choices=BALANCE_RULES, default="ratio"),
+        rule=b.string("rule", choices=BALANCE_RULES, default=DEFAULT_BALANCE_RULE),
         tensor_parallel_ratio=b.number("tensor_parallel_ratio", minimum=0, default=1.0),
         pipeline_parallel_ratio=b.number("pipeline_parallel_ratio", minimum=0, default=0.1),
         comm_time_ratio=b.number("comm_time_ratio", positive=True, default=0.5),
