@@ -57,6 +57,11 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "compute_flops": _f(m.compute_flops),
         "link_bandwidth_bytes_per_s": _f(m.link_bandwidth_bytes_per_s),
         "time_to_first_token_s": _f(m.ttft_s) if m.ttft_s is not None else None,
+        # the speed model (docs/calibration.md): calibrated figures above, the roofline bound beside them
+        "speed_model": m.speed_model,
+        "time_per_token_fixed_s": _f(m.t_fixed_s),
+        "decode_tokens_per_s_per_user_bound": _f(m.decode_tokens_per_s_per_user_bound),
+        "time_to_first_token_bound_s": _f(m.ttft_bound_s) if m.ttft_bound_s is not None else None,
         "time_per_token_io_s": _f(m.t_io_s),
         "backing": ({"memory": d.backing.memory.name, "units": d.backing.units, "cost_usd": d.backing.cost_usd}
                     if d.backing else None),

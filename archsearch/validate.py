@@ -26,6 +26,8 @@ SETS = ("fit", "check", "out_of_scope")
 METRICS = {"tpot_ms": "time per output token, ms", "tokens_per_s_per_user": "tokens/s per user",
            "ttft_ms": "time to first token, ms", "e2e_latency_ms": "request latency (TTFT + decode), ms",
            "system_tokens_per_s": "tokens/s, system", "tokens_per_s_per_node": "tokens/s per accelerator"}
+#: a case's band unless it says otherwise (and why)
+DEFAULT_BAND = 0.25
 #: no check-set band may be wider than this (issue 9: within +-25%, none wider than +-50%)
 MAX_BAND = 0.5
 
@@ -43,6 +45,7 @@ class Case:
     measured: float
     band: float                 # allowed |model / measured - 1|
     reason: str                 # why the case is out of scope (out_of_scope only)
+    why: str = ""               # why a band is wider than the default +-25%
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,17 @@ def _case(e: Entry, refs: dict[str, DesignSpec]) -> Case:
     workload = e.child("workload")._raw
     metric = e.string("metric", choices=tuple(METRICS))
     measured = e.number("measured", positive=True)
-    band = e.number("band", positive=True, default=0.25)
+    band = e.number("band", positive=True, default=DEFAULT_BAND)
     if kind == "check" and band > MAX_BAND:
         raise e.fail("band", f"a band of at most {MAX_BAND:g} (+-{MAX_BAND:.0%}) for a check case", band)
+    why = e.string("why", default="")
+    if band > DEFAULT_BAND and not why:
+        raise e.message("why", f"a band wider than +-{DEFAULT_BAND:.0%} must say why")
     reason = e.string("reason", default="")
     if kind == "out_of_scope" and not reason:
         raise e.message("reason", "an out_of_scope case must say why it is out of scope")
     e.done()
-    return Case(name, kind, source, conditions, spec, model, dict(workload), metric, measured, band, reason)
+    return Case(name, kind, source, conditions, spec, model, dict(workload), metric, measured, band, reason, why)
 
 
 def load_measurements(path: Path | str | None = None, catalog_dir: Path | str | None = None) -> list[Case]:

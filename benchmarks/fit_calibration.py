@@ -6,7 +6,7 @@
 Each parameter below names catalog entries that share one value (an H200 is an H100 die: one per-layer
 time), a field and a range.  The fit minimises the sum of squared log(model / measured) over the fit-set
 cases whose design uses those entries, by coordinate-wise golden-section search over the parameters in
-turn (deterministic: no random start).  Streaming efficiencies are not fitted: they come from published
+turn, from the middle of each range (deterministic, and independent of the values the catalog holds).  Streaming efficiencies are not fitted: they come from published
 bandwidth measurements (catalog sources).  The check set is never read here.
 """
 
@@ -22,23 +22,28 @@ if __package__ in (None, ""):
 from archsearch.catalog import load_catalog  # noqa: E402
 from archsearch.validate import case_value, load_measurements  # noqa: E402
 
-#: (catalog section, entries sharing the value, field, low, high, rounding step)
+#: (catalog section, entries sharing the value, field, low, high, rounding step, cases that identify it).
+#: A per-layer time and a collective latency trade off along a ridge in multi-GPU cases (L + 2c per layer),
+#: so the per-layer time is read from single-node cases and the collective latency from multi-node ones.
 PARAMS = [
-    ("nodes", ("h100-sxm", "h200-sxm"), "layer_overhead_ns", 0, 200000, 100),
-    ("interconnects", ("nvlink4",), "collective_latency_ns", 0, 60000, 100),
-    ("nodes", ("h100-sxm", "h200-sxm"), "prefill_compute_efficiency", 0.1, 1.0, 0.01),
-    ("nodes", ("h100-sxm", "h200-sxm"), "decode_compute_efficiency", 0.05, 1.0, 0.01),
-    ("nodes", ("mi300x",), "layer_overhead_ns", 0, 400000, 100),
-    ("interconnects", ("groq-c2c",), "collective_latency_ns", 0, 60000, 100),
+    ("nodes", ("h100-sxm", "h200-sxm"), "layer_overhead_ns", 0, 200000, 100, "single"),
+    ("nodes", ("h100-sxm", "h200-sxm"), "decode_compute_efficiency", 0.05, 1.0, 0.01, "single"),
+    ("interconnects", ("nvlink4",), "collective_latency_ns", 0, 60000, 100, "multi"),
+    ("nodes", ("h100-sxm", "h200-sxm"), "prefill_compute_efficiency", 0.1, 1.0, 0.01, "ttft"),
+    ("nodes", ("mi300x",), "layer_overhead_ns", 0, 400000, 100, "any"),
+    ("interconnects", ("groq-c2c",), "collective_latency_ns", 0, 60000, 100, "any"),
 ]
-SWEEPS = 3
+SWEEPS = 4
 STEPS = 18
 GOLD = (math.sqrt(5) - 1) / 2
 
 
-def _uses(case, section: str, names) -> bool:
+def _uses(case, section: str, names, which: str) -> bool:
     d = case.design
-    return (d.node in names) if section == "nodes" else (d.interconnect in names)
+    if not ((d.node in names) if section == "nodes" else (d.interconnect in names)):
+        return False
+    ttft = case.metric == "ttft_ms"
+    return {"single": d.nodes == 1 and not ttft, "multi": d.nodes > 1 and not ttft, "ttft": ttft, "any": True}[which]
 
 
 def _overrides(values: dict) -> dict:
@@ -57,12 +62,11 @@ def _loss(cases, values: dict) -> float:
 def fit(cases=None) -> dict:
     """The fitted value of every parameter of PARAMS, rounded to its step."""
     cases = [c for c in (cases if cases is not None else load_measurements()) if c.set == "fit"]
-    cat = load_catalog()
-    values = {p: getattr(cat.section(p[0])[p[1][0]], p[2]) for p in PARAMS}
+    values = {p: (p[3] + p[4]) / 2 for p in PARAMS}   # start mid-range: the fit does not read the catalog's values
     for _ in range(SWEEPS):
         for p in PARAMS:
-            section, names, _field, lo, hi, step = p
-            mine = [c for c in cases if _uses(c, section, names)]
+            section, names, _field, lo, hi, step, which = p
+            mine = [c for c in cases if _uses(c, section, names, which)]
             if not mine:
                 continue
 

@@ -35,7 +35,7 @@ def test_bundled_catalogs_load(bundled: Catalog) -> None:
 
 
 def test_default_directory_holds_the_five_files_and_the_reference_designs() -> None:
-    assert sorted(p.stem for p in default_directory().glob("*.yaml")) == sorted(FILES + ("designs",))
+    assert sorted(p.stem for p in default_directory().glob("*.yaml")) == sorted(FILES + ("designs", "measurements"))
 
 
 @pytest.mark.parametrize("section", FILES)

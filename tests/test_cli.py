@@ -155,7 +155,7 @@ def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[s
 
 
 def test_subcommands() -> None:
-    assert subcommands() == ["catalog", "compare", "evaluate", "pareto", "solve", "sweep"]
+    assert subcommands() == ["catalog", "compare", "evaluate", "pareto", "solve", "sweep", "validate"]
 
 
 # -- bad input: exit 2 and one line --------------------------------------------------------------
