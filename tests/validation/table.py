@@ -14,6 +14,7 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make ``validation.cases`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this tree's archsearch
     from validation.cases import LABELS, Row, measured_rows, total_rows  # type: ignore[no-redef]
 else:
     from .cases import LABELS, Row, measured_rows, total_rows
