@@ -289,7 +289,9 @@ class DesignModel:
         check_linear("compute speed", [(cm, max(nmax, conc)), (c0, 1)] + [(cf * w, nmax) for w in fcol.ints])
         md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
         if req.calibrated:  # the rows above are the roofline, a relaxation; the calibrated time per class
-            self._class_pp(lambda n, t, cls, pp: physics.speed_matrix(req, physics.decode_comm(n, t, req, p), cls, t, pp))
+            memo: dict = {}
+            self._class_pp(lambda n, t, cls, pp: physics.speed_matrix(req, physics.decode_comm(n, t, req, p), cls, t,
+                                                                      pp, memo))
             return
         for n in nets:
             for t in tps:
@@ -368,6 +370,9 @@ class DesignModel:
                         continue
                     cc = physics.decode_comm(n, t, req, p)
                     masks = physics.comm_rule_matrix(cc, req, levels, t, ratio, pp)
+                    row_of = {v: i for i, v in enumerate(levels)}
+                    if self._allow_pp_intervals(self._net_tp(n.index, t), pp, masks[[row_of[b] for b in bws]]):
+                        continue
                     # the rule tightens as node bandwidth grows: a level whose allowed PP set equals the
                     # level below it is implied by that level's constraint (its nodes are a subset)
                     changed = np.ones(len(levels), dtype=bool)
@@ -396,6 +401,13 @@ class DesignModel:
                 if not classes:
                     continue
                 masks = matrix(n, t, classes, pp)
+                row_of = {c: i for i, c in enumerate(classes)}
+                per_config = np.ones((len(space.mems), len(pp)), dtype=bool)  # incompatible: no condition
+                for k, m in enumerate(space.mems):
+                    if physics.compatible(m, n):
+                        per_config[k] = masks[row_of[terms[k]]]
+                if self._allow_pp_intervals(self._net_tp(n.index, t), pp, per_config):
+                    continue
                 rows = {}
                 for i, c in enumerate(classes):  # sorted: by group, then by bandwidth
                     rows.setdefault(c.group(), []).append(i)
@@ -405,6 +417,30 @@ class DesignModel:
                         if (last and masks[i].all()) or (not last and (masks[i] == masks[idx[pos + 1]]).all()):
                             continue
                         self._allow_pp([self._net_tp(n.index, t), self._bw_at_most(g, classes[i].eff_bw)], pp, masks[i])
+
+    def _allow_pp_intervals(self, lit, pp: "np.ndarray", masks: "np.ndarray") -> bool:
+        """Enforced by lit: PP lies in the chosen memory configuration's allowed set, stated as two rows
+        lo_k <= PP <= hi_k with lo and hi picked by the one-hot use_mem (PP <= sum hi_k use_mem[k], PP >= sum
+        lo_k use_mem[k]; coefficients at most max_nodes + 1, and below 2^31 in total or not stated).  Exact only when every
+        configuration's allowed set is one interval of ``pp``: returns False (nothing stated) otherwise, and
+        the caller states the sets as domains.  ``masks``: configurations x PP (an empty set gives lo > hi)."""
+        if masks.all():
+            return True
+        count = masks.sum(axis=1)
+        first = masks.argmax(axis=1)
+        last = masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)
+        if not ((count == 0) | (count == last - first + 1)).all():
+            return False
+        top, bottom = int(pp.max()), int(pp.min())
+        hi = [int(pp[j]) if c else 0 for j, c in zip(last, count)]
+        lo = [int(pp[j]) if c else top + 1 for j, c in zip(first, count)]
+        if sum(hi) + sum(lo) >= 2**31:  # keep enforced rows far from CP-SAT 9.15's 32-bit sum (#5293)
+            return False
+        if min(hi) < top:
+            self.model.add(self.PP <= cp_model.LinearExpr.weighted_sum(self.use_mem, hi)).only_enforce_if(lit)
+        if max(lo) > bottom:
+            self.model.add(self.PP >= cp_model.LinearExpr.weighted_sum(self.use_mem, lo)).only_enforce_if(lit)
+        return True
 
     def _node_terms(self) -> list:
         if not hasattr(self, "_terms"):

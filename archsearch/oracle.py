@@ -89,6 +89,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     compatible = np.array([[physics.compatible(m, n) for n in nets] for m in mems], dtype=bool)
     node_bws = [physics.effective_bandwidth(req, m) for m in mems]
     terms = [physics.node_terms(req, m) for m in mems] if req.calibrated else []
+    memo: dict = {}   # the calibrated coefficients of each (TP, node class), worked out once
     ttft_rows = {t: np.array([physics.ttft_pair_ok(req, m, t) for m in mems], dtype=bool) for t in tps}
     for n in nets:
         tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
@@ -119,7 +120,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
                 ok0 &= cm * m_ + c0 <= cf * (flops_units[:, None] * N)
                 if req.calibrated:
-                    ok0 &= physics.speed_matrix(req, cc, terms, t, pp)
+                    ok0 &= physics.speed_matrix(req, cc, terms, t, pp, memo)
                 else:
                     ok0 &= physics.comm_speed_mask(req, cc, pp.ravel()).reshape(pp.shape)
                 ok0 &= N >= io_nodes

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from ..units import PS_PER_S, exact
 from .configs import MemoryConfig
@@ -87,21 +87,34 @@ def _column(values: Sequence[int], kind):
     return np.array(values, dtype=kind)[:, None]
 
 
-def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp):
-    """(mem, comp, comm, fixed): PP times each part of one decode step per user, in picoseconds, for each
-    node class (rows) and pipeline depth (``pp``: a 1-D array, or a column with one PP per row)."""
-    import numpy as np
-    from ..scaling import INT_LIMIT
+def _class_coefficients(req: Requirements, tau: int, t: NodeTerms) -> tuple:
+    """(cw, ck, cf, c0, fixed, X table) of one node class at TP degree tau, in picoseconds, rounded up."""
     a = req.accepted_per_step
     kv = kv_read_for_tp(req, tau)
-    cw = [_ceil(PS_PER_S * req.step_weight_bytes, tau * t.eff_bw) for t in terms]
-    ck = [_ceil(PS_PER_S * kv, tau * t.eff_bw) for t in terms]
-    cf = [_ceil(PS_PER_S * (req.step_flops_per_m + req.attention_flops_per_m), tau * t.decode_flops) for t in terms]
     am = a * req.amortised_prefill_flops * PS_PER_S
-    c0 = [math.ceil(am / (tau * t.prefill_flops)) for t in terms]
-    fx = [req.layers * t.overhead_ps for t in terms]
+    return (_ceil(PS_PER_S * req.step_weight_bytes, tau * t.eff_bw), _ceil(PS_PER_S * kv, tau * t.eff_bw),
+            _ceil(PS_PER_S * (req.step_flops_per_m + req.attention_flops_per_m), tau * t.decode_flops),
+            _ceil(am.numerator, am.denominator * tau * t.prefill_flops), req.layers * t.overhead_ps,
+            (0,) + tuple(_ceil(PS_PER_S * x, tau * t.eff_bw) for x in req.moe_extra_bytes))
+
+
+def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp,
+               memo: Optional[dict] = None):
+    """(mem, comp, comm, fixed): PP times each part of one decode step per user, in picoseconds, for each
+    node class (rows) and pipeline depth (``pp``: a 1-D array, or a column with one PP per row).
+    ``memo``: a dict the caller keeps for one ``req``, so each (TP, class) is worked out once."""
+    import numpy as np
+    from ..scaling import INT_LIMIT
+    memo = {} if memo is None else memo
+
+    def coefficients(t: NodeTerms) -> tuple:
+        key = (tau, t)
+        if key not in memo:
+            memo[key] = _class_coefficients(req, tau, t)
+        return memo[key]
+
+    cw, ck, cf, c0, fx, xt = zip(*(coefficients(t) for t in terms))
     xs = req.moe_extra_bytes
-    xt = [[0] + [_ceil(PS_PER_S * x, tau * t.eff_bw) for x in xs] for t in terms]
     m = micro_batch_m(pp, req.concurrency)
     top_pp, top_m = int(pp.max()), int(m.max())
     top = (max(cw) * top_pp + max(ck) * top_m + max(max(r) for r in xt) + max(cf) * top_m + max(c0)
@@ -121,10 +134,11 @@ def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerm
     return mem, comp, comm, fixed
 
 
-def speed_matrix(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp):
+def speed_matrix(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp,
+                 memo: Optional[dict] = None):
     """The calibrated speed target, rows x PP, exact:  (r / a) (max(mem, comp) + comm + fixed) <= PP seconds."""
     import numpy as np
-    mem, comp, comm, fixed = step_times(req, cc, terms, tau, pp)
+    mem, comp, comm, fixed = step_times(req, cc, terms, tau, pp, memo)
     sr = step_rate(req)
     total = np.maximum(mem, comp) + comm + fixed
     return np.asarray(sr.numerator * total <= sr.denominator * PS_PER_S * pp.astype(total.dtype), dtype=bool)

@@ -144,7 +144,8 @@ def comm_rule_matrix(cc: "CommCoefficients", req: Requirements, node_bws: list[i
         return (num * x) // (ratio.denominator * tau * b)
 
     cw = [fl(req.step_weight_bytes, b) for b in node_bws]
-    ck = [fl(kv_read_for_tp(req, tau), b) for b in node_bws]
+    kv = kv_read_for_tp(req, tau)
+    ck = [fl(kv, b) for b in node_bws]
     xt = ([[0] + [fl(x, b) for x in req.moe_extra_bytes] for b in node_bws] if req.moe_extra_bytes
           else [[0] for _ in node_bws])
     top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())),

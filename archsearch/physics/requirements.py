@@ -116,6 +116,8 @@ def capacity_for_tp(req: Requirements, tau: int) -> int:
 
 def kv_read_for_tp(req: Requirements, tau: int) -> int:
     """KV bytes one request's step reads, over all nodes, at TP degree tau."""
+    if not req.calibrated or tau <= req.kv_heads:
+        return req.kv_read_bytes_per_request
     return math.ceil(req.kv_read_bytes_per_request * kv_replication(req, tau))
 
 
