@@ -102,12 +102,15 @@ class DesignModel:
         self.groups = groups
         self.model = cp_model.CpModel()
         self._net_tp_lits: dict = {}
+        self._pp_sets: dict = {}   # (j, t) -> (PP values, configurations x PP allowed), stated after the groups
         self._variables()
         self._structure()
         self._totals()
         for group in GROUPS:
             if group in groups:
                 getattr(self, f"_{group}")()
+        for (j, t), (pp, allowed) in self._pp_sets.items():
+            self._allow_pp_intervals(self._net_tp(j, t), pp, allowed)
         # indicator of each medium, tier and topology, for architecture no-goods
         mems, nets = space.mems, space.nets
         self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)
@@ -290,7 +293,7 @@ class DesignModel:
         md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
         if req.calibrated:  # the rows above are the roofline, a relaxation; the calibrated time per class
             memo: dict = {}
-            self._class_pp(lambda n, t, cls, pp: physics.speed_matrix(req, physics.decode_comm(n, t, req, p), cls, t,
+            self._class_pp(lambda n, t, cls, pp: physics.speed_matrix(req, self._decode_comm(n, t), cls, t,
                                                                       pp, memo))
             return
         for n in nets:
@@ -356,11 +359,12 @@ class DesignModel:
             bws = [physics.effective_bandwidth(req, m) for m in mems]
             levels = sorted(set(bws))
             at_least = {}
-            for v in levels:
-                members = [a for b, a in zip(bws, self.use_mem) if b >= v]
-                lit = md.new_bool_var(f"node_bw_at_least[{v}]")
-                md.add(sum(members) == lit)
-                at_least[v] = lit
+
+            def at_least_lit(v: int):  # the chosen configuration's node bandwidth is >= v (made on first use)
+                if v not in at_least:
+                    at_least[v] = md.new_bool_var(f"node_bw_at_least[{v}]")
+                    md.add(sum(a for b, a in zip(bws, self.use_mem) if b >= v) == at_least[v])
+                return at_least[v]
             for n in nets:
                 if n.tier is None:
                     continue
@@ -368,10 +372,10 @@ class DesignModel:
                     pp = self._pp_range(n, t)
                     if pp is None:
                         continue
-                    cc = physics.decode_comm(n, t, req, p)
+                    cc = self._decode_comm(n, t)
                     masks = physics.comm_rule_matrix(cc, req, levels, t, ratio, pp)
                     row_of = {v: i for i, v in enumerate(levels)}
-                    if self._allow_pp_intervals(self._net_tp(n.index, t), pp, masks[[row_of[b] for b in bws]]):
+                    if self._collect_intervals(n.index, t, pp, masks[[row_of[b] for b in bws]]):
                         continue
                     # the rule tightens as node bandwidth grows: a level whose allowed PP set equals the
                     # level below it is implied by that level's constraint (its nodes are a subset)
@@ -379,7 +383,7 @@ class DesignModel:
                     changed[1:] = (masks[1:] != masks[:-1]).any(axis=1)
                     for v, ok, new in zip(levels, masks, changed):
                         if new:
-                            self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp, ok)
+                            self._allow_pp([self._net_tp(n.index, t), at_least_lit(v)], pp, ok)
 
     def _class_pp(self, matrix) -> None:
         """A calibrated limit, stated per (network j, TP t, node class) as the PP values it allows.
@@ -392,6 +396,8 @@ class DesignModel:
         only (see ``_speed``)."""
         space = self.space
         terms = self._node_terms()
+        every = sorted(set(terms))   # one list for every pair, so the physics' coefficients are reused
+        row_all = {c: i for i, c in enumerate(every)}
         for n in space.nets:
             for t in space.tps:
                 pp = self._pp_range(n, t)
@@ -400,13 +406,13 @@ class DesignModel:
                 classes = sorted({terms[k] for k, m in enumerate(space.mems) if physics.compatible(m, n)})
                 if not classes:
                     continue
-                masks = matrix(n, t, classes, pp)
+                masks = matrix(n, t, every, pp)[[row_all[c] for c in classes]]
                 row_of = {c: i for i, c in enumerate(classes)}
                 per_config = np.ones((len(space.mems), len(pp)), dtype=bool)  # incompatible: no condition
                 for k, m in enumerate(space.mems):
                     if physics.compatible(m, n):
                         per_config[k] = masks[row_of[terms[k]]]
-                if self._allow_pp_intervals(self._net_tp(n.index, t), pp, per_config):
+                if self._collect_intervals(n.index, t, pp, per_config):
                     continue
                 rows = {}
                 for i, c in enumerate(classes):  # sorted: by group, then by bandwidth
@@ -418,6 +424,19 @@ class DesignModel:
                             continue
                         self._allow_pp([self._net_tp(n.index, t), self._bw_at_most(g, classes[i].eff_bw)], pp, masks[i])
 
+    def _collect_intervals(self, j: int, t: int, pp: "np.ndarray", masks: "np.ndarray") -> bool:
+        """Keep a (network j, TP t) limit whose allowed PP set is one interval for every memory configuration,
+        to be stated with the others of the same pair as one pair of rows (their intersection is an interval
+        too); False (nothing kept) when some configuration's set is not an interval."""
+        if masks.all():
+            return True
+        if not _intervals(masks):
+            return False
+        if (j, t) in self._pp_sets:
+            masks = masks & self._pp_sets[(j, t)][1]
+        self._pp_sets[(j, t)] = (pp, masks)
+        return True
+
     def _allow_pp_intervals(self, lit, pp: "np.ndarray", masks: "np.ndarray") -> bool:
         """Enforced by lit: PP lies in the chosen memory configuration's allowed set, stated as two rows
         lo_k <= PP <= hi_k with lo and hi picked by the one-hot use_mem (PP <= sum hi_k use_mem[k], PP >= sum
@@ -426,11 +445,11 @@ class DesignModel:
         the caller states the sets as domains.  ``masks``: configurations x PP (an empty set gives lo > hi)."""
         if masks.all():
             return True
+        if not _intervals(masks):
+            return False
         count = masks.sum(axis=1)
         first = masks.argmax(axis=1)
         last = masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)
-        if not ((count == 0) | (count == last - first + 1)).all():
-            return False
         top, bottom = int(pp.max()), int(pp.min())
         hi = [int(pp[j]) if c else 0 for j, c in zip(last, count)]
         lo = [int(pp[j]) if c else top + 1 for j, c in zip(first, count)]
@@ -441,6 +460,13 @@ class DesignModel:
         if max(lo) > bottom:
             self.model.add(self.PP >= cp_model.LinearExpr.weighted_sum(self.use_mem, lo)).only_enforce_if(lit)
         return True
+
+    def _decode_comm(self, n: NetworkConfig, t: int) -> physics.CommCoefficients:
+        """A decode step's communication coefficients of (network n, TP t), worked out once per model."""
+        cache = self.__dict__.setdefault("_comm_cache", {})
+        if (n.index, t) not in cache:
+            cache[(n.index, t)] = physics.decode_comm(n, t, self.space.req, self.space.problem)
+        return cache[(n.index, t)]
 
     def _node_terms(self) -> list:
         if not hasattr(self, "_terms"):
@@ -542,3 +568,11 @@ class DesignModel:
         t = next(t for t, u in self.use_tp.items() if solver.boolean_value(u))
         b = next((s.backs[i] for i, u in enumerate(self.use_back) if solver.boolean_value(u)), None)
         return physics.Design(s.mems[k], s.nets[j], int(solver.value(self.N)), t, b)
+
+
+def _intervals(masks: "np.ndarray") -> bool:
+    """Whether every row's True values are one contiguous run (or none)."""
+    count = masks.sum(axis=1)
+    first = masks.argmax(axis=1)
+    last = masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)
+    return bool(((count == 0) | (count == last - first + 1)).all())

@@ -106,30 +106,37 @@ def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerm
     import numpy as np
     from ..scaling import INT_LIMIT
     memo = {} if memo is None else memo
-
-    def coefficients(t: NodeTerms) -> tuple:
-        key = (tau, t)
-        if key not in memo:
-            memo[key] = _class_coefficients(req, tau, t)
-        return memo[key]
-
-    cw, ck, cf, c0, fx, xt = zip(*(coefficients(t) for t in terms))
+    key = (tau, tuple(terms))
+    if key not in memo:  # the rows' coefficients, as Python integers and (where they fit) int64 columns
+        cw, ck, cf, c0, fx, xt = zip(*(_class_coefficients(req, tau, t) for t in terms))
+        cols = {"cw": cw, "ck": ck, "cf": cf, "c0": c0, "fx": fx}
+        peak = {name: max(v) for name, v in cols.items()}
+        peak["xt"] = max(max(r) for r in xt)
+        small = all(v < INT_LIMIT for v in peak.values())
+        arrays = {name: _column(v, np.int64) for name, v in cols.items()} if small else {}
+        if small and req.moe_extra_bytes:
+            arrays["xt"] = np.array(xt, dtype=np.int64)
+        memo[key] = (cols, xt, peak, arrays)
+    cols, xt, peak, arrays = memo[key]
     xs = req.moe_extra_bytes
     m = micro_batch_m(pp, req.concurrency)
     top_pp, top_m = int(pp.max()), int(m.max())
-    top = (max(cw) * top_pp + max(ck) * top_m + max(max(r) for r in xt) + max(cf) * top_m + max(c0)
-           + cc.pp_comm_ps(top_pp, top_m) + max(fx) * top_pp)
+    top = (peak["cw"] * top_pp + peak["ck"] * top_m + peak["xt"] + peak["cf"] * top_m + peak["c0"]
+           + cc.pp_comm_ps(top_pp, top_m) + peak["fx"] * top_pp)
     top *= max(step_rate(req).numerator, 1)
     kind = np.int64 if top < INT_LIMIT and PS_PER_S * top_pp * step_rate(req).denominator < INT_LIMIT else object
+    if kind is not np.int64 or not arrays:
+        arrays = {name: _column(v, kind) for name, v in cols.items()}
+        if xs:
+            arrays["xt"] = np.array(xt, dtype=kind)
     pp_k, m_k = pp.astype(kind), m.astype(kind)
-    mem = _column(cw, kind) * pp_k + _column(ck, kind) * m_k
+    mem = arrays["cw"] * pp_k + arrays["ck"] * m_k
     if xs:
-        table = np.array(xt, dtype=kind)
         shape = np.broadcast_shapes((len(terms), 1), pp.shape)
         idx = np.broadcast_to(np.minimum(pp, req.concurrency).astype(np.int64), shape)
-        mem = mem + table[np.arange(len(terms))[:, None], idx]
-    comp = _column(cf, kind) * m_k + _column(c0, kind)
-    fixed = _column(fx, kind) * pp_k
+        mem = mem + arrays["xt"][np.arange(len(terms))[:, None], idx]
+    comp = arrays["cf"] * m_k + arrays["c0"]
+    fixed = arrays["fx"] * pp_k
     comm = np.broadcast_to(cc.pp_comm_ps(pp_k, m_k), fixed.shape)
     return mem, comp, comm, fixed
 
