@@ -110,7 +110,9 @@ class DesignModel:
             if group in groups:
                 getattr(self, f"_{group}")()
         for (j, t), (pp, allowed) in self._pp_sets.items():
-            self._allow_pp_intervals(self._net_tp(j, t), pp, allowed)
+            if not self._allow_pp_intervals(self._net_tp(j, t), pp, allowed):  # bounds too large for two rows
+                for u, ok in zip(self.use_mem, allowed):
+                    self._allow_pp([self._net_tp(j, t), u], pp, ok)
         # indicator of each medium, tier and topology, for architecture no-goods
         mems, nets = space.mems, space.nets
         self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)

@@ -76,13 +76,14 @@ def _case(e: Entry, refs: dict[str, DesignSpec]) -> Case:
         if raw not in refs:
             raise e.message("design", f"unknown reference design '{raw}' (known: {', '.join(sorted(refs)) or 'none'})")
         spec = refs[raw]
-    else:
-        e._raw["design"] = raw  # read as a mapping below
-        spec = _spec(e)
+    else:  # read as a reference design's mapping is, with the case's name in messages
+        spec = _spec(Entry({"design": raw}, e.file, e.entry, e.error))
     model = e.pop("model")
     if not isinstance(model, (str, dict)):
         raise e.fail("model", "a model name or a model mapping", model)
-    workload = e.child("workload")._raw
+    workload = e.pop("workload")
+    if not isinstance(workload, dict):
+        raise e.fail("workload", "a mapping", workload)
     metric = e.string("metric", choices=tuple(METRICS))
     measured = e.number("measured", positive=True)
     band = e.number("band", positive=True, default=DEFAULT_BAND)

@@ -76,6 +76,8 @@ def test_a_fit_case_outside_its_band_does_not_fail(tmp_path):
     ({"set": "out_of_scope"}, "cases[one-h100]: reason: an out_of_scope case must say why it is out of scope"),
     ({"design": "dgx-h900"}, "cases[one-h100]: design: unknown reference design 'dgx-h900' (known: "),
     ({"colour": "red"}, "cases[one-h100]: colour: unknown field"),
+    ({"design": {"memory": "hbm3-h100", "nodes": 1}}, "cases[one-h100].design: units: missing required field"),
+    ({"workload": [1]}, "cases[one-h100]: workload: expected a mapping, found a list"),
 ])
 def test_bad_measurement_files_get_one_line_and_exit_2(tmp_path, capsys, change, message):
     path = write(tmp_path, [dict(CASE, **change)])
