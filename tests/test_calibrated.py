@@ -85,7 +85,7 @@ def test_ttft_is_max_of_compute_and_weight_reads_plus_communication_plus_fixed()
     met = physics.evaluate(d, req, p)
     flops = 2 * 68980000000 * 4096 + 2 * 80 * 4096 * 4096 * 64 * 128
     work = max(flops / (8 * 0.5 * 989.4e12), 2 * 68980000000 / (8 * 0.5 * 3350e9))
-    comm = physics.base_comm(d.net, 8, req, p).prompt_ps(1, 4096) / PS_PER_S
+    comm = physics.base_comm(d.net, 8, req, p, nodes=8).prompt_ps(1, 4096) / PS_PER_S
     assert float(met.ttft_s) == pytest.approx(work + comm + 80e-6, rel=1e-9)
     # the workload's prefill_compute_efficiency overrides the node's
     p2 = problem(overrides=ROUND, prompt_tokens=4096, prefill_compute_efficiency=0.25)
@@ -124,5 +124,5 @@ def test_matrix_rows_are_node_classes_and_loosen_with_bandwidth():
     terms = physics.node_terms(req, d.mem)
     faster = dataclasses.replace(terms, eff_bw=terms.eff_bw * 4)
     pp = np.arange(1, 5, dtype=np.int64)
-    ok = physics.speed_matrix(req, physics.decode_comm(d.net, 8, req, p), [terms, faster], 8, pp)
+    ok = physics.speed_matrix(req, physics.decode_comm(d.net, 8, req, p, nodes=8), [terms, faster], 8, pp)
     assert ok.shape == (2, 4) and (ok[1] >= ok[0]).all()

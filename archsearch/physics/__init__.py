@@ -46,13 +46,15 @@ from .decode import (  # noqa: F401
     micro_batch_m, moe_extra, step_bytes, step_rate, speed_ok, speed_coefficients, compute_per_token_flops, compute_ok, compute_coefficients,
 )
 from .network import (  # noqa: F401
-    CommCoefficients, collective_latency_s, comm_coefficients, decode_comm, base_comm, comm_speed_ok, comm_speed_mask, comm_rule_matrix,
+    CommCoefficients, collective_latency_s, comm_coefficients, decode_comm, base_comm, comm_speed_ok, comm_speed_mask,
+    comm_rule_matrix, machine_groups, machine_mask, comm_speed_mask_at, comm_rule_matrix_at,
 )
 from .prefill import (  # noqa: F401
     ttft_compute_s, ttft_memory_s, ttft_pair_ok, prompt_comm_mask, ttft_comm_mask,
 )
 from .calibrated import (  # noqa: F401
     NodeTerms, prefill_efficiency, effective_bandwidth, node_terms, step_times, speed_matrix, ttft_ps, ttft_matrix,
+    speed_matrix_at, ttft_matrix_at,
 )
 from .design import (  # noqa: F401
     Design, Metrics, design_comm, ttft_s, roofline, io_bandwidth_bytes_per_s, evaluate,

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 from ..units import PS_PER_S, exact
 from .configs import MemoryConfig
 from .decode import micro_batch_m, step_rate
-from .network import CommCoefficients
+from .network import CommCoefficients, base_comm, decode_comm, machine_groups
 from .requirements import Requirements, kv_read_for_tp
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -170,3 +170,33 @@ def ttft_matrix(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTer
     if req.max_ttft_s is None:
         return np.ones(np.broadcast_shapes((len(terms), 1), pp.shape), dtype=bool)
     return np.asarray(ttft_ps(req, cc, terms, tau, pp) <= math.floor(req.max_ttft_s * PS_PER_S), dtype=bool)
+
+
+def _per_machine(cfg, tau: int, terms: Sequence[NodeTerms], pp, fn):
+    """``fn(nodes, terms, pp values)`` (rows x PP) applied machine class by machine class of N = tau x PP
+    (communication depends on the machine): rows x PP for a 1-D pp, one PP per row for a column."""
+    import numpy as np
+    pp = np.asarray(pp)
+    if pp.ndim == 1:
+        out = np.zeros((len(terms), len(pp)), dtype=bool)
+        for n, sel in machine_groups(cfg, tau, pp):
+            out[:, sel] = fn(n, terms, pp[sel])
+        return out
+    out = np.zeros(pp.shape, dtype=bool)
+    for n, sel in machine_groups(cfg, tau, pp):
+        rows = np.nonzero(sel[:, 0])[0]
+        out[rows, 0] = fn(n, [terms[i] for i in rows], pp[rows])[:, 0]
+    return out
+
+
+def speed_matrix_at(req: Requirements, cfg, tau: int, problem, terms: Sequence[NodeTerms], pp,
+                    memo: Optional[dict] = None):
+    """``speed_matrix`` with each PP's own machine (its decode communication)."""
+    return _per_machine(cfg, tau, terms, pp, lambda n, ts, v: speed_matrix(
+        req, decode_comm(cfg, tau, req, problem, nodes=n), ts, tau, v, memo))
+
+
+def ttft_matrix_at(req: Requirements, cfg, tau: int, problem, terms: Sequence[NodeTerms], pp):
+    """``ttft_matrix`` with each PP's own machine (its prompt communication)."""
+    return _per_machine(cfg, tau, terms, pp, lambda n, ts, v: ttft_matrix(
+        req, base_comm(cfg, tau, req, problem, nodes=n), ts, tau, v))
