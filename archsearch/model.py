@@ -397,14 +397,13 @@ class DesignModel:
         every = sorted(set(terms))   # one list for every pair, so the physics' coefficients are reused
         row_all = {c: i for i, c in enumerate(every)}
         for n in space.nets:
+            classes = sorted({terms[k] for k, m in enumerate(space.mems) if physics.compatible(m, n)})
+            rows_n = [row_all[c] for c in classes]
             for t in space.tps:
                 pp = self._pp_range(n, t)
-                if pp is None:
+                if pp is None or not classes:
                     continue
-                classes = sorted({terms[k] for k, m in enumerate(space.mems) if physics.compatible(m, n)})
-                if not classes:
-                    continue
-                masks = matrix(n, t, every, pp)[[row_all[c] for c in classes]]
+                masks = matrix(n, t, every, pp)[rows_n]
                 row_of = {c: i for i, c in enumerate(classes)}
                 per_config = np.ones((len(space.mems), len(pp)), dtype=bool)  # incompatible: no condition
                 for k, m in enumerate(space.mems):

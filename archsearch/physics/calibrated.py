@@ -106,8 +106,8 @@ def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerm
     import numpy as np
     from ..scaling import INT_LIMIT
     memo = {} if memo is None else memo
-    key = (tau, tuple(terms))
-    if key not in memo:  # the rows' coefficients, as Python integers and (where they fit) int64 columns
+    key = (tau, id(terms))   # the memo keeps ``terms`` alive (below), so its id names it while the memo lives
+    if key not in memo or memo[key][4] is not terms:  # the rows' coefficients, as Python integers and (where they fit) int64 columns
         cw, ck, cf, c0, fx, xt = zip(*(_class_coefficients(req, tau, t) for t in terms))
         cols = {"cw": cw, "ck": ck, "cf": cf, "c0": c0, "fx": fx}
         peak = {name: max(v) for name, v in cols.items()}
@@ -116,8 +116,8 @@ def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerm
         arrays = {name: _column(v, np.int64) for name, v in cols.items()} if small else {}
         if small and req.moe_extra_bytes:
             arrays["xt"] = np.array(xt, dtype=np.int64)
-        memo[key] = (cols, xt, peak, arrays)
-    cols, xt, peak, arrays = memo[key]
+        memo[key] = (cols, xt, peak, arrays, terms)
+    cols, xt, peak, arrays, _ = memo[key]
     xs = req.moe_extra_bytes
     m = micro_batch_m(pp, req.concurrency)
     top_pp, top_m = int(pp.max()), int(m.max())
@@ -184,6 +184,8 @@ def _per_machine(cfg, tau: int, terms: Sequence[NodeTerms], pp, fn):
         return out
     out = np.zeros(pp.shape, dtype=bool)
     for n, sel in machine_groups(cfg, tau, pp):
+        if sel.all():  # one machine for every row: the caller's own list (its coefficients are memoised)
+            return fn(n, terms, pp)
         rows = np.nonzero(sel[:, 0])[0]
         out[rows, 0] = fn(n, [terms[i] for i in rows], pp[rows])[:, 0]
     return out
