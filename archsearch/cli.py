@@ -26,6 +26,8 @@ from .solve import solve
 from . import sweep as sweep_mod
 from . import sweep_report as sweep_table
 from .pareto import frontier
+from . import validate as validation
+from .validate_report import validate_table
 from .plot import check_target as check_plot_target, grid_heatmap, pareto_plot, sweep_plot
 from .yamlio import write_atomic
 
@@ -147,12 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--plot", metavar="FILE.png|.svg", help="plot the frontier (needs the plot extra)")
     f.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
 
+    v = sub.add_parser("validate", help="the calibrated model against published measurements",
+                       description="Evaluate every case of a measurement file (default: the bundled "
+                       "catalogs/measurements.yaml) with the calibrated speed model and print model against "
+                       "measured, with the roofline beside it. Exit 0 when every check-set case is within its "
+                       "band, 1 when one is not (docs/calibration.md).")
+    v.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
+    v.add_argument("--measurements", metavar="FILE", help="measurement file (default: the bundled one)")
+    v.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+
     c = sub.add_parser("catalog", help="list what the catalogs hold, with sources",
                        description="List catalog entries with their key figures, estimate marks and sources.")
     c.add_argument("section", nargs="?", choices=FILES, help="only this section")
     c.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
     c.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
-    for sp in (s, w, e, m, f, c):
+    for sp in (s, w, e, m, f, c, v):
         _add_output_options(sp)
     return ap
 
@@ -277,6 +288,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     note.print(f"archsearch: the frontier is incomplete ({stopped}): faster designs may exist, and "
                               "a listed design may be beaten by one of them", markup=False, soft_wrap=True)
             return 0
+        if args.command == "validate":
+            table = validation.rows(validation.load_measurements(args.measurements, args.catalog),
+                                    args.measurements or "measurements.yaml", args.catalog)
+            if args.json:
+                _print_json({"passed": validation.passed(table), "cases": validation.records(table)})
+            else:
+                _console(args).print(validate_table(table))
+            return 0 if validation.passed(table) else 1
         if args.command == "catalog":
             cat = load_catalog(args.catalog)
             if args.json:

@@ -93,7 +93,9 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     tp_keep_up = cache.keep_up(exact(bal.tensor_parallel_ratio))
     pp_keep_up = cache.keep_up(exact(bal.pipeline_parallel_ratio))
     compatible = cache.compatible
-    level_of_mem = cache.level_of_mem
+    level_of_mem = cache.level_of_mem   # rows of the comm-time rule (effective bandwidths when calibrated)
+    terms = [physics.node_terms(req, m) for m in mems] if req.calibrated else []
+    memo: dict = {}   # the calibrated coefficients of each (TP, node class), worked out once
     for n in nets:
         tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
         for t in tps:
@@ -110,7 +112,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
             net_cost = cache.network_cost_usd(n)[N]
             C0 = cost[:, None] * N + net_cost
             B = bw_units[:, None] * N
-            ok0 = cap[:, None] * N >= req.capacity_required_bytes
+            ok0 = cap[:, None] * N >= physics.capacity_for_tp(req, t)
             if pcol is not None:
                 pw0 = pw_mem[:, None] * N
                 for w, term in zip(pw_terms[n.index], n.terms):
@@ -120,9 +122,14 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 x = physics.moe_extra(req, pp)
                 ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
                 ok0 &= cm * m_ + c0 <= cf * (flops_units[:, None] * N)
-                ok0 &= cache.comm_speed_mask(n, t)[at]
+                if req.calibrated:
+                    ok0 &= physics.speed_matrix_at(req, n, t, p, terms, pp, memo)
+                else:
+                    ok0 &= cache.comm_speed_mask(n, t)[at]
                 ok0 &= N >= io_nodes
-            if req.max_ttft_s is not None:
+            if req.max_ttft_s is not None and req.calibrated:
+                ok0 &= physics.ttft_matrix_at(req, n, t, p, terms, pp)
+            elif req.max_ttft_s is not None:
                 ok0 &= cache.ttft_pair_ok(t)[:, None]
                 ok0 &= cache.ttft_comm_mask(n, t)[at]
             if n.tier is not None and bal.rule == "ratio":

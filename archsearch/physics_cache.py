@@ -77,15 +77,18 @@ class PhysicsCache:
 
     @property
     def bandwidth_levels(self) -> list[int]:
-        """The distinct per-node memory bandwidths, ascending (the comm-time rule's rows)."""
-        return self._once(("levels",), lambda: sorted({m.bandwidth_bytes_per_s for m in self.space.mems}))
+        """The distinct per-node memory bandwidths, ascending (the comm-time rule's rows): the streaming
+        bandwidth a node reaches when the speed model is calibrated, the datasheet figure under the roofline."""
+        s = self.space
+        return self._once(("levels",), lambda: sorted({physics.effective_bandwidth(s.req, m) for m in s.mems}))
 
     @property
     def level_of_mem(self) -> np.ndarray:
         """For each memory configuration, its row in ``bandwidth_levels``."""
         def compute():
             where = {v: i for i, v in enumerate(self.bandwidth_levels)}
-            return np.array([where[m.bandwidth_bytes_per_s] for m in self.space.mems], dtype=np.int64)
+            return np.array([where[physics.effective_bandwidth(self.space.req, m)] for m in self.space.mems],
+                            dtype=np.int64)
         return self._once(("level_of_mem",), compute)
 
     def ttft_pair_ok(self, t: int) -> np.ndarray:

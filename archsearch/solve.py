@@ -31,7 +31,7 @@ from .oracle import enumerate_top
 from .physics import Check, Design, Metrics, Requirements
 from .problem import DISTINCT
 from .scaling import INT_LIMIT, check_bound
-from .units import format_bytes, format_usd
+from .units import PS_PER_S, format_bytes, format_usd
 
 
 @dataclass(frozen=True)
@@ -476,6 +476,8 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             b = s.value(dm.B) * dm.bw_unit
             best = float(b * req.accepted_per_step / physics.step_bytes(req, 1))
+            if req.calibrated:  # the calibrated speed of that design (its roofline is the bound above)
+                best = float(physics.evaluate(dm.design_from(s), req, p).decode_tokens_per_s_per_user)
             parts.append(f"speed: needs {float(req.min_tokens_per_s):g} tokens/s per user; without pipelining, the "
                          f"most memory bandwidth meeting the other requirements ({float(b) / 1e12:,.1f} TB/s) gives "
                          f"{best:,.1f}")
@@ -492,8 +494,15 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
                      f"({float(req.swap.node_io_bytes_per_s) / 1e9:g} GB/s each, max_nodes {space.max_nodes:,}); "
                      f"{physics.backing_shortfall(p, req)}")
     if "ttft" in culprits:
-        fastest = min((max(physics.ttft_compute_s(req, m, t), physics.ttft_memory_s(req, m, t))
-                       for m in space.mems for t in space.tps), default=None)
+        if req.calibrated:  # compute or weight reads, plus the per-layer time: no communication counted
+            import numpy as np
+            none = physics.CommCoefficients(0, 0, 0, 0)
+            fastest = min((Fraction(int(physics.ttft_ps(req, none, [physics.node_terms(req, m)], t,
+                                                        np.array([1]))[0, 0]), PS_PER_S)
+                           for m in space.mems for t in space.tps), default=None)
+        else:
+            fastest = min((max(physics.ttft_compute_s(req, m, t), physics.ttft_memory_s(req, m, t))
+                           for m in space.mems for t in space.tps), default=None)
         what = (f"a {req.prompt_tokens:,}-token prompt" if req.prompt_tokens == p.workload.prompt_tokens else
                 f"{req.prompt_tokens:,} tokens before the first token ({p.workload.prompt_tokens:,} of prompt, the "
                 "rest recomputed history)")
