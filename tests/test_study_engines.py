@@ -15,6 +15,8 @@ distributed = pytest.importorskip("dask.distributed")  # the cluster extra; the 
 
 @pytest.fixture
 def spec(tmp_path: Path, small_problem_dict, write_problem):
+    # named explicitly: the worker processes of a cluster do not see conftest's pinned defaults
+    small_problem_dict["constraints"]["speed_model"] = "calibrated"
     problem = write_problem(small_problem_dict)
     doc = {"name": "c", "problem": str(problem), "top_k": 2,
            "parameters": [{"path": "workload.context_length", "values": ["2k", "8k"]},
