@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping, Union
 
 from .errors import CatalogError, ProblemError
-from .yamlio import Entry, entries, read_yaml_cached
+from .yamlio import Entry, describe, entries, key_text, read_yaml_cached, shown
 
 FILES = ("memory", "nodes", "interconnects", "topologies", "models")
 SECTION = {"memory": "memory", "nodes": "nodes", "interconnects": "interconnects",
@@ -25,7 +26,7 @@ SECTION = {"memory": "memory", "nodes": "nodes", "interconnects": "interconnects
 ATTACH = ("die", "wafer", "package", "board")
 COST_BASES = ("build", "market")
 TOPOLOGY_KINDS = ("ring", "torus", "mesh", "fat_tree", "dragonfly", "switch", "all_to_all")
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9.\-]{0,63}")  # always fullmatch: "$" would pass a final newline
 
 Estimate = Union[bool, tuple[str, ...]]
 
@@ -180,8 +181,8 @@ class Catalog:
 # -- field readers shared by entry kinds -------------------------------------------
 def _common(e: Entry) -> dict[str, Any]:
     name = e.string("name")
-    if not NAME_RE.match(name):
-        raise e.fail("name", "lower-case letters, digits, '.' and '-'", name)
+    if not NAME_RE.fullmatch(name):
+        raise e.fail("name", "lower-case letters, digits, '.' and '-' (at most 64)", name)
     out = {"name": name, "description": e.string("description"), "source": e.string("source")}
     est = e.pop("estimate")
     if isinstance(est, bool):
@@ -194,7 +195,7 @@ def _common(e: Entry) -> dict[str, Any]:
 
 
 def _curve(e: Entry, field: str) -> Curve:
-    c = e.child(field)
+    c = e.child(field, kind="cost_curve")
     if c.has("points") == c.has("die_yield"):
         raise c.message(None, "expected exactly one of 'points' or 'die_yield'")
     if c.has("points"):
@@ -380,11 +381,14 @@ def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, An
     directory = Path(directory) if directory is not None else default_directory()
     if not directory.is_dir():
         raise CatalogError(f"{directory}: catalog directory not found")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ProblemError(f"{overrides_file}: overrides: expected a mapping of catalog sections, found {describe(overrides)}")
     overrides = dict(overrides or {})
     for section in overrides:
         if section not in FILES:
-            raise ProblemError(f"{overrides_file}: overrides.{section}: unknown catalog section "
-                               f"(expected one of {', '.join(FILES)})")
+            near = difflib.get_close_matches(str(section), FILES, n=1)
+            raise ProblemError(f"{overrides_file}: overrides.{key_text(section)}: unknown catalog section "
+                               f"(expected one of {', '.join(FILES)})" + (f" (did you mean '{near[0]}'?)" if near else ""))
     loaded: dict[str, dict[str, Any]] = {}
     for section in FILES:
         path = directory / f"{section}.yaml"
@@ -396,11 +400,12 @@ def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, An
                                f"found {type(sec_over).__name__}")
         items = raw.get(section) if isinstance(raw, dict) else None
         if sec_over and isinstance(items, list):
-            names = {it.get("name"): it for it in items if isinstance(it, dict)}
+            names = {it["name"]: it for it in items if isinstance(it, dict) and isinstance(it.get("name"), str)}
             for name, fields in sec_over.items():
-                if name not in names:
-                    raise ProblemError(f"{overrides_file}: overrides.{section}.{name}: no such {section} "
-                                       f"entry in {path}")
+                if not isinstance(name, str) or name not in names:
+                    near = difflib.get_close_matches(name, list(names), n=1) if isinstance(name, str) else []
+                    raise ProblemError(f"{overrides_file}: overrides.{section}.{key_text(name)}: no such {section} "
+                                       f"entry in {path}" + (f" (did you mean '{near[0]}'?)" if near else ""))
                 if not isinstance(fields, dict):
                     raise ProblemError(f"{overrides_file}: overrides.{section}.{name}: expected a mapping "
                                        f"of fields, found {type(fields).__name__}")
@@ -414,22 +419,32 @@ def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, An
             out[item.name] = item
         loaded[section] = out
     cat = Catalog(directory=str(directory), **loaded)
-    _check_references(cat, directory)
+    _check_references(cat, directory, overrides, overrides_file)
     return cat
 
 
-def _check_references(cat: Catalog, directory: Path) -> None:
+def _check_references(cat: Catalog, directory: Path, overrides: Mapping[str, Any] | None = None,
+                      overrides_file: str = "problem") -> None:
+    """Names one entry gives of another must exist.  A broken name a problem's ``overrides`` wrote is blamed
+    on the problem file and the override's path, not on the installed catalog."""
+    overrides = overrides or {}
+
+    def fail(section: str, name: str, field: str, text: str) -> Exception:
+        over = (overrides.get(section) or {}).get(name) or {}
+        if isinstance(over, dict) and field in over:
+            return ProblemError(f"{overrides_file}: overrides.{section}.{name}.{field}: {text}")
+        return CatalogError(f"{directory / (section + '.yaml')}: {section}[{name}]: {field}: {text}")
+
     for node in cat.nodes.values():
         for m in node.memory:
             if m not in cat.memory:
-                raise CatalogError(f"{directory / 'nodes.yaml'}: nodes[{node.name}]: memory: unknown memory "
-                                   f"'{m}' (known: {', '.join(sorted(cat.memory))})")
+                raise fail("nodes", node.name, "memory", f"unknown memory {shown(m)} (known: {', '.join(sorted(cat.memory))})")
     for ic in cat.interconnects.values():
         for nt in ic.node_types or ():
             if nt not in cat.nodes:
-                raise CatalogError(f"{directory / 'interconnects.yaml'}: interconnects[{ic.name}]: node_types: "
-                                   f"unknown node type '{nt}' (known: {', '.join(sorted(cat.nodes))})")
+                raise fail("interconnects", ic.name, "node_types",
+                           f"unknown node type {shown(nt)} (known: {', '.join(sorted(cat.nodes))})")
         for t in ic.topologies:
             if t not in cat.topologies:
-                raise CatalogError(f"{directory / 'interconnects.yaml'}: interconnects[{ic.name}]: topologies: "
-                                   f"unknown topology '{t}' (known: {', '.join(sorted(cat.topologies))})")
+                raise fail("interconnects", ic.name, "topologies",
+                           f"unknown topology {shown(t)} (known: {', '.join(sorted(cat.topologies))})")

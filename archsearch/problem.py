@@ -150,7 +150,7 @@ def read_problem_dict(path: Path | str | None = None) -> tuple[Any, str]:
 def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None) -> Problem:
     """Check a problem given as the mapping a problem file holds; ``file`` names it in messages."""
     raw = copy.deepcopy(raw)
-    top = Entry(raw, file, "problem", ProblemError)
+    top = Entry(raw, file, "problem", ProblemError, kind="")
     name = top.string("name")
     description = top.string("description", default="")
     overrides = top.pop("overrides", {}) or {}
@@ -201,7 +201,7 @@ def _model(top: Entry, catalog: Catalog, file: str) -> ModelSpec:
         fields.setdefault("description", "model given in the problem file")
         fields.setdefault("source", file)
         fields.setdefault("estimate", False)
-    return model_from_entry(Entry(fields, file, "problem.model", ProblemError))
+    return model_from_entry(Entry(fields, file, "problem.model", ProblemError, kind="models"))
 
 
 def _speculative(e: Entry) -> Speculative | None:
@@ -250,10 +250,6 @@ def _workload(e: Entry, catalog: Catalog) -> Workload:
         speculative=_speculative(e),
         kv_swap=_kv_swap(e, catalog),
     )
-    if w.prefill_compute_efficiency > 1:
-        raise e.fail("prefill_compute_efficiency", "a fraction in (0, 1]", w.prefill_compute_efficiency)
-    if w.kv_read_fraction > 1:
-        raise e.fail("kv_read_fraction", "a fraction in (0, 1]", w.kv_read_fraction)
     if w.prompt_tokens > w.context_length:
         raise e.message("prompt_tokens", f"{w.prompt_tokens} exceeds context_length {w.context_length} "
                                          "(the context holds the prompt)")

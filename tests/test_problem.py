@@ -122,28 +122,29 @@ BAD = [
     (put("workload", None), "{p}: problem.workload: context_length: missing required field"),
     (put("workload", "chat"), "{p}: problem: workload: expected a mapping, found 'chat'"),
     (drop("constraints.max_nodes"), "{p}: problem.constraints: max_nodes: missing required field"),
-    (put("workload.context_length", 0), "{p}: problem.workload: context_length: expected a positive integer, "
-                                        "found 0"),
-    (put("workload.context_length", "4k"), "{p}: problem.workload: context_length: expected a positive integer, "
-                                           "found '4k'"),
-    (put("workload.context_length", 4096.5), "{p}: problem.workload: context_length: expected a positive "
-                                             "integer, found 4096.5"),
-    (put("workload.context_length", True), "{p}: problem.workload: context_length: expected a positive integer, "
-                                           "found true (a boolean)"),
-    (put("workload.concurrency", -1), "{p}: problem.workload: concurrency: expected a positive integer, "
-                                      "found -1"),
+    (put("workload.context_length", 0), "{p}: problem.workload: context_length: expected an integer in "
+                                        "[1, 1,073,741,824], found 0"),
+    (put("workload.context_length", "4kB"), "{p}: problem.workload: context_length: expected an integer in "
+                                            "[1, 1,073,741,824], found '4kB'"),
+    (put("workload.context_length", 4096.5), "{p}: problem.workload: context_length: expected an integer in "
+                                             "[1, 1,073,741,824], found 4096.5"),
+    (put("workload.context_length", True), "{p}: problem.workload: context_length: expected an integer in "
+                                           "[1, 1,073,741,824], found true (a boolean)"),
+    (put("workload.concurrency", -1), "{p}: problem.workload: concurrency: expected an integer in "
+                                      "[1, 100,000,000], found -1"),
     (put("workload.min_decode_tokens_per_s_per_user", -5), "{p}: problem.workload: "
-     "min_decode_tokens_per_s_per_user: expected a number >= 0, found -5"),
+     "min_decode_tokens_per_s_per_user: expected a number in [0, 1,000,000], found -5"),
     (put("model", "llama-9"), "{p}: problem: model: unknown model preset 'llama-9' (known: {models})"),
     (put("model", 70), "{p}: problem: model: expected a preset name or a mapping of model fields, found 70"),
     (put("workload.kv_dtype", "fp12"), "{p}: problem.workload: kv_dtype: expected one of fp32, bf16, fp16, fp8, "
-                                       "int8, fp4, int4, found 'fp12'"),
+                                       "int8, fp4, int4, found 'fp12' (did you mean 'fp32'?)"),
     (put("constraints.balance.rule", "ration"), "{p}: problem.constraints.balance: rule: expected one of ratio, "
-                                                "comm_time, found 'ration'"),
+                                                "comm_time, found 'ration' (did you mean 'ratio'?)"),
     (put("constraints.balance", "ratio"), "{p}: problem.constraints: balance: expected a mapping, found 'ratio'"),
-    (put("constraints.max_nodes", 0), "{p}: problem.constraints: max_nodes: expected a positive integer, found 0"),
+    (put("constraints.max_nodes", 0), "{p}: problem.constraints: max_nodes: expected an integer in "
+                                      "[1, 1,000,000,000,000], found 0"),
     (put("cost.basis", "retail"), "{p}: problem.cost: basis: expected one of build, market, found 'retail'"),
-    (put("search.top_k", 0), "{p}: problem.search: top_k: expected a positive integer, found 0"),
+    (put("search.top_k", 0), "{p}: problem.search: top_k: expected an integer in [1, 1,000], found 0"),
     (put("search.distinct", "node"), "{p}: problem.search: distinct: expected one of architecture, medium, "
                                      "design, found 'node'"),
     (put("search.include", {"memory": ["hbm9"]}), "{p}: problem.search.include: memory: unknown memory entry "
@@ -152,9 +153,9 @@ BAD = [
                                             "names, found a list"),
     (put("search.include", {"models": ["llama-3-8b"]}), "{p}: problem.search.include: models: unknown field"),
     (put("overrides", {"memory": {"hbm9": {"capacity_gb": 1}}}), "{p}: overrides.memory.hbm9: no such memory "
-                                                                 "entry in {memory_yaml}"),
+                                                                 "entry in {memory_yaml} (did you mean 'hbm4'?)"),
     (put("overrides", {"memroy": {}}), "{p}: overrides.memroy: unknown catalog section (expected one of memory, "
-                                       "nodes, interconnects, topologies, models)"),
+                                       "nodes, interconnects, topologies, models) (did you mean 'memory'?)"),
     (put("overrides", ["memory"]), "{p}: problem: overrides: expected a mapping of catalog sections, found a list"),
     (put("model", {"name": "toy", "hidden_size": 8192, "attention_heads": 64, "kv_heads": 8, "head_dim": 128,
                    "parameters": 7e10, "active_parameters": 7e10}),
@@ -164,15 +165,15 @@ BAD = [
      "{p}: problem.model: name: missing required field"),
     (put("model", {"preset": "llama-9", "layers": 40}), "{p}: problem: model.preset: unknown model preset "
                                                         "'llama-9' (known: {models})"),
-    (put("model", {"preset": "llama-2-70b", "layerz": 40}), "{p}: problem.model: layerz: unknown field"),
-    (put("model", {"preset": "llama-2-70b", "layers": 0}), "{p}: problem.model: layers: expected a positive "
-                                                           "integer, found 0"),
+    (put("model", {"preset": "llama-2-70b", "layerz": 40}), "{p}: problem.model: layerz: unknown field (did you mean 'layers'?)"),
+    (put("model", {"preset": "llama-2-70b", "layers": 0}), "{p}: problem.model: layers: expected an integer "
+                                                           "in [1, 10,000], found 0"),
     (put("workload.prompt_tokens", 5000), "{p}: problem.workload: prompt_tokens: 5000 exceeds context_length 4096 "
                                           "(the context holds the prompt)"),
-    (put("workload.kv_read_fraction", 1.5), "{p}: problem.workload: kv_read_fraction: expected a fraction in "
-                                            "(0, 1], found 1.5"),
+    (put("workload.kv_read_fraction", 1.5), "{p}: problem.workload: kv_read_fraction: expected a number in "
+                                            "[1e-6, 1], found 1.5"),
     (put("workload.prefill_compute_efficiency", 0), "{p}: problem.workload: prefill_compute_efficiency: expected "
-                                                    "a positive number, found 0"),
+                                                    "a number in [1e-6, 1], found 0"),
     (put("workload.speculative", {"draft_tokens": 2, "accepted_tokens_per_step": 4}),
      "{p}: problem.workload.speculative: accepted_tokens_per_step: 4 exceeds draft_tokens + 1 = 3 (a step yields "
      "at most the drafted tokens and one of its own)"),
@@ -223,7 +224,7 @@ def test_override_with_a_bad_value_is_a_catalog_error(write_problem: Callable[..
     with pytest.raises(CatalogError) as exc:
         load_problem(path)
     assert str(exc.value) == (f"{MEMORY_YAML} (with overrides from {path}): memory[hbm3]: capacity_gb: "
-                              "expected a positive number, found -1")
+                              "expected a number in [1e-6, 1,000,000], found -1")
 
 
 def test_missing_problem_file(tmp_path: Path) -> None:
