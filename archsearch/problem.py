@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,9 +18,11 @@ from typing import Any, Mapping
 from .catalog import FILES, Catalog, ModelSpec, load_catalog, model_from_entry
 from .errors import ProblemError
 from .units import DTYPE_BYTES
-from .yamlio import Entry, read_yaml
+from .yamlio import MAX_BYTES, Entry, parse_yaml, read_yaml, shown
 
 DEFAULT_PROBLEM = "llama-2-70b-chat.yaml"
+STDIN = "-"                 # a problem path of "-" reads the problem from standard input
+STDIN_LABEL = "<stdin>"     # how messages name it
 BALANCE_RULES = ("ratio", "comm_time")
 DISTINCT = ("architecture", "medium", "design")
 SWAP_MODES = ("swap", "recompute", "best")
@@ -79,6 +83,7 @@ class Constraints:
     expert_parallel: bool
     max_ttft_ms: float | None
     balance: Balance
+    max_nodes_requested: int | None = None   # the problem's max_nodes when above every tier's reach (clamped)
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ def resolve_problem_path(path: Path | str | None) -> Path:
     ``problems/long-document-prefill.yaml`` run outside the repository); or the default problem."""
     if path is None:
         return default_problem_path()
+    if str(path) == STDIN:
+        return Path(STDIN)
     path = Path(path)
     if not path.exists():
         stem = path.name[:-5] if path.name.endswith(".yaml") else path.name
@@ -132,19 +139,38 @@ def resolve_problem_path(path: Path | str | None) -> Path:
             bundled = {p.stem: p for p in bundled_problems()}
             if stem in bundled:
                 return bundled[stem]
+            near = difflib.get_close_matches(stem, list(bundled), n=1, cutoff=0.6)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            raise ProblemError(f"{shown(str(path))[1:-1]}: file not found ({hint}bundled problems: {', '.join(bundled)})")
     return path
+
+
+_STDIN_TEXT: list[str] = []
+
+
+def _read(path: Path) -> Any:
+    """The raw mapping of a problem file, or of standard input when the path is ``-`` (read once per process)."""
+    if str(path) == STDIN:
+        if not _STDIN_TEXT:
+            _STDIN_TEXT.append(sys.stdin.read(MAX_BYTES + 1))
+        return parse_yaml(_STDIN_TEXT[0], STDIN_LABEL, ProblemError)
+    return read_yaml(path, ProblemError)
+
+
+def _label(path: Path) -> str:
+    return STDIN_LABEL if str(path) == STDIN else str(path)
 
 
 def load_problem(path: Path | str | None = None, catalog_dir: Path | str | None = None) -> Problem:
     """Read and check a problem file (default: the bundled default problem)."""
     path = resolve_problem_path(path)
-    return problem_from_dict(read_yaml(path, ProblemError), str(path), catalog_dir)
+    return problem_from_dict(_read(path), _label(path), catalog_dir)
 
 
 def read_problem_dict(path: Path | str | None = None) -> tuple[Any, str]:
     """The raw mapping of a problem file and the file name messages use (for sweeps that change fields)."""
     path = resolve_problem_path(path)
-    return read_yaml(path, ProblemError), str(path)
+    return _read(path), _label(path)
 
 
 def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None) -> Problem:
@@ -152,8 +178,12 @@ def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None
     raw = copy.deepcopy(raw)
     top = Entry(raw, file, "problem", ProblemError, kind="")
     name = top.string("name")
+    if not name.isprintable() or len(name) > 100:
+        raise top.fail("name", "a one-line name of at most 100 printable characters", name)
     description = top.string("description", default="")
-    overrides = top.pop("overrides", {}) or {}
+    overrides = top.pop("overrides", {})
+    if overrides is None:
+        overrides = {}
     if not isinstance(overrides, dict):
         raise top.fail("overrides", "a mapping of catalog sections", overrides)
     catalog = load_catalog(catalog_dir, overrides, overrides_file=file)
@@ -171,6 +201,9 @@ def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None
     cost = _cost(top.child("cost", default={}))
     search = _search(top.child("search", default={}), catalog)
     top.done()
+    reach = max((ic.reach_nodes for ic in catalog.interconnects.values()), default=1)
+    if constraints.max_nodes > reach:  # unreachable: no tier connects more nodes; clamped, and reports say so
+        constraints = dataclasses.replace(constraints, max_nodes=reach, max_nodes_requested=constraints.max_nodes)
     if constraints.max_tensor_parallel > constraints.max_nodes:
         constraints = dataclasses.replace(constraints, max_tensor_parallel=constraints.max_nodes)
     return Problem(name=name, description=description, path=file, model=model, workload=workload,

@@ -95,7 +95,8 @@ def to_json(result: SolveResult) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "status": result.status,
         "problem": {"name": p.name, "path": p.path, "description": p.description, "model": p.model.name,
-                    "cost_basis": p.cost.basis, "catalog": p.catalog.directory},
+                    "cost_basis": p.cost.basis, "catalog": p.catalog.directory,
+                    "max_nodes_clamped": clamped_max_nodes(p)},
         "requirements": {
             "weights_bytes": req.weights_bytes,
             "active_weight_bytes": req.active_weight_bytes,
@@ -264,7 +265,23 @@ def serving_lines(p, req) -> list[str]:
 
 
 def solve_renderable(result: SolveResult, width: int = WIDE) -> Group:
-    return Group(*designs_tables(result, width), requirements_text(result))
+    note = clamp_note(result.problem)
+    return Group(*designs_tables(result, width), *([note] if note else []), requirements_text(result))
+
+
+def clamped_max_nodes(problem) -> dict[str, int] | None:
+    """``{"requested": R, "used": U}`` when the problem's max_nodes was above every interconnect's reach."""
+    c = problem.constraints
+    return None if c.max_nodes_requested is None else {"requested": c.max_nodes_requested, "used": c.max_nodes}
+
+
+def clamp_note(problem) -> str:
+    """The line under the table that says max_nodes was clamped (empty when it was not)."""
+    c = problem.constraints
+    if c.max_nodes_requested is None:
+        return ""
+    return (f"max_nodes {c.max_nodes_requested:,} is above every interconnect's reach; searched up to "
+            f"{c.max_nodes:,} nodes (the largest reach_nodes in the catalog)")
 
 
 def catalog_rows(cat: Catalog, section: str | None = None) -> list[dict[str, Any]]:
