@@ -196,7 +196,7 @@ def test_corrupted_catalog(catalog_dir: Path, capsys: pytest.CaptureFixture[str]
     assert main(["catalog", "--catalog", str(catalog_dir)]) == 2
     assert one_error_line(capsys.readouterr().err) == (
         f"archsearch: error: {path}: topologies[ring]: kind: expected one of ring, torus, mesh, fat_tree, "
-        "dragonfly, switch, all_to_all, found 'rings'")
+        "dragonfly, switch, all_to_all, found 'rings' (did you mean 'ring'?)")
 
 
 def test_long_error_is_not_wrapped(write_problem: Callable[..., Path], small_problem_dict: dict,
@@ -228,7 +228,7 @@ def test_out_into_a_missing_directory(small_problem: Path, tmp_path: Path,
     out = tmp_path / "no" / "r.json"
     assert main(["solve", str(small_problem), "--top", "1", "--out", str(out)]) == 2
     assert one_error_line(capsys.readouterr().err) == (
-        f"archsearch: error: --out: cannot write {out}: No such file or directory")
+        f"archsearch: error: --out: cannot write {out}: no such folder")
 
 
 # -- the real entry point ---------------------------------------------------------------------------
