@@ -20,7 +20,8 @@ from .errors import CatalogError, InfeasibleError, UsageError
 from .evaluate import DesignSpec, Evaluation, evaluate_fixed, parse_design
 from .solve import SolveResult, solve
 from .units import gb_to_bytes
-from .yamlio import Entry, entries, read_yaml_cached
+from .ranges import RANGES
+from .yamlio import Entry, check_number, entries, read_yaml_cached
 
 FILE = "designs.yaml"
 PRICE_COVERS = ("system", "accelerators")
@@ -70,11 +71,14 @@ def _price(p: Entry) -> Optional[tuple[float, float]]:
     if raw is None:
         return None
     pair = raw if isinstance(raw, list) else [raw, raw]
-    ok = (len(pair) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < float("inf")
-                                 for x in pair) and pair[0] <= pair[1])
-    if not ok:
-        raise p.fail("price_usd", "a positive price or a range [low, high]", raw)
-    return float(pair[0]), float(pair[1])
+    rng = RANGES["designs.published.price_usd"]
+    expected = f"a price or a range [low, high], each {rng.text()}"
+    if len(pair) != 2:
+        raise p.fail("price_usd", expected, raw)
+    low, high = (check_number(x, rng, lambda exp, found: p.fail("price_usd", expected, raw)) for x in pair)
+    if low > high:
+        raise p.fail("price_usd", expected, raw)
+    return float(low), float(high)
 
 
 def _reference(e: Entry) -> Reference:
