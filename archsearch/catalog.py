@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping, Union
 
 from .errors import CatalogError, ProblemError
-from .yamlio import Entry, describe, entries, key_text, read_yaml_cached, shown
+from .ranges import RANGES
+from .yamlio import Entry, check_number, describe, entries, key_text, read_yaml_cached, shown
 
 FILES = ("memory", "nodes", "interconnects", "topologies", "models")
 SECTION = {"memory": "memory", "nodes": "nodes", "interconnects": "interconnects",
@@ -203,11 +204,14 @@ def _curve(e: Entry, field: str) -> Curve:
         if not isinstance(raw, list) or not raw:
             raise c.fail("points", "a non-empty list of [quantity, usd] pairs", raw)
         pts: list[tuple[int, float]] = []
+        q_range, usd_range = RANGES["cost_curve.points.quantity"], RANGES["cost_curve.points.usd"]
+        expected = f"[quantity, usd] pairs, quantity {q_range.text()}, usd {usd_range.text()}"
         for p in raw:
-            ok = (isinstance(p, list) and len(p) == 2 and isinstance(p[0], int) and not isinstance(p[0], bool)
-                  and p[0] >= 0 and isinstance(p[1], (int, float)) and not isinstance(p[1], bool) and p[1] >= 0)
-            if not ok:
-                raise c.fail("points", "[quantity, usd] pairs with a whole quantity >= 0 and usd >= 0", p)
+            if not (isinstance(p, list) and len(p) == 2):
+                raise c.fail("points", expected, p)
+            q, usd = (check_number(x, r, lambda exp, found: c.fail("points", expected, p))
+                      for x, r in zip(p, (q_range, usd_range)))
+            p = [q, usd]
             if pts and p[0] <= pts[-1][0]:
                 raise c.message("points", f"quantities must increase strictly, found {pts[-1][0]} then {p[0]}")
             pts.append((p[0], p[1]))

@@ -133,8 +133,8 @@ CORRUPTIONS = [
     ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [[1, 272], [1, 300]]})),
      "{dir}/memory.yaml: memory[hbm3].cost_usd: points: quantities must increase strictly, found 1 then 1"),
     ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [[1, -272]]})),
-     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs with a whole quantity "
-     ">= 0 and usd >= 0, found a list"),
+     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs, quantity an integer "
+     "in [0, 10,000], usd a number in [0, 10,000,000], found a list"),
     ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={})),
      "{dir}/memory.yaml: memory[hbm3].cost_usd: expected exactly one of 'points' or 'die_yield'"),
     ("memory", duplicate("memory", "hbm3"),
