@@ -219,13 +219,13 @@ def _curve(e: Entry, field: str) -> Curve:
         return Curve(points=tuple(pts))
     d = c.child("die_yield")
     dy = DieYield(
-        wafer_cost_usd=d.number("wafer_cost_usd", positive=True),
-        wafer_diameter_mm=d.number("wafer_diameter_mm", positive=True),
-        defect_density_per_cm2=d.number("defect_density_per_cm2", minimum=0),
-        logic_area_mm2=d.number("logic_area_mm2", minimum=0),
-        area_per_unit_mm2=d.number("area_per_unit_mm2", positive=True),
-        reticle_area_mm2=d.number("reticle_area_mm2", positive=True),
-        fixed_usd=d.number("fixed_usd", minimum=0, default=0),
+        wafer_cost_usd=d.number("wafer_cost_usd"),
+        wafer_diameter_mm=d.number("wafer_diameter_mm"),
+        defect_density_per_cm2=d.number("defect_density_per_cm2"),
+        logic_area_mm2=d.number("logic_area_mm2"),
+        area_per_unit_mm2=d.number("area_per_unit_mm2"),
+        reticle_area_mm2=d.number("reticle_area_mm2"),
+        fixed_usd=d.number("fixed_usd", default=0),
     )
     d.done()
     c.done()
@@ -238,10 +238,10 @@ def _memory(e: Entry) -> Memory:
     common = _common(e)
     m = Memory(
         attach=e.string("attach", choices=ATTACH),
-        capacity_gb=e.number("capacity_gb", positive=True),
-        bandwidth_gb_per_s=e.number("bandwidth_gb_per_s", positive=True),
-        power_w=e.number("power_w", minimum=0),
-        max_units_per_node=e.number("max_units_per_node", positive=True, integer=True),
+        capacity_gb=e.number("capacity_gb"),
+        bandwidth_gb_per_s=e.number("bandwidth_gb_per_s"),
+        power_w=e.number("power_w"),
+        max_units_per_node=e.number("max_units_per_node"),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
         cost_usd=_curve(e, "cost_usd"),
         **common,
@@ -254,11 +254,11 @@ def _node(e: Entry) -> Node:
     common = _common(e)
     n = Node(
         memory=e.string_list("memory"),
-        min_units=e.number("min_units", positive=True, integer=True, default=1),
-        max_units=e.number("max_units", positive=True, integer=True),
-        compute_tflops=e.number("compute_tflops", positive=True),
-        compute_tflops_fp8=e.number("compute_tflops_fp8", positive=True, default=None),
-        power_w=e.number("power_w", minimum=0),
+        min_units=e.number("min_units", default=1),
+        max_units=e.number("max_units"),
+        compute_tflops=e.number("compute_tflops"),
+        compute_tflops_fp8=e.number("compute_tflops_fp8", default=None),
+        power_w=e.number("power_w"),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
         cost_usd=_curve(e, "cost_usd"),
         **common,
@@ -274,19 +274,19 @@ def _interconnect(e: Entry) -> Interconnect:
     switch = None
     if e.has("switch"):
         s = e.child("switch")
-        switch = Switch(ports=s.number("ports", positive=True, integer=True),
-                        cost_usd=s.number("cost_usd", minimum=0), power_w=s.number("power_w", minimum=0))
+        switch = Switch(ports=s.number("ports"),
+                        cost_usd=s.number("cost_usd"), power_w=s.number("power_w"))
         s.done()
     i = Interconnect(
-        link_bandwidth_gb_per_s=e.number("link_bandwidth_gb_per_s", positive=True),
-        links_per_node=e.number("links_per_node", positive=True, integer=True),
-        latency_ns=e.number("latency_ns", minimum=0),
-        reach_nodes=e.number("reach_nodes", positive=True, integer=True),
-        rack_nodes=e.number("rack_nodes", positive=True, integer=True),
-        energy_pj_per_bit=e.number("energy_pj_per_bit", minimum=0),
-        port_cost_usd=e.number("port_cost_usd", minimum=0),
-        cable_cost_usd=e.number("cable_cost_usd", minimum=0),
-        optics_cost_usd=e.number("optics_cost_usd", minimum=0),
+        link_bandwidth_gb_per_s=e.number("link_bandwidth_gb_per_s"),
+        links_per_node=e.number("links_per_node"),
+        latency_ns=e.number("latency_ns"),
+        reach_nodes=e.number("reach_nodes"),
+        rack_nodes=e.number("rack_nodes"),
+        energy_pj_per_bit=e.number("energy_pj_per_bit"),
+        port_cost_usd=e.number("port_cost_usd"),
+        cable_cost_usd=e.number("cable_cost_usd"),
+        optics_cost_usd=e.number("optics_cost_usd"),
         switch=switch,
         topologies=e.string_list("topologies"),
         node_types=e.string_list("node_types", default=None),
@@ -301,11 +301,11 @@ def _topology(e: Entry) -> Topology:
     common = _common(e)
     kind = e.string("kind", choices=TOPOLOGY_KINDS)
     if kind in ("torus", "mesh"):
-        dims = e.number("dimensions", integer=True, positive=True)
+        dims = e.number("dimensions")
         if dims not in (2, 3):
             raise e.fail("dimensions", "2 or 3", dims)
     else:
-        dims = e.number("dimensions", integer=True, positive=True, default=1)
+        dims = e.number("dimensions", default=1)
     t = Topology(kind=kind, dimensions=dims, **common)
     e.done()
     return t
@@ -314,15 +314,14 @@ def _topology(e: Entry) -> Topology:
 def _model(e: Entry) -> ModelSpec:
     common = _common(e)
     m = ModelSpec(
-        layers=e.number("layers", positive=True, integer=True),
-        hidden_size=e.number("hidden_size", positive=True, integer=True),
-        attention_heads=e.number("attention_heads", positive=True, integer=True),
-        kv_heads=e.number("kv_heads", positive=True, integer=True),
-        head_dim=e.number("head_dim", positive=True, integer=True),
-        parameters=e.number("parameters", positive=True),
-        active_parameters=e.number("active_parameters", positive=True),
-        kv_elements_per_token_per_layer=e.number("kv_elements_per_token_per_layer", positive=True,
-                                                 integer=True, default=None),
+        layers=e.number("layers"),
+        hidden_size=e.number("hidden_size"),
+        attention_heads=e.number("attention_heads"),
+        kv_heads=e.number("kv_heads"),
+        head_dim=e.number("head_dim"),
+        parameters=e.number("parameters"),
+        active_parameters=e.number("active_parameters"),
+        kv_elements_per_token_per_layer=e.number("kv_elements_per_token_per_layer", default=None),
         moe=_moe(e),
         **common,
     )
@@ -342,10 +341,10 @@ def _moe(e: Entry) -> MoE | None:
     x = e.optional_child("moe")
     if x is None:
         return None
-    moe = MoE(experts=x.number("experts", positive=True, integer=True),
-              active_experts=x.number("active_experts", positive=True, integer=True),
-              expert_parameters=x.number("expert_parameters", positive=True),
-              layers=x.number("layers", positive=True, integer=True))
+    moe = MoE(experts=x.number("experts"),
+              active_experts=x.number("active_experts"),
+              expert_parameters=x.number("expert_parameters"),
+              layers=x.number("layers"))
     x.done()
     if moe.active_experts > moe.experts:
         raise x.message("active_experts", f"{moe.active_experts} exceeds experts {moe.experts}")

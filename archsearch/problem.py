@@ -241,9 +241,9 @@ def _speculative(e: Entry) -> Speculative | None:
     x = e.optional_child("speculative")
     if x is None:
         return None
-    sp = Speculative(draft_tokens=x.number("draft_tokens", positive=True, integer=True),
-                     accepted_tokens_per_step=x.number("accepted_tokens_per_step", minimum=1),
-                     draft_parameters=x.number("draft_parameters", minimum=0, default=0))
+    sp = Speculative(draft_tokens=x.number("draft_tokens"),
+                     accepted_tokens_per_step=x.number("accepted_tokens_per_step"),
+                     draft_parameters=x.number("draft_parameters", default=0))
     x.done()
     if sp.accepted_tokens_per_step > sp.draft_tokens + 1:
         raise x.message("accepted_tokens_per_step", f"{sp.accepted_tokens_per_step:g} exceeds draft_tokens + 1 = "
@@ -256,10 +256,10 @@ def _kv_swap(e: Entry, catalog: Catalog) -> KvSwap | None:
     x = e.optional_child("kv_swap")
     if x is None:
         return None
-    ks = KvSwap(idle_requests=x.number("idle_requests", positive=True, integer=True),
+    ks = KvSwap(idle_requests=x.number("idle_requests"),
                 backing=x.string_list("backing", default=("ddr5-rdimm", "cxl-expander", "nvme-ssd")),
                 mode=x.string("mode", choices=SWAP_MODES, default="best"),
-                node_io_gb_per_s=x.number("node_io_gb_per_s", positive=True, default=64))
+                node_io_gb_per_s=x.number("node_io_gb_per_s", default=64))
     for name in ks.backing:
         if name not in catalog.memory:
             raise x.message("backing", f"unknown memory '{name}' (known: {', '.join(sorted(catalog.memory))})")
@@ -269,17 +269,17 @@ def _kv_swap(e: Entry, catalog: Catalog) -> KvSwap | None:
 
 def _workload(e: Entry, catalog: Catalog) -> Workload:
     w = Workload(
-        context_length=e.number("context_length", positive=True, integer=True),
-        concurrency=e.number("concurrency", positive=True, integer=True),
-        output_tokens_per_request=e.number("output_tokens_per_request", positive=True, integer=True, default=512),
-        min_decode_tokens_per_s_per_user=e.number("min_decode_tokens_per_s_per_user", minimum=0, default=0),
+        context_length=e.number("context_length"),
+        concurrency=e.number("concurrency"),
+        output_tokens_per_request=e.number("output_tokens_per_request", default=512),
+        min_decode_tokens_per_s_per_user=e.number("min_decode_tokens_per_s_per_user", default=0),
         weight_dtype=e.string("weight_dtype", choices=DTYPES, default="bf16"),
         kv_dtype=e.string("kv_dtype", choices=DTYPES, default="bf16"),
         activation_dtype=e.string("activation_dtype", choices=DTYPES, default="bf16"),
         compute_dtype=e.string("compute_dtype", choices=COMPUTE_DTYPES, default="bf16"),
-        prompt_tokens=e.number("prompt_tokens", minimum=0, integer=True, default=0),
-        prefill_compute_efficiency=e.number("prefill_compute_efficiency", positive=True, default=0.5),
-        kv_read_fraction=e.number("kv_read_fraction", positive=True, default=1.0),
+        prompt_tokens=e.number("prompt_tokens", default=0),
+        prefill_compute_efficiency=e.number("prefill_compute_efficiency", default=0.5),
+        kv_read_fraction=e.number("kv_read_fraction", default=1.0),
         speculative=_speculative(e),
         kv_swap=_kv_swap(e, catalog),
     )
@@ -294,21 +294,21 @@ def _constraints(e: Entry) -> Constraints:
     b = e.child("balance", default={})
     balance = Balance(
         rule=b.string("rule", choices=BALANCE_RULES, default="ratio"),
-        tensor_parallel_ratio=b.number("tensor_parallel_ratio", minimum=0, default=1.0),
-        pipeline_parallel_ratio=b.number("pipeline_parallel_ratio", minimum=0, default=0.1),
-        comm_time_ratio=b.number("comm_time_ratio", positive=True, default=0.5),
+        tensor_parallel_ratio=b.number("tensor_parallel_ratio", default=1.0),
+        pipeline_parallel_ratio=b.number("pipeline_parallel_ratio", default=0.1),
+        comm_time_ratio=b.number("comm_time_ratio", default=0.5),
     )
     b.done()
-    max_nodes = e.number("max_nodes", positive=True, integer=True)
+    max_nodes = e.number("max_nodes")
     c = Constraints(
         max_nodes=max_nodes,
-        budget_usd=e.number("budget_usd", positive=True, default=None, allow_none=True),
-        max_power_w=e.number("max_power_w", positive=True, default=None, allow_none=True),
-        capacity_overhead_fraction=e.number("capacity_overhead_fraction", minimum=0, default=0.1),
+        budget_usd=e.number("budget_usd", default=None, allow_none=True),
+        max_power_w=e.number("max_power_w", default=None, allow_none=True),
+        capacity_overhead_fraction=e.number("capacity_overhead_fraction", default=0.1),
         tensor_parallel=e.string("tensor_parallel", choices=TP_RULES, default="divides_heads"),
-        max_tensor_parallel=e.number("max_tensor_parallel", positive=True, integer=True, default=64),
+        max_tensor_parallel=e.number("max_tensor_parallel", default=64),
         expert_parallel=e.boolean("expert_parallel", default=False),
-        max_ttft_ms=e.number("max_ttft_ms", positive=True, default=None, allow_none=True),
+        max_ttft_ms=e.number("max_ttft_ms", default=None, allow_none=True),
         balance=balance,
     )
     e.done()
@@ -318,8 +318,8 @@ def _constraints(e: Entry) -> Constraints:
 def _cost(e: Entry) -> CostSettings:
     c = CostSettings(
         basis=e.string("basis", choices=("build", "market"), default="build"),
-        market_over_build=e.number("market_over_build", positive=True, default=3.0),
-        amortisation_years=e.number("amortisation_years", positive=True, default=3.0),
+        market_over_build=e.number("market_over_build", default=3.0),
+        amortisation_years=e.number("amortisation_years", default=3.0),
     )
     e.done()
     return c
@@ -339,11 +339,11 @@ def _search(e: Entry, catalog: Catalog) -> Search:
         include[section] = names
     include_entry.done()
     s = Search(
-        top_k=e.number("top_k", positive=True, integer=True, default=10),
+        top_k=e.number("top_k", default=10),
         distinct=e.string("distinct", choices=DISTINCT, default="architecture"),
-        time_limit_s=e.number("time_limit_s", positive=True, default=60),
-        seed=e.number("seed", integer=True, minimum=0, default=0),
-        workers=e.number("workers", integer=True, positive=True, default=1),
+        time_limit_s=e.number("time_limit_s", default=60),
+        seed=e.number("seed", default=0),
+        workers=e.number("workers", default=1),
         include=include,
     )
     e.done()

@@ -53,9 +53,9 @@ class Reference:
 def _spec(e: Entry) -> DesignSpec:
     d = e.child("design")
     spec = DesignSpec(
-        memory=d.string("memory"), units=d.number("units", positive=True, integer=True),
-        node=d.string("node", default=None), nodes=d.number("nodes", positive=True, integer=True),
-        tensor_parallel=d.number("tp", positive=True, integer=True, default=1),
+        memory=d.string("memory"), units=d.number("units"),
+        node=d.string("node", default=None), nodes=d.number("nodes"),
+        tensor_parallel=d.number("tp", default=1),
         interconnect=d.string("interconnect", default=None), topology=d.string("topology", default=None))
     d.done()
     if spec.nodes % spec.tensor_parallel:
@@ -94,9 +94,9 @@ def _reference(e: Entry) -> Reference:
     spec = _spec(e)
     p = e.child("published")
     pub = Published(
-        memory_capacity_gb=p.number("memory_capacity_gb", positive=True, default=None),
-        memory_bandwidth_tb_per_s=p.number("memory_bandwidth_tb_per_s", positive=True, default=None),
-        interconnect_tb_per_s=p.number("interconnect_tb_per_s", positive=True, default=None),
+        memory_capacity_gb=p.number("memory_capacity_gb", default=None),
+        memory_bandwidth_tb_per_s=p.number("memory_bandwidth_tb_per_s", default=None),
+        interconnect_tb_per_s=p.number("interconnect_tb_per_s", default=None),
         price_usd=_price(p), price_covers=p.string("price_covers", choices=PRICE_COVERS, default="system"))
     p.done()
     e.done()
