@@ -264,8 +264,6 @@ def _expensive(argv: list[str]) -> bool:
 
 
 def _command(argv: list[str]) -> None:
-    OUTCOMES["inputs"] += 1
-    OUTCOMES["commands"] += 1
     with tempfile.TemporaryDirectory() as tmp:
         argv = [a.replace("OUT", str(Path(tmp) / "out.json")) for a in argv]
         if "-" in argv[1:2]:
@@ -274,7 +272,10 @@ def _command(argv: list[str]) -> None:
         if _expensive(argv) and "--time-limit" not in argv and argv[0] == "solve":
             argv += ["--time-limit", "5"]
         elif _expensive(argv):
+            OUTCOMES["commands skipped (would solve large)"] += 1
             return
+        OUTCOMES["inputs"] += 1
+        OUTCOMES["commands"] += 1
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
