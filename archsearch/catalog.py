@@ -357,7 +357,7 @@ def _check_estimate(e: Entry, item: Any) -> Any:
         known = {f.name for f in dataclasses.fields(item)} - {"name", "description", "source", "estimate"}
         for field in item.estimate:
             if field not in known:
-                raise e.message("estimate", f"'{field}' is not a field of this entry (fields: {', '.join(sorted(known))})")
+                raise e.message("estimate", f"{shown(field)} is not a field of this entry (fields: {', '.join(sorted(known))})")
     return item
 
 

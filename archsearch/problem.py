@@ -214,7 +214,7 @@ def _model(top: Entry, catalog: Catalog, file: str) -> ModelSpec:
     raw = top.pop("model")
     if isinstance(raw, str):
         if raw not in catalog.models:
-            raise top.message("model", f"unknown model preset '{raw}' (known: {', '.join(sorted(catalog.models))})")
+            raise top.message("model", f"unknown model preset {shown(raw)} (known: {', '.join(sorted(catalog.models))})")
         return catalog.models[raw]
     if not isinstance(raw, dict):
         raise top.fail("model", "a preset name or a mapping of model fields", raw)
@@ -262,7 +262,7 @@ def _kv_swap(e: Entry, catalog: Catalog) -> KvSwap | None:
                 node_io_gb_per_s=x.number("node_io_gb_per_s", default=64))
     for name in ks.backing:
         if name not in catalog.memory:
-            raise x.message("backing", f"unknown memory '{name}' (known: {', '.join(sorted(catalog.memory))})")
+            raise x.message("backing", f"unknown memory {shown(name)} (known: {', '.join(sorted(catalog.memory))})")
     x.done()
     return ks
 
@@ -335,7 +335,7 @@ def _search(e: Entry, catalog: Catalog) -> Search:
         known = catalog.section(section)
         for n in names:
             if n not in known:
-                raise include_entry.message(section, f"unknown {section} entry '{n}' (known: {', '.join(sorted(known))})")
+                raise include_entry.message(section, f"unknown {section} entry {shown(n)} (known: {', '.join(sorted(known))})")
         include[section] = names
     include_entry.done()
     s = Search(

@@ -21,7 +21,7 @@ from .evaluate import DesignSpec, Evaluation, evaluate_fixed, parse_design
 from .solve import SolveResult, solve
 from .units import gb_to_bytes
 from .ranges import RANGES
-from .yamlio import Entry, check_number, entries, read_yaml_cached
+from .yamlio import Entry, check_number, entries, read_yaml_cached, shown
 
 FILE = "designs.yaml"
 PRICE_COVERS = ("system", "accelerators")
@@ -90,7 +90,7 @@ def _reference(e: Entry) -> Reference:
     independent = e.string_list("independent", default=())
     for f in independent:
         if f not in PUBLISHED_FIELDS:
-            raise e.message("independent", f"'{f}' is not a published figure ({', '.join(PUBLISHED_FIELDS)})")
+            raise e.message("independent", f"{shown(f)} is not a published figure ({', '.join(PUBLISHED_FIELDS)})")
     spec = _spec(e)
     p = e.child("published")
     pub = Published(
@@ -159,7 +159,7 @@ def design_spec(text: str, directory: Path | str | None = None) -> DesignSpec:
     if "=" not in text:
         refs = {r.name: r for r in load_references(directory)}
         if text.strip() not in refs:
-            raise UsageError(f"--design: '{text}' is neither key=value pairs nor a reference design "
+            raise UsageError(f"--design: {shown(text)} is neither key=value pairs nor a reference design "
                              f"(reference designs: {', '.join(refs) or 'none'})")
         return refs[text.strip()].spec
     return parse_design(text)
