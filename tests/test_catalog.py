@@ -267,3 +267,71 @@ def test_override_with_an_unknown_field() -> None:
         load_catalog(overrides={"topologies": {"ring": {"hops": 2}}}, overrides_file="p.yaml")
     assert str(exc.value) == (f"{default_directory() / 'topologies.yaml'} (with overrides from p.yaml): "
                               "topologies[ring]: hops: unknown field")
+
+
+# -- issue 13: structure before use, names full-matched, folders without loops ------------------------
+HOSTILE_CATALOG = [
+    ("memory", on("memory", "hbm3", lambda e: e.update(name={"a": 1})),
+     "{dir}/memory.yaml: memory[2]: name: expected a non-empty string, found a mapping"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(name=["hbm3"])),
+     "{dir}/memory.yaml: memory[2]: name: expected a non-empty string, found a list"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(name="hbm3\n")),
+     "{dir}/memory.yaml: memory[2]: name: expected lower-case letters, digits, '.' and '-' (at most 64), "
+     "found 'hbm3\\n'"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [[1, "x"], [2, 3]]})),
+     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs, quantity an integer in "
+     "[0, 10,000], usd a number in [0, 10,000,000], found a list"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [["a", 1], [2, 3]]})),
+     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs, quantity an integer in "
+     "[0, 10,000], usd a number in [0, 10,000,000], found a list"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [[1, 1e300]]})),
+     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs, quantity an integer in "
+     "[0, 10,000], usd a number in [0, 10,000,000], found a list"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(capacity_gb=10**30)),
+     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a number in [1e-6, 1,000,000], found a 31-digit "
+     "integer"),
+    ("nodes", on("nodes", "sram-asic", lambda e: e["cost_usd"]["die_yield"].update(reticle_area_mm2=1e12)),
+     "{dir}/nodes.yaml: nodes[sram-asic].cost_usd.die_yield: reticle_area_mm2: expected a number in "
+     "[0.001, 100,000], found 1000000000000.0"),
+    ("interconnects", on("interconnects", "nvlink4", lambda e: e.update(topologies={"ring": 1})),
+     "{dir}/interconnects.yaml: interconnects[nvlink4]: topologies: expected a non-empty list of names, found a "
+     "mapping"),
+]
+
+
+@pytest.mark.parametrize("section, corrupt, message", HOSTILE_CATALOG,
+                         ids=["name-mapping", "name-list", "name-final-newline", "points-mixed-types",
+                              "points-string-quantity", "points-huge-usd", "30-digit-capacity", "huge-reticle",
+                              "topologies-mapping"])
+def test_hostile_catalog(catalog_dir: Path, section: str, corrupt: Callable[[dict], None], message: str) -> None:
+    path = catalog_dir / f"{section}.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    corrupt(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(catalog_dir)
+    assert str(exc.value) == message.format(dir=catalog_dir)
+
+
+def test_catalog_folder_with_a_symlink_loop(catalog_dir: Path) -> None:
+    (catalog_dir / "memory.yaml").unlink()
+    (catalog_dir / "memory.yaml").symlink_to(catalog_dir / "memory.yaml")
+    (catalog_dir / "loop").symlink_to(catalog_dir / "loop")
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(catalog_dir)
+    assert str(exc.value) == f"{catalog_dir / 'memory.yaml'}: cannot read: Too many levels of symbolic links"
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(catalog_dir / "loop")
+    assert str(exc.value) == f"{catalog_dir / 'loop'}: catalog directory not found"
+
+
+def test_an_override_that_breaks_a_reference_blames_the_problem() -> None:
+    with pytest.raises(ProblemError) as exc:
+        load_catalog(overrides={"nodes": {"h100-sxm": {"memory": ["hbm9"]}}}, overrides_file="p.yaml")
+    assert str(exc.value).startswith("p.yaml: overrides.nodes.h100-sxm.memory: unknown memory 'hbm9' (known: ")
+
+
+def test_overrides_must_be_a_mapping() -> None:
+    with pytest.raises(ProblemError) as exc:
+        load_catalog(overrides=False, overrides_file="p.yaml")  # type: ignore[arg-type]
+    assert str(exc.value) == "p.yaml: overrides: expected a mapping of catalog sections, found false (a boolean)"
