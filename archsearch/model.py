@@ -89,30 +89,52 @@ def node_bounds(space: Space, m: MemoryConfig, groups: tuple[str, ...] = GROUPS)
 
 
 class DesignModel:
-    """Builds the CP-SAT model of a ``Space``; ``groups`` selects which constraint groups are enforced."""
+    """Builds the CP-SAT model of a ``Space``; ``groups`` selects which constraint groups are enforced.
+
+    Data, variables, constraints, in the order of the CP-SAT samples: ``_variables`` and ``_structure``
+    state the decisions, ``_totals`` the bandwidth and cost every group reads, then one method per
+    constraint group of ``GROUPS`` (the names infeasibility diagnosis drops), then the indicators the
+    ranking's cuts use.  The objective is set by the caller (``solve``).
+    """
 
     def __init__(self, space: Space, groups: tuple[str, ...] = GROUPS) -> None:
         self.space = space
         self.groups = groups
-        p, req = space.problem, space.req
-        c = p.constraints
-        mems, nets, tps, nmax = space.mems, space.nets, space.tps, space.max_nodes
-        md = self.model = cp_model.CpModel()
+        self.model = cp_model.CpModel()
         self._net_tp_lits: dict = {}
-        conc = req.concurrency
+        self._variables()
+        self._structure()
+        self._totals()
+        for group in GROUPS:
+            if group in groups:
+                getattr(self, f"_{group}")()
+        # indicator of each medium, tier and topology, for architecture no-goods
+        mems, nets = space.mems, space.nets
+        self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)
+        self.tier_lits = self._indicators([n.tier.name if n.tier else "-" for n in nets], self.use_net)
+        self.topo_lits = self._indicators([n.topology.name if n.topology else "-" for n in nets], self.use_net)
 
-        # -- variables ----------------------------------------------------------------------
+    # -- variables ----------------------------------------------------------------------------
+    def _variables(self) -> None:
+        md, space = self.model, self.space
+        mems, nets, tps, nmax = space.mems, space.nets, space.tps, space.max_nodes
+        conc = space.req.concurrency
         self.N = md.new_int_var(1, nmax, "N")
         self.use_mem = [md.new_bool_var(f"use_mem[{m.label}]") for m in mems]
         self.nodes_mem = [md.new_int_var(0, nmax, f"nodes_mem[{m.label}]") for m in mems]
         self.use_net = [md.new_bool_var(f"use_net[{n.label}]") for n in nets]
         self.nodes_net = [md.new_int_var(0, n.n_max, f"nodes_net[{n.label}]") for n in nets]
         self.use_tp = {t: md.new_bool_var(f"use_tp[{t}]") for t in tps}
-        pp_tp = {t: md.new_int_var(0, nmax // t, f"pp_tp[{t}]") for t in tps}
+        self.pp_tp = {t: md.new_int_var(0, nmax // t, f"pp_tp[{t}]") for t in tps}
         self.PP = md.new_int_var(1, nmax, "PP")
         self.M = md.new_int_var(max(1, conc), max(nmax, conc), "M")          # max(PP, c)
+        backs = space.backs
+        self.use_back = [md.new_bool_var(f"use_back[{b.label}]") for b in backs]
 
-        # -- structure: one memory config, one network config, one TP degree ----------------
+    # -- structure: one memory config, one network config, one TP degree, one backing tier --------
+    def _structure(self) -> None:
+        md, space, groups = self.model, self.space, self.groups
+        mems, nets, tps, nmax = space.mems, space.nets, space.tps, space.max_nodes
         md.add_exactly_one(self.use_mem)
         md.add_exactly_one(self.use_net)
         md.add_exactly_one(list(self.use_tp.values()))
@@ -134,27 +156,36 @@ class DesignModel:
             if barred:  # this tier cannot join these node types
                 md.add(u + sum(barred) <= 1)
         for t in tps:
-            md.add(pp_tp[t] <= (nmax // t) * self.use_tp[t])
-        md.add(sum(t * pp_tp[t] for t in tps) == self.N)
-        md.add(sum(pp_tp.values()) == self.PP)
-        md.add_max_equality(self.M, [self.PP, conc])
+            md.add(self.pp_tp[t] <= (nmax // t) * self.use_tp[t])
+        md.add(sum(t * self.pp_tp[t] for t in tps) == self.N)
+        md.add(sum(self.pp_tp.values()) == self.PP)
+        md.add_max_equality(self.M, [self.PP, space.req.concurrency])
+        # KV backing tier: one medium, its units fixed by the need (physics.backing_configs)
+        if space.backs:
+            md.add_exactly_one(self.use_back)
 
         # indices for tie-breaking and indicator sums for no-good cuts
         self.mem_index = md.new_int_var(0, len(mems) - 1, "mem_index")
         md.add(self.mem_index == sum(i * u for i, u in enumerate(self.use_mem)))
         self.net_index = md.new_int_var(0, len(nets) - 1, "net_index")
         md.add(self.net_index == sum(i * u for i, u in enumerate(self.use_net)))
+        self.back_index = md.new_int_var(0, max(0, len(space.backs) - 1), "back_index")
+        md.add(self.back_index == sum(i * u for i, u in enumerate(self.use_back)))
 
-        # -- bandwidth, capacity, cost, power --------------------------------------------------
+    # -- totals: bandwidth B and cost C (the objective's two sides) --------------------------------
+    def _totals(self) -> None:
+        md, space = self.model, self.space
+        p, mems, nets, nmax = space.problem, space.mems, space.nets, space.max_nodes
+        c = p.constraints
         bwc = space.bw_column
         self.bw_unit = bwc.unit                          # bytes/s per unit of B
-        bmax = nmax * max(bwc.ints)
+        self.bmax = bmax = nmax * max(bwc.ints)
         check_bound("total memory bandwidth", bmax)
         self.B = md.new_int_var(0, bmax, "B")
         md.add(self.B == sum(w * x for w, x in zip(bwc.ints, self.nodes_mem)))
 
         node_cost = sum(m.cost_usd * x for m, x in zip(mems, self.nodes_mem))
-        net_cost_terms, net_power_terms = [], []
+        net_cost_terms, self.net_power_terms = [], []
         for n, u, y in zip(nets, self.use_net, self.nodes_net):
             beyond = None
             for t in n.terms:
@@ -175,111 +206,135 @@ class DesignModel:
                 md.add(t.den * cnt >= t.num * base)
                 md.add(t.den * cnt <= t.num * base + t.den - 1)
                 net_cost_terms.append((usd_each * t.mult, cnt, top))
-                net_power_terms.append((t.w * t.mult, cnt, top))
-        # KV backing tier: one medium, its units fixed by the need (physics.backing_configs)
+                self.net_power_terms.append((t.w * t.mult, cnt, top))
         backs = space.backs
-        self.use_back = [md.new_bool_var(f"use_back[{b.label}]") for b in backs]
-        if backs:
-            md.add_exactly_one(self.use_back)
-            for b, u in zip(backs, self.use_back):
-                if "swap" in groups:
-                    md.add(self.N >= b.min_nodes).only_enforce_if(u)  # units fit the nodes' hosts
-        elif req.swap is not None and "swap" in groups:
-            md.add_bool_or([])  # KV swapping, but no backing medium fits within max_nodes and the budget
-        self.back_index = md.new_int_var(0, max(0, len(backs) - 1), "back_index")
-        md.add(self.back_index == sum(i * u for i, u in enumerate(self.use_back)))
         back_cost = sum(b.cost_usd * u for b, u in zip(backs, self.use_back))
         cmax = (nmax * max(m.cost_usd for m in mems) + sum(c_ * top for c_, _, top in net_cost_terms)
                 + max((b.cost_usd for b in backs), default=0))
-        if c.budget_usd is not None and "budget" in groups:
+        if c.budget_usd is not None and "budget" in self.groups:
             cmax = min(cmax, math.floor(exact(c.budget_usd)))
         check_bound("total cost", cmax)
         self.cost_max = max(cmax, 1)
         self.C = md.new_int_var(1, self.cost_max, "C")
         md.add(self.C == node_cost + sum(c_ * v for c_, v, _ in net_cost_terms) + back_cost)
 
-        if "capacity" in groups:
-            capc = scale_column([Fraction(m.capacity_bytes) for m in mems] + [Fraction(req.capacity_required_bytes)])
-            need = capc.ints[-1]  # the requirement shares the column's unit, so this is exact
-            check_linear("capacity", [(w, nmax) for w in capc.ints])
-            md.add(sum(w * x for w, x in zip(capc.ints[:-1], self.nodes_mem)) >= need)
+    # -- constraint groups (GROUPS) -------------------------------------------------------------
+    def _capacity(self) -> None:
+        """All weights and all KV fit: N x U x unit capacity >= capacity required."""
+        space = self.space
+        capc = scale_column([Fraction(m.capacity_bytes) for m in space.mems]
+                            + [Fraction(space.req.capacity_required_bytes)])
+        need = capc.ints[-1]  # the requirement shares the column's unit, so this is exact
+        check_linear("capacity", [(w, space.max_nodes) for w in capc.ints])
+        self.model.add(sum(w * x for w, x in zip(capc.ints[:-1], self.nodes_mem)) >= need)
 
-        if c.max_power_w is not None and "power" in groups:
-            pw = ([m.power_w for m in mems] + [w for w, _, _ in net_power_terms] + [b.power_w for b in backs]
-                  + [exact(c.max_power_w)])
-            pc = scale_column([abs(Fraction(v)) for v in pw])
-            k, t_ = len(mems), len(net_power_terms)
-            mem_part = sum(pc.ints[i] * x for i, x in enumerate(self.nodes_mem))
-            net_part = sum(pc.ints[k + i] * v for i, (_, v, _) in enumerate(net_power_terms))
-            back_part = sum(pc.ints[k + t_ + i] * u for i, u in enumerate(self.use_back))
-            check_linear("power", [(w, nmax) for w in pc.ints[:k]] +
-                         [(pc.ints[k + i], top) for i, (_, _, top) in enumerate(net_power_terms)] +
-                         [(w, 1) for w in pc.ints[k + t_:-1]])
-            md.add(mem_part + net_part + back_part <= pc.ints[-1])
+    def _budget(self) -> None:
+        """Cost <= budget: stated as the upper bound of C (``_totals``) and per configuration in ``node_bounds``."""
 
-        # -- speed: memory-bound and communication-bound time per token ----------------------------
-        # Constraints that depend on a (network, TP) pair are stated as the set of pipeline depths
-        # PP they allow, computed by physics: rows with coefficient 1 and one enforcement literal.
-        # CP-SAT 9.15 returned wrong INFEASIBLE and OPTIMAL answers on this model when the same
-        # conditions were enforced rows with coefficients above 2^31 (see the README).
-        r = req.min_tokens_per_s
-        if r > 0 and "speed" in groups:
-            # (r / a) * (PP * W1 + M * KV + X) <= B_bytes = bw_unit * B   (not enforced: large coefficients are safe)
-            cw, ck, cx, cb = physics.speed_coefficients(req, self.bw_unit)
-            xs = (0,) + req.moe_extra_bytes
-            check_linear("memory speed", [(cw, nmax), (ck, max(nmax, conc)), (cx, max(xs)), (cb, bmax)])
-            lhs = cw * self.PP + ck * self.M
-            if req.moe_extra_bytes:  # X = the MoE table at min(PP, c): an element constraint
-                ppc = md.new_int_var(1, min(conc, nmax), "min_pp_c")
-                md.add_min_equality(ppc, [self.PP, conc])
-                x = md.new_int_var(0, max(xs), "moe_extra")
-                md.add_element(ppc, list(xs), x)
-                lhs = lhs + cx * x
-            md.add(lhs <= cb * self.B)
-            # r * FLOPs per user token <= N * node FLOP/s: cm M + c0 <= cf F  (compute roofline; not enforced)
-            fcol = space.flops_column
-            cm, c0, cf = physics.compute_coefficients(req, fcol.unit)
-            check_linear("compute speed", [(cm, max(nmax, conc)), (c0, 1)] + [(cf * w, nmax) for w in fcol.ints])
-            md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
-            for n in nets:
-                for t in tps:
-                    pp = self._pp_range(n, t)
-                    if pp is None:
-                        continue
-                    ok = physics.comm_speed_mask(req, physics.decode_comm(n, t, req, p), pp)
-                    self._allow_pp(self._net_tp(n.index, t), pp, ok)
+    def _power(self) -> None:
+        """Nodes, network items and backing tier draw at most max_power_w."""
+        space, c = self.space, self.space.problem.constraints
+        if c.max_power_w is None:
+            return
+        mems, backs, nmax = space.mems, space.backs, space.max_nodes
+        npt = self.net_power_terms
+        pw = ([m.power_w for m in mems] + [w for w, _, _ in npt] + [b.power_w for b in backs]
+              + [exact(c.max_power_w)])
+        pc = scale_column([abs(Fraction(v)) for v in pw])
+        k, t_ = len(mems), len(npt)
+        mem_part = sum(pc.ints[i] * x for i, x in enumerate(self.nodes_mem))
+        net_part = sum(pc.ints[k + i] * v for i, (_, v, _) in enumerate(npt))
+        back_part = sum(pc.ints[k + t_ + i] * u for i, u in enumerate(self.use_back))
+        check_linear("power", [(w, nmax) for w in pc.ints[:k]] +
+                     [(pc.ints[k + i], top) for i, (_, _, top) in enumerate(npt)] +
+                     [(w, 1) for w in pc.ints[k + t_:-1]])
+        self.model.add(mem_part + net_part + back_part <= pc.ints[-1])
 
-        if "swap" in groups and r > 0:
+    def _speed(self) -> None:
+        """The speed target on the memory-, compute- and communication-bound time per token.
+
+        Constraints that depend on a (network, TP) pair are stated as the set of pipeline depths PP
+        they allow, computed by physics: rows with coefficient 1 and one enforcement literal.  CP-SAT
+        9.15 returned wrong INFEASIBLE and OPTIMAL answers on this model when the same conditions were
+        enforced rows with coefficients above 2^31 (see the README).
+        """
+        md, space = self.model, self.space
+        p, req, nets, tps, nmax = space.problem, space.req, space.nets, space.tps, space.max_nodes
+        conc = req.concurrency
+        if req.min_tokens_per_s <= 0:
+            return
+        # (r / a) * (PP * W1 + M * KV + X) <= B_bytes = bw_unit * B   (not enforced: large coefficients are safe)
+        cw, ck, cx, cb = physics.speed_coefficients(req, self.bw_unit)
+        xs = (0,) + req.moe_extra_bytes
+        check_linear("memory speed", [(cw, nmax), (ck, max(nmax, conc)), (cx, max(xs)), (cb, self.bmax)])
+        lhs = cw * self.PP + ck * self.M
+        if req.moe_extra_bytes:  # X = the MoE table at min(PP, c): an element constraint
+            ppc = md.new_int_var(1, min(conc, nmax), "min_pp_c")
+            md.add_min_equality(ppc, [self.PP, conc])
+            x = md.new_int_var(0, max(xs), "moe_extra")
+            md.add_element(ppc, list(xs), x)
+            lhs = lhs + cx * x
+        md.add(lhs <= cb * self.B)
+        # r * FLOPs per user token <= N * node FLOP/s: cm M + c0 <= cf F  (compute roofline; not enforced)
+        fcol = space.flops_column
+        cm, c0, cf = physics.compute_coefficients(req, fcol.unit)
+        check_linear("compute speed", [(cm, max(nmax, conc)), (c0, 1)] + [(cf * w, nmax) for w in fcol.ints])
+        md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
+        for n in nets:
+            for t in tps:
+                pp = self._pp_range(n, t)
+                if pp is None:
+                    continue
+                ok = physics.comm_speed_mask(req, physics.decode_comm(n, t, req, p), pp)
+                self._allow_pp(self._net_tp(n.index, t), pp, ok)
+
+    def _ttft(self) -> None:
+        """Time to first token: compute and memory by (node, TP); communication by (network, TP) as PP sets."""
+        md, space = self.model, self.space
+        p, req = space.problem, space.req
+        if req.max_ttft_s is None:
+            return
+        for m, a in zip(space.mems, self.use_mem):
+            for t in space.tps:
+                if not physics.ttft_pair_ok(req, m, t):
+                    md.add_bool_or([~a, ~self.use_tp[t]])
+        for n in space.nets:
+            for t in space.tps:
+                pp = self._pp_range(n, t)
+                if pp is not None:
+                    self._allow_pp(self._net_tp(n.index, t), pp,
+                                   physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p), pp))
+
+    def _swap(self) -> None:
+        """KV swapping: the backing tier's units fit the nodes' hosts, and the nodes' paths carry the I/O."""
+        md, req = self.model, self.space.req
+        for b, u in zip(self.space.backs, self.use_back):
+            md.add(self.N >= b.min_nodes).only_enforce_if(u)
+        if req.swap is not None and not self.space.backs:
+            md.add_bool_or([])  # KV swapping, but no backing medium fits within max_nodes and the budget
+        if req.min_tokens_per_s > 0:
             md.add(self.N >= physics.io_min_nodes(req))   # the nodes' paths to the KV backing tier
 
-        # -- time to first token: compute and memory by (node, TP); communication by (network, TP) as PP sets
-        if req.max_ttft_s is not None and "ttft" in groups:
-            for m, a in zip(mems, self.use_mem):
-                for t in tps:
-                    if not physics.ttft_pair_ok(req, m, t):
-                        md.add_bool_or([~a, ~self.use_tp[t]])
-            for n in nets:
-                for t in tps:
-                    pp = self._pp_range(n, t)
-                    if pp is not None:
-                        self._allow_pp(self._net_tp(n.index, t), pp,
-                                       physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p), pp))
-
-        # -- interconnect balance ---------------------------------------------------------------------
-        bal = c.balance
-        if "balance" in groups and bal.rule == "ratio":
+    def _balance(self) -> None:
+        """Interconnect balance: the ratio rule (links >= ratio x node memory bandwidth) or the
+        communication-time rule (t_comm <= ratio x t_mem)."""
+        md, space = self.model, self.space
+        p, req, mems, nets, tps = space.problem, space.req, space.mems, space.nets, space.tps
+        bal = p.constraints.balance
+        if bal.rule == "ratio":
             self.pp_multi = md.new_bool_var("pp_multi")
             md.add(self.PP >= 2).only_enforce_if(self.pp_multi)
             md.add(self.PP <= 1).only_enforce_if(~self.pp_multi)
             tp_multi = ~self.use_tp[1]
-            for ratio, lit in ((exact(bal.tensor_parallel_ratio), tp_multi), (exact(bal.pipeline_parallel_ratio), self.pp_multi)):
+            for ratio, lit in ((exact(bal.tensor_parallel_ratio), tp_multi),
+                               (exact(bal.pipeline_parallel_ratio), self.pp_multi)):
                 if ratio == 0:
                     continue
                 keep_up = physics.links_keep_up_matrix(mems, nets, ratio)
                 for k, a in enumerate(self.use_mem):
                     good = [b for j, (n, b) in enumerate(zip(nets, self.use_net)) if n.tier is not None and keep_up[k, j]]
                     md.add_bool_or([~a, ~lit] + good)  # more than one stage or TP group: links must keep up
-        if "balance" in groups and bal.rule == "comm_time":
+        if bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)
             # t_comm <= ratio * t_mem is harder the more bandwidth a node has: per-node bandwidth classes
             levels = sorted({m.bandwidth_bytes_per_s for m in mems})
@@ -305,11 +360,6 @@ class DesignModel:
                     for v, ok, new in zip(levels, masks, changed):
                         if new:
                             self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp, ok)
-
-        # indicator of each medium, tier and topology, for architecture no-goods
-        self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)
-        self.tier_lits = self._indicators([n.tier.name if n.tier else "-" for n in nets], self.use_net)
-        self.topo_lits = self._indicators([n.topology.name if n.topology else "-" for n in nets], self.use_net)
 
     def _pp_range(self, n: NetworkConfig, t: int):
         """The pipeline depths PP with N = t * PP inside network n's node range, or None if there are none."""

@@ -1,0 +1,226 @@
+"""The configurations a design is built from: memory (node x medium x units), network (tier x topology x
+depth), KV backing tier, and the tensor-parallel degrees on offer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Optional
+
+from .. import topology as topo
+from ..catalog import Interconnect, Memory, Node, Topology
+from ..units import exact, gb_per_s_to_bytes_per_s, gb_to_bytes, ns_to_s, port_power_w, usd
+from .costs import basis_factor, curve_domain, curve_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..problem import Problem
+    from .requirements import Requirements
+
+
+# -- memory configurations --------------------------------------------------------------------
+@dataclass(frozen=True)
+class MemoryConfig:
+    """One node type carrying ``units`` of one memory medium: per-node figures."""
+
+    index: int
+    node: Node
+    memory: Memory
+    units: int
+    capacity_bytes: int
+    bandwidth_bytes_per_s: int
+    cost_usd: int
+    power_w: Fraction
+    compute_flops: int          # FLOP/s of one node (dense peak in the workload's compute dtype)
+
+    @property
+    def label(self) -> str:
+        return f"{self.memory.name} x{self.units} on {self.node.name}"
+
+
+def memory_configs(problem: "Problem") -> list[MemoryConfig]:
+    cat, inc = problem.catalog, problem.search.include
+    out: list[MemoryConfig] = []
+    for node in cat.nodes.values():
+        if "nodes" in inc and node.name not in inc["nodes"]:
+            continue
+        nlo, nhi = curve_domain(node.cost_usd)
+        for mname in node.memory:
+            mem = cat.memory[mname]
+            if "memory" in inc and mname not in inc["memory"]:
+                continue
+            mlo, mhi = curve_domain(mem.cost_usd)
+            lo = max(node.min_units, nlo, mlo)
+            hi = min(node.max_units, mem.max_units_per_node, nhi, mhi)
+            for u in range(lo, hi + 1):
+                cost = (curve_value(node.cost_usd, u) * basis_factor(node.cost_basis, problem.cost)
+                        + curve_value(mem.cost_usd, u) * basis_factor(mem.cost_basis, problem.cost))
+                cap = gb_to_bytes(mem.capacity_gb) * u
+                bw = gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s) * u
+                out.append(MemoryConfig(
+                    index=len(out), node=node, memory=mem, units=u,
+                    capacity_bytes=math.floor(cap), bandwidth_bytes_per_s=math.floor(bw),
+                    cost_usd=max(1, usd(cost)),
+                    power_w=exact(node.power_w) + exact(mem.power_w) * u,
+                    compute_flops=math.floor(exact(node.tflops(problem.workload.compute_dtype)) * 10**12),
+                ))
+    return out
+
+
+# -- network configurations -------------------------------------------------------------------
+@dataclass(frozen=True)
+class NetworkConfig:
+    """One interconnect tier wired as one topology (at one fat-tree depth), for n_min..n_max nodes.
+
+    ``tier`` and ``topology`` are None for the single-node configuration (N = 1, no network).
+    """
+
+    index: int
+    tier: Optional[Interconnect]
+    topology: Optional[Topology]
+    level: int
+    n_min: int
+    n_max: int
+    rack_nodes: int
+    terms: tuple[topo.Term, ...]
+    node_link_bytes_per_s: Fraction
+    link_bytes_per_s: Fraction
+    latency_s: Fraction
+
+    @property
+    def label(self) -> str:
+        if self.tier is None:
+            return "single node"
+        lvl = f" ({self.level}-level)" if self.topology.kind == "fat_tree" else ""
+        return f"{self.tier.name} {self.topology.name}{lvl}"
+
+
+def network_configs(problem: "Problem") -> list[NetworkConfig]:
+    """The single-node configuration first, then every wireable (tier, topology, depth)."""
+    cat, inc, nmax = problem.catalog, problem.search.include, problem.constraints.max_nodes
+    out = [NetworkConfig(0, None, None, 0, 1, 1, 1, (), Fraction(0), Fraction(0), Fraction(0))]
+    for tier in cat.interconnects.values():
+        if "interconnects" in inc and tier.name not in inc["interconnects"]:
+            continue
+        f = basis_factor(tier.cost_basis, problem.cost)
+        link = gb_per_s_to_bytes_per_s(tier.link_bandwidth_gb_per_s)
+        for tname in tier.topologies:
+            t = cat.topologies[tname]
+            if "topologies" in inc and tname not in inc["topologies"]:
+                continue
+            for level, lo, hi in topo.node_ranges(t, tier):
+                hi = min(hi, tier.reach_nodes, nmax)
+                if hi < lo:
+                    continue
+                sw = exact(tier.switch.cost_usd) * f if tier.switch else Fraction(0)
+                terms = topo.terms(t, tier, level, port_usd=exact(tier.port_cost_usd) * f,
+                                   cable_usd=exact(tier.cable_cost_usd) * f,
+                                   optics_usd=exact(tier.optics_cost_usd) * f, switch_usd=sw,
+                                   port_w=port_power_w(tier.energy_pj_per_bit, link))
+                out.append(NetworkConfig(
+                    index=len(out), tier=tier, topology=t, level=level, n_min=lo, n_max=hi,
+                    rack_nodes=tier.rack_nodes, terms=tuple(terms),
+                    node_link_bytes_per_s=link * tier.links_per_node, link_bytes_per_s=link,
+                    latency_s=ns_to_s(tier.latency_ns)))
+    return out
+
+
+@dataclass(frozen=True)
+class BackingConfig:
+    """A KV backing tier: ``units`` of one medium, the fewest that hold the parked KV and carry its I/O.
+
+    The units sit in the nodes' hosts, at most the medium's max_units_per_node per node, so a
+    design needs at least ``min_nodes`` nodes to carry them.
+    """
+
+    index: int
+    memory: Memory
+    units: int
+    cost_usd: int
+    power_w: Fraction
+    min_nodes: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.memory.name} x{self.units}"
+
+
+def _backing(problem: "Problem", req: "Requirements", name: str, index: int) -> BackingConfig:
+    """The fewest units of medium ``name`` that hold the parked history and carry the swap I/O both ways."""
+    mem = problem.catalog.memory[name]
+    io = req.min_tokens_per_s * req.swap.io_bytes_per_user_token
+    cap, bw = gb_to_bytes(mem.capacity_gb), gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s)
+    units = max(1, math.ceil(req.swap.parked_bytes / cap), math.ceil(2 * io / bw))  # the device reads and writes
+    lo, hi = curve_domain(mem.cost_usd)
+    each = curve_value(mem.cost_usd, lo) / lo if lo else curve_value(mem.cost_usd, hi) / hi
+    return BackingConfig(index=index, memory=mem, units=units,
+                         cost_usd=usd(each * units * basis_factor(mem.cost_basis, problem.cost)),
+                         power_w=exact(mem.power_w) * units, min_nodes=-(-units // mem.max_units_per_node))
+
+
+def _backing_limits(problem: "Problem", b: BackingConfig) -> list[str]:
+    """The limits a backing configuration breaks on its own: nodes to carry it, or its cost."""
+    c = problem.constraints
+    out = [f"{b.min_nodes:,} nodes > max_nodes {c.max_nodes:,}"] if b.min_nodes > c.max_nodes else []
+    if c.budget_usd is not None and b.cost_usd > exact(c.budget_usd):
+        out.append(f"${b.cost_usd:,} > budget ${float(c.budget_usd):,.0f}")
+    return out
+
+
+def backing_configs(problem: "Problem", req: "Requirements") -> list[BackingConfig]:
+    """One configuration per backing medium the problem allows (none without KV swapping), leaving out
+    any that no design within max_nodes can carry or that alone costs more than the budget."""
+    if req.swap is None:
+        return []
+    out: list[BackingConfig] = []
+    for name in req.swap.backing:
+        b = _backing(problem, req, name, len(out))
+        if not _backing_limits(problem, b):
+            out.append(b)
+    return out
+
+
+def backing_shortfall(problem: "Problem", req: "Requirements") -> str:
+    """Why no backing medium can serve (for infeasibility messages): its units, nodes and cost."""
+    parts = []
+    for name in req.swap.backing:
+        b = _backing(problem, req, name, 0)
+        over = _backing_limits(problem, b)
+        parts.append(f"{name} needs {b.units:,} units on {b.min_nodes:,} node{'s' if b.min_nodes != 1 else ''} "
+                     f"for ${b.cost_usd:,}" + (f" ({'; '.join(over)})" if over else ""))
+    return "; ".join(parts)
+
+
+def io_min_nodes(req: "Requirements") -> int:
+    """Nodes whose backing-tier paths (full duplex: out and in each use one direction) carry the swap I/O."""
+    if req.swap is None:
+        return 1
+    return max(1, math.ceil(req.min_tokens_per_s * req.swap.io_bytes_per_user_token / req.swap.node_io_bytes_per_s))
+
+
+def compatible(mc: MemoryConfig, nc: NetworkConfig) -> bool:
+    """Whether nodes of this memory configuration can be joined by this network's tier."""
+    return nc.tier is None or nc.tier.node_types is None or mc.node.name in nc.tier.node_types
+
+
+def links_keep_up(nc: NetworkConfig, mc: MemoryConfig, ratio: Fraction) -> bool:
+    """The ratio rule: per-node link bandwidth >= ratio x per-node memory bandwidth (exact, in integers)."""
+    link = nc.node_link_bytes_per_s
+    return link.numerator * ratio.denominator >= ratio.numerator * mc.bandwidth_bytes_per_s * link.denominator
+
+
+def links_keep_up_matrix(mems, nets, ratio: Fraction):
+    """``links_keep_up`` for every (memory configuration, network configuration) pair, as a K x J bool array."""
+    import numpy as np
+    return np.array([[links_keep_up(n, m, ratio) for n in nets] for m in mems], dtype=bool).reshape(len(mems), len(nets))
+
+
+
+# -- parallelism and communication -------------------------------------------------------------
+def tp_values(problem: "Problem") -> list[int]:
+    """Tensor-parallel degrees on offer: <= max_tensor_parallel and, by default, dividing the attention heads."""
+    c = problem.constraints
+    hi = min(c.max_tensor_parallel, c.max_nodes)
+    if c.tensor_parallel == "divides_heads":
+        return [t for t in range(1, hi + 1) if problem.model.attention_heads % t == 0]
+    return list(range(1, hi + 1))

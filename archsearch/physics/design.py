@@ -1,0 +1,125 @@
+"""One design (its decisions) and its figures (Metrics), evaluated with the functions of this package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional
+
+from ..units import PS_PER_S, gb_per_s_to_bytes_per_s
+from .configs import BackingConfig, MemoryConfig, NetworkConfig
+from .costs import network_cost_usd, network_counts, network_power_w
+from .decode import compute_per_token_flops, micro_batch_m, step_bytes
+from .network import CommCoefficients, base_comm, decode_comm
+from .prefill import ttft_compute_s, ttft_memory_s
+from .requirements import Requirements
+
+
+# -- one design, evaluated --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Design:
+    mem: MemoryConfig
+    net: NetworkConfig
+    nodes: int
+    tensor_parallel: int
+    backing: Optional[BackingConfig] = None
+
+    @property
+    def pipeline_parallel(self) -> int:
+        return self.nodes // self.tensor_parallel
+
+    def key(self) -> tuple[int, int, int, int, int]:
+        """Every decision: memory configuration, network configuration, nodes, TP, backing tier."""
+        return (self.mem.index, self.net.index, self.nodes, self.tensor_parallel,
+                self.backing.index if self.backing else -1)
+
+    def architecture(self) -> tuple[str, str, str]:
+        """What makes designs distinct by default: memory medium, interconnect tier, topology."""
+        net = self.net
+        return (self.mem.memory.name, net.tier.name if net.tier else "-", net.topology.name if net.topology else "-")
+
+    def distinct_key(self, distinct: str) -> tuple:
+        """The key ranks must differ in: the architecture, the memory medium only, or (``design``) every decision."""
+        if distinct == "architecture":
+            return self.architecture()
+        if distinct == "medium":
+            return (self.mem.memory.name,)
+        return self.key()
+
+
+@dataclass(frozen=True)
+class Metrics:
+    capacity_bytes: int
+    bandwidth_bytes_per_s: int
+    node_cost_usd: int
+    network_cost_usd: int
+    backing_cost_usd: int
+    cost_usd: int
+    power_w: Fraction
+    bandwidth_per_dollar: Fraction          # bytes/s per USD
+    t_mem_s: Fraction                       # per token per user, each part of the roofline
+    t_comm_s: Fraction
+    t_comp_s: Fraction
+    t_io_s: Fraction                        # KV swap I/O (0 without)
+    decode_tokens_per_s_per_user: Fraction
+    system_tokens_per_s: Fraction
+    pipeline_busy_fraction: Fraction
+    balance_ratio: Fraction                 # per-node link bandwidth / per-node memory bandwidth
+    comm_ratio: Fraction                    # t_comm / t_mem
+    compute_flops: Fraction
+    link_bandwidth_bytes_per_s: Fraction    # every node's links, both directions summed (0 for one node)
+    ttft_s: Optional[Fraction]              # time to first token of one prompt (None without prefill)
+    network_counts: dict
+
+
+def design_comm(design: "Design", req: Requirements, problem) -> CommCoefficients:
+    return decode_comm(design.net, design.tensor_parallel, req, problem)
+
+
+def ttft_s(design: "Design", req: Requirements, problem) -> Optional[Fraction]:
+    """max(compute, memory, communication) of one prompt, stage after stage (None without prefill)."""
+    if not req.prompt_tokens:
+        return None
+    mc, tau, pp = design.mem, design.tensor_parallel, design.pipeline_parallel
+    comm = Fraction(base_comm(design.net, tau, req, problem).prompt_ps(pp, req.prompt_tokens), PS_PER_S)
+    return max(ttft_compute_s(req, mc, tau), ttft_memory_s(req, mc, tau), comm)
+
+
+def io_bandwidth_bytes_per_s(design: "Design", req: Requirements) -> Fraction:
+    """Swap I/O each way the design sustains: half its backing units' bandwidth (they read and write),
+    or its nodes' paths to them (full duplex), whichever is less."""
+    b = design.backing
+    return min(gb_per_s_to_bytes_per_s(b.memory.bandwidth_gb_per_s) * b.units / 2,
+               design.nodes * req.swap.node_io_bytes_per_s)
+
+
+def evaluate(design: Design, req: Requirements, problem) -> Metrics:
+    mc, nc, n, tau = design.mem, design.net, design.nodes, design.tensor_parallel
+    pp = n // tau
+    cap = n * mc.capacity_bytes
+    bw = n * mc.bandwidth_bytes_per_s
+    node_cost = n * mc.cost_usd
+    net_cost = int(network_cost_usd(nc, n))
+    back_cost = design.backing.cost_usd if design.backing else 0
+    cost = node_cost + net_cost + back_cost
+    m = micro_batch_m(pp, req.concurrency)
+    a = req.accepted_per_step
+    t_mem = Fraction(step_bytes(req, pp, m), bw) / a
+    t_comm = Fraction(design_comm(design, req, problem).pp_comm_ps(pp, m), pp * PS_PER_S) / a
+    t_comp = compute_per_token_flops(req, m) / (n * mc.compute_flops)
+    t_io = (req.swap.io_bytes_per_user_token / io_bandwidth_bytes_per_s(design, req)
+            if design.backing else Fraction(0))
+    t_user = max(t_mem, t_comm, t_comp, t_io)
+    per_user = 1 / t_user
+    balance = (nc.node_link_bytes_per_s / mc.bandwidth_bytes_per_s) if nc.tier else Fraction(0)
+    power = n * mc.power_w + network_power_w(nc, n) + (design.backing.power_w if design.backing else 0)
+    return Metrics(
+        capacity_bytes=cap, bandwidth_bytes_per_s=bw, node_cost_usd=node_cost, network_cost_usd=net_cost,
+        backing_cost_usd=back_cost, cost_usd=cost, power_w=power,
+        bandwidth_per_dollar=Fraction(bw, cost), t_mem_s=t_mem, t_comm_s=t_comm, t_comp_s=t_comp, t_io_s=t_io,
+        decode_tokens_per_s_per_user=per_user, system_tokens_per_s=req.concurrency * per_user,
+        pipeline_busy_fraction=Fraction(min(req.concurrency, pp), pp), balance_ratio=balance,
+        comm_ratio=t_comm / t_mem, compute_flops=Fraction(n * mc.compute_flops),
+        link_bandwidth_bytes_per_s=2 * n * nc.node_link_bytes_per_s if nc.tier else Fraction(0),
+        ttft_s=ttft_s(design, req, problem), network_counts=network_counts(nc, n),
+    )

@@ -1,0 +1,146 @@
+"""Communication: per-token all-reduce, all-to-all and pipeline-hop coefficients of a network and TP degree,
+the communication speed target and the communication-time balance rule."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from .. import topology as topo
+from ..units import PS_PER_S, s_to_ps_ceil
+from .configs import NetworkConfig
+from .decode import micro_batch_m, step_rate
+from .requirements import Requirements
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..problem import Problem
+
+
+@dataclass(frozen=True)
+class CommCoefficients:
+    """Per-token communication of one user, as whole picoseconds (rounded up).
+
+    PP * t_comm = ar * PP + ar_tok * M + hop * (PP^2 - PP) + hop_tok * (PP*M - M)
+                  + pf_ar + pf_hop * (PP - 1),                     M = max(PP, c).
+
+    The last two terms are the prefill's link traffic amortised per decode step (zero without prefill).
+    """
+
+    ar: int       # latency part of the 2 * layers all-reduces
+    ar_tok: int   # bandwidth part of the 2 * layers all-reduces, per token in the micro-batch
+    hop: int      # latency of one pipeline hop
+    hop_tok: int  # bandwidth part of one pipeline hop, per token in the micro-batch
+    pf_ar: int = 0   # amortised prefill: a c L / O x ar_tok (rounded up)
+    pf_hop: int = 0  # amortised prefill: a c L / O x hop_tok (rounded up)
+
+    def pp_comm_ps(self, pp, m):
+        """PP times the communication time per token per user, in picoseconds (exact for int or numpy input)."""
+        return (self.ar * pp + self.ar_tok * m + self.hop * (pp * pp - pp) + self.hop_tok * (pp * m - m)
+                + self.pf_ar + self.pf_hop * (pp - 1))
+
+    def scaled(self, tokens: int) -> "CommCoefficients":
+        """The same links carrying ``tokens`` tokens per request slot (a speculative step verifies gamma + 1)."""
+        return CommCoefficients(self.ar, self.ar_tok * tokens, self.hop, self.hop_tok * tokens, self.pf_ar,
+                                self.pf_hop)
+
+    def prompt_ps(self, pp: int, tokens: int) -> int:
+        """One prompt of ``tokens`` tokens through the pipeline as one micro-batch: all-reduces, then PP - 1 hops."""
+        return self.ar + self.ar_tok * tokens + (pp - 1) * (self.hop + self.hop_tok * tokens)
+
+
+def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_parallel: bool = False,
+                      moe=None) -> CommCoefficients:
+    """Per-token coefficients.  Tensor parallel: 2 all-reduces per layer (attention, MLP).  With expert
+    parallel on a MoE model, each MoE layer's MLP all-reduce becomes two all-to-alls (dispatch and combine):
+    each of the tau nodes sends k_e copies of its 1/tau share of the tokens (k_e experts per token)."""
+    if cfg.tier is None:
+        return CommCoefficients(0, 0, 0, 0)
+    s_tok = req.activation_bytes_per_token
+    ar = topo.allreduce(cfg.topology, cfg.tier, cfg.level, tau, cfg.link_bytes_per_s)
+    n_ar = 2 * req.layers
+    a2a_lat, a2a_tok = Fraction(0), Fraction(0)
+    if expert_parallel and moe is not None and tau > 1:
+        n_ar -= moe.layers
+        a2a = topo.alltoall(cfg.topology, cfg.tier, cfg.level, tau, cfg.link_bytes_per_s)
+        a2a_lat = 2 * moe.layers * a2a.steps * a2a.hops * cfg.latency_s
+        # TP leaves every token's activations on all tau nodes; each node dispatches its 1/tau of the tokens
+        a2a_tok = 2 * moe.layers * a2a.volume * Fraction(moe.active_experts * s_tok, tau) / a2a.bandwidth_bytes_per_s
+    hops, p2p_bw = topo.point_to_point(cfg.topology, cfg.tier, cfg.level, cfg.link_bytes_per_s)
+    return CommCoefficients(
+        ar=s_to_ps_ceil(n_ar * ar.steps * ar.hops * cfg.latency_s + a2a_lat),
+        ar_tok=s_to_ps_ceil(n_ar * ar.volume * s_tok / ar.bandwidth_bytes_per_s + a2a_tok),
+        hop=s_to_ps_ceil(hops * cfg.latency_s),
+        # each of the tau nodes of a stage sends its 1/tau shard of the activations in parallel
+        hop_tok=s_to_ps_ceil(Fraction(s_tok, tau) / p2p_bw),
+    )
+
+
+def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem") -> CommCoefficients:
+    """The coefficients of one decode step (gamma + 1 tokens per request slot), with the prefill's link
+    traffic amortised over the step: a step yields a tokens for each of c requests, and every O tokens a
+    request brings a prompt of L tokens whose all-reduces and hops are bandwidth-bound (L tokens at once)."""
+    base = comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe)
+    step = base.scaled(req.step_tokens)
+    if not req.prompt_tokens:
+        return step
+    share = req.accepted_per_step * req.concurrency * req.prompt_tokens / req.output_tokens
+    return dataclasses.replace(step, pf_ar=math.ceil(share * base.ar_tok), pf_hop=math.ceil(share * base.hop_tok))
+
+
+def base_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem") -> CommCoefficients:
+    """Per-token coefficients (a prompt's tokens)."""
+    return comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe)
+
+
+
+def comm_speed_ok(req: Requirements, pp_comm_ps, pp) -> bool:
+    """Communication speed target: (r / a) x PP x t_step_comm <= PP (seconds), at picosecond resolution."""
+    r = step_rate(req)
+    return r.numerator * pp_comm_ps <= r.denominator * PS_PER_S * pp
+
+
+def comm_speed_mask(req: Requirements, cc: "CommCoefficients", pp):
+    """``comm_speed_ok`` over a numpy array of PP values (cc: the decode step's coefficients), exact."""
+    import numpy as np
+    from ..scaling import exact_arrays
+    m = micro_batch_m(pp, req.concurrency)
+    r = step_rate(req)
+    top = max(r.numerator * cc.pp_comm_ps(int(pp.max()), int(m.max())), r.denominator * PS_PER_S * int(pp.max()))
+    pp, m = exact_arrays(top, pp, m)
+    return np.asarray(comm_speed_ok(req, cc.pp_comm_ps(pp, m), pp), dtype=bool)
+
+
+def comm_rule_matrix(cc: "CommCoefficients", req: Requirements, node_bws: list[int], tau: int, ratio: Fraction, pp):
+    """The communication-time rule  PP t_comm <= ratio PP t_mem  for several per-node bandwidths, exact.
+
+    ratio x PP x t_mem = ratio x step bytes / (tau x b_node) picoseconds, taken term by term, each
+    floored: floor(ratio W1 / (tau b)) PP + floor(ratio KV / (tau b)) M + floor(ratio X(min(PP, c)) / (tau b)).
+    ``node_bws``: one per-node memory bandwidth (bytes/s) for each row; ``pp``: a 1-D array (the same
+    PP values for every row, giving rows x PP) or a column (one PP per row).
+    """
+    import numpy as np
+    from ..scaling import INT_LIMIT
+    m = micro_batch_m(pp, req.concurrency)
+    num = ratio.numerator * PS_PER_S
+
+    def fl(x: int, b: int) -> int:  # floor(ratio x PS x x / (tau x b)), in integers
+        return (num * x) // (ratio.denominator * tau * b)
+
+    cw = [fl(req.step_weight_bytes, b) for b in node_bws]
+    ck = [fl(req.kv_read_bytes_per_request, b) for b in node_bws]
+    xt = ([[0] + [fl(x, b) for x in req.moe_extra_bytes] for b in node_bws] if req.moe_extra_bytes
+          else [[0] for _ in node_bws])
+    top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())),
+              max(cw) * int(pp.max()) + max(ck) * int(m.max()) + max(max(r) for r in xt))
+    kind = np.int64 if top < INT_LIMIT else object
+    cw_c = np.array(cw, dtype=kind)[:, None]
+    ck_c = np.array(ck, dtype=kind)[:, None]
+    pp_k, m_k = pp.astype(kind), m.astype(kind)
+    rhs = cw_c * pp_k + ck_c * m_k
+    if req.moe_extra_bytes:
+        table = np.array(xt, dtype=kind)
+        rhs = rhs + table[np.arange(len(node_bws))[:, None], np.minimum(pp, req.concurrency).astype(np.int64)]
+    return np.asarray(cc.pp_comm_ps(pp_k, m_k) <= rhs, dtype=bool)
