@@ -103,26 +103,28 @@ def mutated(draw: Any, doc: Any) -> tuple[Any, tuple, str]:
     return doc, path, op
 
 
-def _names_field(message: str, doc: Any, path: tuple) -> bool:
-    """The message names a key of the mutated path, or an entry name on it."""
+def _names_field(message: str, doc: Any, path: tuple, original: Any = None) -> bool:
+    """The message names a key of the mutated path, or an entry name on it (before or after the mutation:
+    a renamed or dropped catalog entry is reported where it is referred to, by its old name)."""
     words = [str(k) for k in path if isinstance(k, str)] + [str(k) for k in path[-1:] if not isinstance(k, str)]
-    node = doc
-    for k in path:
-        try:
-            node = node[k]
-        except (KeyError, IndexError, TypeError):
-            break
-        if isinstance(node, dict) and isinstance(node.get("name"), str):
-            words.append(node["name"])
+    for root in (doc, original):
+        node = root
+        for k in path:
+            try:
+                node = node[k]
+            except (KeyError, IndexError, TypeError):
+                break
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                words.append(node["name"])
     words = [w for w in words if w]
     return not words or any(w in message or repr(w)[1:-1] in message for w in words)
 
 
-def _check_error(exc: ArchsearchError, doc: Any, path: tuple) -> None:
+def _check_error(exc: ArchsearchError, doc: Any, path: tuple, original: Any = None) -> None:
     msg = str(exc)
     assert "\n" not in msg and msg, msg
     if isinstance(exc, InputError):
-        assert _names_field(msg, doc, path), (msg, path)
+        assert _names_field(msg, doc, path, original), (msg, path)
 
 
 def _check_result(problem: Any) -> None:
@@ -135,13 +137,14 @@ def _check_result(problem: Any) -> None:
     OUTCOMES["solved"] += 1
 
 
-def _problem_property(doc: Any, path: tuple, cheap: bool, catalog_dir: str | None = None) -> None:
+def _problem_property(doc: Any, path: tuple, cheap: bool, catalog_dir: str | None = None,
+                      original: Any = None) -> None:
     OUTCOMES["inputs"] += 1
     try:
         problem = problem_from_dict(doc, "fuzz.yaml", catalog_dir)
     except ArchsearchError as exc:
         OUTCOMES[exc.__class__.__name__] += 1
-        _check_error(exc, doc, path)
+        _check_error(exc, doc, path, original)
         return
     OUTCOMES["loaded"] += 1
     if not cheap or problem.constraints.max_nodes > 64 or problem.workload.concurrency > 4096:
@@ -203,7 +206,7 @@ def _catalog_files(data: tuple) -> None:
                 target.write_bytes(text.encode("utf-8") if text != "NON-UTF-8" else b"memory:\n- name: \xff\xfe\n")
             else:
                 target.symlink_to(default_directory() / f"{s}.yaml")  # parsed once: the cache follows the link
-        _problem_property(copy.deepcopy(PROBLEMS[CHEAP]), path, cheap=True, catalog_dir=tmp)
+        _problem_property(copy.deepcopy(PROBLEMS[CHEAP]), path, cheap=True, catalog_dir=tmp, original=CATALOG[section])
 
 
 # -- command lines ---------------------------------------------------------------------------------
