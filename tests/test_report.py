@@ -34,7 +34,9 @@ def test_every_design_carries_its_sources_and_estimate_marks(result):
 
 
 def test_wide_terminals_get_one_table_narrow_ones_two(result):
-    assert len(designs_tables(result, WIDE)) == 1
+    # one table once every cell fits on one line, else the design, then its figures
+    assert len(designs_tables(result, WIDE)) == 2
+    assert len(designs_tables(result, 400)) == 1
     narrow = designs_tables(result, 100)
     assert len(narrow) == 2
     text = _render(narrow[0], 100) + _render(narrow[1], 100)

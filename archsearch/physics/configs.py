@@ -87,6 +87,12 @@ class NetworkConfig:
     link_bytes_per_s: Fraction
     latency_s: Fraction
 
+    def wiring(self, nodes: int) -> topo.Wiring:
+        """The machine ``nodes`` nodes of this configuration really are (coinciding topologies identified)."""
+        if self.tier is None:
+            return topo.Wiring("single", (1,), 0, 1)
+        return topo.canonical(self.topology, self.tier, nodes, self.level)
+
     @property
     def label(self) -> str:
         if self.tier is None:
