@@ -116,6 +116,8 @@ def _names_field(message: str, doc: Any, path: tuple, original: Any = None) -> b
                 break
             if isinstance(node, dict) and isinstance(node.get("name"), str):
                 words.append(node["name"])
+    if len(path) == 1 and isinstance(original, dict) and isinstance(original.get(path[0]), list):
+        words += [e["name"] for e in original[path[0]] if isinstance(e, dict) and isinstance(e.get("name"), str)]
     words = [w for w in words if w]
     return not words or any(w in message or repr(w)[1:-1] in message for w in words)
 
@@ -190,10 +192,13 @@ def _overrides(data: tuple) -> None:
 def catalog_file_inputs(draw: Any) -> tuple[str, str, tuple]:
     section = draw(st.sampled_from(FILES))
     doc, path, _ = draw(mutated(CATALOG[section]))
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    dumped = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    text = dumped
     text = draw(st.sampled_from([text, text, text, "[" * 3000, "a: &x [1]\n" + "".join(f"b{i}: *x\n" for i in range(200)),
                                  text + "\nmemory: []\n", "!!python/object/apply:os.system ['true']\n", text[: len(text) // 2],
                                  "key: " + "9" * 5000 + "\n", "NON-UTF-8"]))
+    if text != dumped:  # the whole file was replaced or cut: any entry of it may be what a message names
+        path = (section,)
     return section, text, path
 
 
