@@ -47,6 +47,12 @@ class Space:
     backs: tuple[physics.BackingConfig, ...] = ()
 
     @functools.cached_property
+    def physics_cache(self):
+        """Per-(network, TP) physics computed once, shared by the oracle bounds and the model (physics_cache)."""
+        from .physics_cache import PhysicsCache
+        return PhysicsCache(self)
+
+    @functools.cached_property
     def flops_column(self):
         """Per-node FLOP/s as exact integers in one common unit."""
         return scale_column([Fraction(m.compute_flops) for m in self.mems])
@@ -136,7 +142,7 @@ class DesignModel:
         md.add_exactly_one(self.use_net)
         md.add_exactly_one(list(self.use_tp.values()))
         for m, u, x in zip(mems, self.use_mem, self.nodes_mem):
-            lo, hi = node_bounds(space, m, groups)
+            lo, hi = space.physics_cache.node_bounds(m, tuple(groups))
             if lo > hi:  # this configuration cannot hold the model, or be fast enough, within the limits
                 md.add(u == 0)
                 md.add(x == 0)
@@ -148,8 +154,9 @@ class DesignModel:
             md.add(y <= n.n_max * u)
             md.add(y >= n.n_min * u)
         md.add(sum(self.nodes_net) == self.N)
+        compatible = space.physics_cache.compatible
         for n, u in zip(nets, self.use_net):
-            barred = [a for m, a in zip(mems, self.use_mem) if not physics.compatible(m, n)]
+            barred = [a for m, a in zip(mems, self.use_mem) if not compatible[m.index, n.index]]
             if barred:  # this tier cannot join these node types
                 md.add(u + sum(barred) <= 1)
         for t in tps:
@@ -256,7 +263,7 @@ class DesignModel:
         enforced rows with coefficients above 2^31 (see the README).
         """
         md, space = self.model, self.space
-        p, req, nets, tps, nmax = space.problem, space.req, space.nets, space.tps, space.max_nodes
+        req, nets, tps, nmax = space.req, space.nets, space.tps, space.max_nodes
         conc = req.concurrency
         if req.min_tokens_per_s <= 0:
             return
@@ -282,26 +289,25 @@ class DesignModel:
                 pp = self._pp_range(n, t)
                 if pp is None:
                     continue
-                ok = physics.comm_speed_mask_at(req, n, t, p, pp)
+                ok = space.physics_cache.comm_speed_mask(n, t)
                 self._allow_pp(self._net_tp(n.index, t), pp, ok)
 
     def _ttft(self) -> None:
         """Time to first token: compute and memory by (node, TP); communication by (network, TP) as PP sets."""
         md, space = self.model, self.space
-        p, req = space.problem, space.req
+        req = space.req
         if req.max_ttft_s is None:
             return
-        for m, a in zip(space.mems, self.use_mem):
-            for t in space.tps:
-                if not physics.ttft_pair_ok(req, m, t):
+        for t in space.tps:
+            pair_ok = space.physics_cache.ttft_pair_ok(t)
+            for m, a in zip(space.mems, self.use_mem):
+                if not pair_ok[m.index]:
                     md.add_bool_or([~a, ~self.use_tp[t]])
         for n in space.nets:
             for t in space.tps:
                 pp = self._pp_range(n, t)
                 if pp is not None:
-                    self._allow_pp(self._net_tp(n.index, t), pp, physics.machine_mask(
-                        n, t, pp, lambda nodes, v, n=n, t=t: physics.ttft_comm_mask(
-                            req, physics.base_comm(n, t, req, p, nodes=nodes), v)))
+                    self._allow_pp(self._net_tp(n.index, t), pp, space.physics_cache.ttft_comm_mask(n, t))
 
     def _swap(self) -> None:
         """KV swapping: the backing tier's units fit the nodes' hosts, and the nodes' paths carry the I/O."""
@@ -317,7 +323,7 @@ class DesignModel:
         """Interconnect balance: the ratio rule (links >= ratio x node memory bandwidth) or the
         communication-time rule (t_comm <= ratio x t_mem)."""
         md, space = self.model, self.space
-        p, req, mems, nets, tps = space.problem, space.req, space.mems, space.nets, space.tps
+        p, mems, nets, tps = space.problem, space.mems, space.nets, space.tps
         bal = p.constraints.balance
         if bal.rule == "ratio":
             self.pp_multi = md.new_bool_var("pp_multi")
@@ -328,14 +334,14 @@ class DesignModel:
                                (exact(bal.pipeline_parallel_ratio), self.pp_multi)):
                 if ratio == 0:
                     continue
-                keep_up = physics.links_keep_up_matrix(mems, nets, ratio)
+                keep_up = space.physics_cache.keep_up(ratio)
                 for k, a in enumerate(self.use_mem):
                     good = [b for j, (n, b) in enumerate(zip(nets, self.use_net)) if n.tier is not None and keep_up[k, j]]
                     md.add_bool_or([~a, ~lit] + good)  # more than one stage or TP group: links must keep up
         if bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)
             # t_comm <= ratio * t_mem is harder the more bandwidth a node has: per-node bandwidth classes
-            levels = sorted({m.bandwidth_bytes_per_s for m in mems})
+            levels = space.physics_cache.bandwidth_levels
             at_least = {}
             for v in levels:
                 members = [a for m, a in zip(mems, self.use_mem) if m.bandwidth_bytes_per_s >= v]
@@ -349,7 +355,7 @@ class DesignModel:
                     pp = self._pp_range(n, t)
                     if pp is None:
                         continue
-                    masks = physics.comm_rule_matrix_at(n, t, req, p, levels, ratio, pp)
+                    masks = space.physics_cache.comm_rule_matrix(n, t, ratio)
                     # the rule tightens as node bandwidth grows: a level whose allowed PP set equals the
                     # level below it is implied by that level's constraint (its nodes are a subset)
                     changed = np.ones(len(levels), dtype=bool)
@@ -360,11 +366,7 @@ class DesignModel:
 
     def _pp_range(self, n: NetworkConfig, t: int):
         """The pipeline depths PP with N = t * PP inside network n's node range, or None if there are none."""
-        if n.tier is None and t > 1:
-            return None
-        lo = max(1, -(-n.n_min // t))
-        hi = min(n.n_max, self.space.max_nodes) // t
-        return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None
+        return self.space.physics_cache.pp_range(n, t)
 
     def _allow_pp(self, lits, pp: "np.ndarray", ok: "np.ndarray") -> None:
         """Enforced by lits: PP takes one of the values pp[ok] (nothing if all of pp are allowed)."""

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .catalog import FILES, Catalog, ModelSpec, load_catalog, model_from_entry
 from .errors import ProblemError
@@ -186,8 +186,12 @@ def read_problem_dict(path: Path | str | None = None) -> tuple[Any, str]:
     return _read(path), _label(path)
 
 
-def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None) -> Problem:
-    """Check a problem given as the mapping a problem file holds; ``file`` names it in messages."""
+def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None, *,
+                      catalog_loader: Callable[..., Catalog] | None = None) -> Problem:
+    """Check a problem given as the mapping a problem file holds; ``file`` names it in messages.
+
+    ``catalog_loader``: called as ``load_catalog`` is (a study passes a memo of it, so thousands of points
+    share one catalog)."""
     raw = copy.deepcopy(raw)
     top = Entry(raw, file, "problem", ProblemError, kind="")
     name = top.string("name")
@@ -199,7 +203,7 @@ def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None
         overrides = {}
     if not isinstance(overrides, dict):
         raise top.fail("overrides", "a mapping of catalog sections", overrides)
-    catalog = load_catalog(catalog_dir, overrides, overrides_file=file)
+    catalog = (catalog_loader or load_catalog)(catalog_dir, overrides, overrides_file=file)
 
     model = _model(top, catalog, file)
     workload = _workload(top.child("workload"), catalog)

@@ -93,6 +93,16 @@ def _short(rd: "RankedDesign") -> str:
     return f"'{d.mem.label}, {d.nodes} nodes, {net}: {tbps:,.2f} TB/s per $M'"
 
 
+#: CP-SAT parameters of every solve, chosen by measurement on every bundled problem (docs/benchmarks.md;
+#: ``benchmarks/cpsat_parameters.py`` re-measures them).  None changes an answer: each solve is still proved.
+CP_SAT_PARAMETERS = {
+    "cp_model_probing_level": 0,   # 3-5x faster on models this size (cpsat.md 4)
+    "cp_model_presolve": False,    # faster here, and away from presolve bug #5293 (README)
+    "linearization_level": 0,      # with symmetry_level 0: 0.76-0.96x CPU time on 8 of 10 bundled problems,
+    "symmetry_level": 0,           # 1.02-1.07x on the other two, same top K (docs/benchmarks.md)
+}
+
+
 class _Solver:
     """Runs CP-SAT solves with fixed settings against one deadline."""
 
@@ -110,8 +120,8 @@ class _Solver:
         s = cp_model.CpSolver()
         s.parameters.num_workers = self.workers
         s.parameters.random_seed = self.seed
-        s.parameters.cp_model_probing_level = 0          # 3-5x faster on models this size (cpsat.md 4)
-        s.parameters.cp_model_presolve = False           # faster here, and away from presolve bug #5293 (README)
+        for name, value in CP_SAT_PARAMETERS.items():
+            setattr(s.parameters, name, value)
         s.parameters.max_time_in_seconds = left
         status = s.solve(model)
         self.solves += 1

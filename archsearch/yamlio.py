@@ -53,6 +53,25 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+if getattr(yaml, "__with_libyaml__", False):
+    class _StrictCLoader(yaml.CSafeLoader):
+        """The same strict loader on libyaml's C parser (about 10x faster on the catalogs)."""
+
+    _StrictCLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+else:  # pragma: no cover - PyYAML built without libyaml
+    _StrictCLoader = None
+
+
+def load_strict(text: str) -> Any:
+    """Parse YAML text with the C loader where PyYAML has one; on any error, parse again with the pure-Python
+    loader and raise its error, so messages (line, column, problem) do not depend on which loader is installed."""
+    if _StrictCLoader is not None:
+        try:
+            return yaml.load(text, Loader=_StrictCLoader)  # noqa: S506 - a CSafeLoader subclass
+        except yaml.YAMLError:
+            pass
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
 
 _CACHE: dict[tuple[str, int, int], Any] = {}
 
@@ -75,9 +94,19 @@ def key_text(key: Any) -> str:
 
 
 def _check_events(text: str) -> None:
-    """Bound nesting depth, aliases and number lengths from the event stream (which does not recurse)."""
+    """Bound nesting depth, aliases and number lengths from the event stream (which does not recurse); the C
+    parser where there is one, and the pure-Python one for the message of a syntax error (as ``load_strict``)."""
+    if _StrictCLoader is not None:
+        try:
+            return _walk_events(yaml.parse(text, Loader=_StrictCLoader))
+        except yaml.YAMLError:
+            pass
+    return _walk_events(yaml.parse(text, Loader=_StrictLoader))
+
+
+def _walk_events(events: Any) -> None:
     depth = aliases = 0
-    for ev in yaml.parse(text, Loader=_StrictLoader):
+    for ev in events:
         if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
@@ -88,7 +117,7 @@ def _check_events(text: str) -> None:
             aliases += 1
             if aliases > MAX_ALIASES:
                 raise _Refused(ev.start_mark, f"more than {MAX_ALIASES} aliases")
-        elif isinstance(ev, yaml.ScalarEvent) and ev.style is None and sum(c.isdigit() for c in ev.value) > MAX_DIGITS \
+        elif isinstance(ev, yaml.ScalarEvent) and not ev.style and sum(c.isdigit() for c in ev.value) > MAX_DIGITS \
                 and re.fullmatch(r"[-+0-9_.eE:xobXOB]+|[-+]?\.?\d[\d_]*\.?[\d_]*([eE][-+]?\d+)?", ev.value):
             raise _Refused(ev.start_mark, f"a number with more than {MAX_DIGITS} digits")
 
@@ -106,7 +135,7 @@ def parse_yaml(text: str, label: str, error: type[InputError]) -> Any:
         raise error(f"{label}: larger than {MAX_BYTES // 2**20} MiB ({len(text):,} characters); not an input file")
     try:
         _check_events(text)
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return load_strict(text)
     except _Refused as exc:
         raise error(f"{label}: refused: line {exc.mark.line + 1}, column {exc.mark.column + 1}: {exc.problem}") from None
     except yaml.YAMLError as exc:

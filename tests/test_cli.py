@@ -169,7 +169,7 @@ def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[s
 
 
 def test_subcommands() -> None:
-    assert subcommands() == ["catalog", "compare", "evaluate", "pareto", "solve", "sweep"]
+    assert subcommands() == ["catalog", "compare", "evaluate", "pareto", "solve", "study", "sweep"]
 
 
 # -- bad input: exit 2 and one line --------------------------------------------------------------

@@ -216,9 +216,21 @@ def links_keep_up(nc: NetworkConfig, mc: MemoryConfig, ratio: Fraction) -> bool:
 
 
 def links_keep_up_matrix(mems, nets, ratio: Fraction):
-    """``links_keep_up`` for every (memory configuration, network configuration) pair, as a K x J bool array."""
+    """``links_keep_up`` for every (memory configuration, network configuration) pair, as a K x J bool array.
+
+    Vectorised and exact: for a whole number of bytes/s b, link >= ratio x b  iff  b <= floor(link / ratio),
+    so each network's threshold is computed once in integers.
+    """
     import numpy as np
-    return np.array([[links_keep_up(n, m, ratio) for n in nets] for m in mems], dtype=bool).reshape(len(mems), len(nets))
+    ratio = Fraction(ratio)
+    bws = [m.bandwidth_bytes_per_s for m in mems]
+    if ratio <= 0 or not mems or not nets or any(not isinstance(b, int) for b in bws):
+        return np.array([[links_keep_up(n, m, ratio) for n in nets] for m in mems],
+                        dtype=bool).reshape(len(mems), len(nets))
+    cap = max(bws)  # thresholds above every bandwidth all mean "keeps up": clip them so they fit int64
+    limits = [min(cap, (n.node_link_bytes_per_s.numerator * ratio.denominator)
+                  // (ratio.numerator * n.node_link_bytes_per_s.denominator)) for n in nets]
+    return np.array(bws, dtype=np.int64)[:, None] <= np.array(limits, dtype=np.int64)[None, :]
 
 
 
