@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping, Union
 
 from .errors import CatalogError, ProblemError
-from .yamlio import Entry, entries, read_yaml_cached
+from .ranges import RANGES
+from .yamlio import Entry, check_number, describe, entries, key_text, read_yaml_cached, shown
 
 FILES = ("memory", "nodes", "interconnects", "topologies", "models")
 SECTION = {"memory": "memory", "nodes": "nodes", "interconnects": "interconnects",
@@ -25,7 +27,7 @@ SECTION = {"memory": "memory", "nodes": "nodes", "interconnects": "interconnects
 ATTACH = ("die", "wafer", "package", "board")
 COST_BASES = ("build", "market")
 TOPOLOGY_KINDS = ("ring", "torus", "mesh", "fat_tree", "dragonfly", "switch", "all_to_all")
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9.\-]{0,63}")  # always fullmatch: "$" would pass a final newline
 
 Estimate = Union[bool, tuple[str, ...]]
 
@@ -191,8 +193,8 @@ class Catalog:
 # -- field readers shared by entry kinds -------------------------------------------
 def _common(e: Entry) -> dict[str, Any]:
     name = e.string("name")
-    if not NAME_RE.match(name):
-        raise e.fail("name", "lower-case letters, digits, '.' and '-'", name)
+    if not NAME_RE.fullmatch(name):
+        raise e.fail("name", "lower-case letters, digits, '.' and '-' (at most 64)", name)
     out = {"name": name, "description": e.string("description"), "source": e.string("source")}
     est = e.pop("estimate")
     if isinstance(est, bool):
@@ -205,7 +207,7 @@ def _common(e: Entry) -> dict[str, Any]:
 
 
 def _curve(e: Entry, field: str) -> Curve:
-    c = e.child(field)
+    c = e.child(field, kind="cost_curve")
     if c.has("points") == c.has("die_yield"):
         raise c.message(None, "expected exactly one of 'points' or 'die_yield'")
     if c.has("points"):
@@ -213,11 +215,14 @@ def _curve(e: Entry, field: str) -> Curve:
         if not isinstance(raw, list) or not raw:
             raise c.fail("points", "a non-empty list of [quantity, usd] pairs", raw)
         pts: list[tuple[int, float]] = []
+        q_range, usd_range = RANGES["cost_curve.points.quantity"], RANGES["cost_curve.points.usd"]
+        expected = f"[quantity, usd] pairs, quantity {q_range.text()}, usd {usd_range.text()}"
         for p in raw:
-            ok = (isinstance(p, list) and len(p) == 2 and isinstance(p[0], int) and not isinstance(p[0], bool)
-                  and p[0] >= 0 and isinstance(p[1], (int, float)) and not isinstance(p[1], bool) and p[1] >= 0)
-            if not ok:
-                raise c.fail("points", "[quantity, usd] pairs with a whole quantity >= 0 and usd >= 0", p)
+            if not (isinstance(p, list) and len(p) == 2):
+                raise c.fail("points", expected, p)
+            q, usd = (check_number(x, r, lambda exp, found: c.fail("points", expected, p))
+                      for x, r in zip(p, (q_range, usd_range)))
+            p = [q, usd]
             if pts and p[0] <= pts[-1][0]:
                 raise c.message("points", f"quantities must increase strictly, found {pts[-1][0]} then {p[0]}")
             pts.append((p[0], p[1]))
@@ -225,13 +230,13 @@ def _curve(e: Entry, field: str) -> Curve:
         return Curve(points=tuple(pts))
     d = c.child("die_yield")
     dy = DieYield(
-        wafer_cost_usd=d.number("wafer_cost_usd", positive=True),
-        wafer_diameter_mm=d.number("wafer_diameter_mm", positive=True),
-        defect_density_per_cm2=d.number("defect_density_per_cm2", minimum=0),
-        logic_area_mm2=d.number("logic_area_mm2", minimum=0),
-        area_per_unit_mm2=d.number("area_per_unit_mm2", positive=True),
-        reticle_area_mm2=d.number("reticle_area_mm2", positive=True),
-        fixed_usd=d.number("fixed_usd", minimum=0, default=0),
+        wafer_cost_usd=d.number("wafer_cost_usd"),
+        wafer_diameter_mm=d.number("wafer_diameter_mm"),
+        defect_density_per_cm2=d.number("defect_density_per_cm2"),
+        logic_area_mm2=d.number("logic_area_mm2"),
+        area_per_unit_mm2=d.number("area_per_unit_mm2"),
+        reticle_area_mm2=d.number("reticle_area_mm2"),
+        fixed_usd=d.number("fixed_usd", default=0),
     )
     d.done()
     c.done()
@@ -244,10 +249,10 @@ def _memory(e: Entry) -> Memory:
     common = _common(e)
     m = Memory(
         attach=e.string("attach", choices=ATTACH),
-        capacity_gb=e.number("capacity_gb", positive=True),
-        bandwidth_gb_per_s=e.number("bandwidth_gb_per_s", positive=True),
-        power_w=e.number("power_w", minimum=0),
-        max_units_per_node=e.number("max_units_per_node", positive=True, integer=True),
+        capacity_gb=e.number("capacity_gb"),
+        bandwidth_gb_per_s=e.number("bandwidth_gb_per_s"),
+        power_w=e.number("power_w"),
+        max_units_per_node=e.number("max_units_per_node"),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
         cost_usd=_curve(e, "cost_usd"),
         bandwidth_efficiency=_fraction(e, "bandwidth_efficiency"),
@@ -269,11 +274,11 @@ def _node(e: Entry) -> Node:
     common = _common(e)
     n = Node(
         memory=e.string_list("memory"),
-        min_units=e.number("min_units", positive=True, integer=True, default=1),
-        max_units=e.number("max_units", positive=True, integer=True),
-        compute_tflops=e.number("compute_tflops", positive=True),
-        compute_tflops_fp8=e.number("compute_tflops_fp8", positive=True, default=None),
-        power_w=e.number("power_w", minimum=0),
+        min_units=e.number("min_units", default=1),
+        max_units=e.number("max_units"),
+        compute_tflops=e.number("compute_tflops"),
+        compute_tflops_fp8=e.number("compute_tflops_fp8", default=None),
+        power_w=e.number("power_w"),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
         cost_usd=_curve(e, "cost_usd"),
         layer_overhead_ns=e.number("layer_overhead_ns", minimum=0, default=0.0),
@@ -292,19 +297,19 @@ def _interconnect(e: Entry) -> Interconnect:
     switch = None
     if e.has("switch"):
         s = e.child("switch")
-        switch = Switch(ports=s.number("ports", positive=True, integer=True),
-                        cost_usd=s.number("cost_usd", minimum=0), power_w=s.number("power_w", minimum=0))
+        switch = Switch(ports=s.number("ports"),
+                        cost_usd=s.number("cost_usd"), power_w=s.number("power_w"))
         s.done()
     i = Interconnect(
-        link_bandwidth_gb_per_s=e.number("link_bandwidth_gb_per_s", positive=True),
-        links_per_node=e.number("links_per_node", positive=True, integer=True),
-        latency_ns=e.number("latency_ns", minimum=0),
-        reach_nodes=e.number("reach_nodes", positive=True, integer=True),
-        rack_nodes=e.number("rack_nodes", positive=True, integer=True),
-        energy_pj_per_bit=e.number("energy_pj_per_bit", minimum=0),
-        port_cost_usd=e.number("port_cost_usd", minimum=0),
-        cable_cost_usd=e.number("cable_cost_usd", minimum=0),
-        optics_cost_usd=e.number("optics_cost_usd", minimum=0),
+        link_bandwidth_gb_per_s=e.number("link_bandwidth_gb_per_s"),
+        links_per_node=e.number("links_per_node"),
+        latency_ns=e.number("latency_ns"),
+        reach_nodes=e.number("reach_nodes"),
+        rack_nodes=e.number("rack_nodes"),
+        energy_pj_per_bit=e.number("energy_pj_per_bit"),
+        port_cost_usd=e.number("port_cost_usd"),
+        cable_cost_usd=e.number("cable_cost_usd"),
+        optics_cost_usd=e.number("optics_cost_usd"),
         switch=switch,
         topologies=e.string_list("topologies"),
         node_types=e.string_list("node_types", default=None),
@@ -331,11 +336,11 @@ def _topology(e: Entry) -> Topology:
     common = _common(e)
     kind = e.string("kind", choices=TOPOLOGY_KINDS)
     if kind in ("torus", "mesh"):
-        dims = e.number("dimensions", integer=True, positive=True)
+        dims = e.number("dimensions")
         if dims not in (2, 3):
             raise e.fail("dimensions", "2 or 3", dims)
     else:
-        dims = e.number("dimensions", integer=True, positive=True, default=1)
+        dims = e.number("dimensions", default=1)
     t = Topology(kind=kind, dimensions=dims, **common)
     e.done()
     return t
@@ -344,15 +349,14 @@ def _topology(e: Entry) -> Topology:
 def _model(e: Entry) -> ModelSpec:
     common = _common(e)
     m = ModelSpec(
-        layers=e.number("layers", positive=True, integer=True),
-        hidden_size=e.number("hidden_size", positive=True, integer=True),
-        attention_heads=e.number("attention_heads", positive=True, integer=True),
-        kv_heads=e.number("kv_heads", positive=True, integer=True),
-        head_dim=e.number("head_dim", positive=True, integer=True),
-        parameters=e.number("parameters", positive=True),
-        active_parameters=e.number("active_parameters", positive=True),
-        kv_elements_per_token_per_layer=e.number("kv_elements_per_token_per_layer", positive=True,
-                                                 integer=True, default=None),
+        layers=e.number("layers"),
+        hidden_size=e.number("hidden_size"),
+        attention_heads=e.number("attention_heads"),
+        kv_heads=e.number("kv_heads"),
+        head_dim=e.number("head_dim"),
+        parameters=e.number("parameters"),
+        active_parameters=e.number("active_parameters"),
+        kv_elements_per_token_per_layer=e.number("kv_elements_per_token_per_layer", default=None),
         moe=_moe(e),
         **common,
     )
@@ -372,10 +376,10 @@ def _moe(e: Entry) -> MoE | None:
     x = e.optional_child("moe")
     if x is None:
         return None
-    moe = MoE(experts=x.number("experts", positive=True, integer=True),
-              active_experts=x.number("active_experts", positive=True, integer=True),
-              expert_parameters=x.number("expert_parameters", positive=True),
-              layers=x.number("layers", positive=True, integer=True))
+    moe = MoE(experts=x.number("experts"),
+              active_experts=x.number("active_experts"),
+              expert_parameters=x.number("expert_parameters"),
+              layers=x.number("layers"))
     x.done()
     if moe.active_experts > moe.experts:
         raise x.message("active_experts", f"{moe.active_experts} exceeds experts {moe.experts}")
@@ -388,7 +392,7 @@ def _check_estimate(e: Entry, item: Any) -> Any:
         known = {f.name for f in dataclasses.fields(item)} - {"name", "description", "source", "estimate"}
         for field in item.estimate:
             if field not in known:
-                raise e.message("estimate", f"'{field}' is not a field of this entry (fields: {', '.join(sorted(known))})")
+                raise e.message("estimate", f"{shown(field)} is not a field of this entry (fields: {', '.join(sorted(known))})")
     return item
 
 
@@ -415,11 +419,14 @@ def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, An
     directory = Path(directory) if directory is not None else default_directory()
     if not directory.is_dir():
         raise CatalogError(f"{directory}: catalog directory not found")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ProblemError(f"{overrides_file}: overrides: expected a mapping of catalog sections, found {describe(overrides)}")
     overrides = dict(overrides or {})
     for section in overrides:
         if section not in FILES:
-            raise ProblemError(f"{overrides_file}: overrides.{section}: unknown catalog section "
-                               f"(expected one of {', '.join(FILES)})")
+            near = difflib.get_close_matches(str(section), FILES, n=1)
+            raise ProblemError(f"{overrides_file}: overrides.{key_text(section)}: unknown catalog section "
+                               f"(expected one of {', '.join(FILES)})" + (f" (did you mean '{near[0]}'?)" if near else ""))
     loaded: dict[str, dict[str, Any]] = {}
     for section in FILES:
         path = directory / f"{section}.yaml"
@@ -431,11 +438,12 @@ def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, An
                                f"found {type(sec_over).__name__}")
         items = raw.get(section) if isinstance(raw, dict) else None
         if sec_over and isinstance(items, list):
-            names = {it.get("name"): it for it in items if isinstance(it, dict)}
+            names = {it["name"]: it for it in items if isinstance(it, dict) and isinstance(it.get("name"), str)}
             for name, fields in sec_over.items():
-                if name not in names:
-                    raise ProblemError(f"{overrides_file}: overrides.{section}.{name}: no such {section} "
-                                       f"entry in {path}")
+                if not isinstance(name, str) or name not in names:
+                    near = difflib.get_close_matches(name, list(names), n=1) if isinstance(name, str) else []
+                    raise ProblemError(f"{overrides_file}: overrides.{section}.{key_text(name)}: no such {section} "
+                                       f"entry in {path}" + (f" (did you mean '{near[0]}'?)" if near else ""))
                 if not isinstance(fields, dict):
                     raise ProblemError(f"{overrides_file}: overrides.{section}.{name}: expected a mapping "
                                        f"of fields, found {type(fields).__name__}")
@@ -449,22 +457,32 @@ def load_catalog(directory: Path | str | None = None, overrides: Mapping[str, An
             out[item.name] = item
         loaded[section] = out
     cat = Catalog(directory=str(directory), **loaded)
-    _check_references(cat, directory)
+    _check_references(cat, directory, overrides, overrides_file)
     return cat
 
 
-def _check_references(cat: Catalog, directory: Path) -> None:
+def _check_references(cat: Catalog, directory: Path, overrides: Mapping[str, Any] | None = None,
+                      overrides_file: str = "problem") -> None:
+    """Names one entry gives of another must exist.  A broken name a problem's ``overrides`` wrote is blamed
+    on the problem file and the override's path, not on the installed catalog."""
+    overrides = overrides or {}
+
+    def fail(section: str, name: str, field: str, text: str) -> Exception:
+        over = (overrides.get(section) or {}).get(name) or {}
+        if isinstance(over, dict) and field in over:
+            return ProblemError(f"{overrides_file}: overrides.{section}.{name}.{field}: {text}")
+        return CatalogError(f"{directory / (section + '.yaml')}: {section}[{name}]: {field}: {text}")
+
     for node in cat.nodes.values():
         for m in node.memory:
             if m not in cat.memory:
-                raise CatalogError(f"{directory / 'nodes.yaml'}: nodes[{node.name}]: memory: unknown memory "
-                                   f"'{m}' (known: {', '.join(sorted(cat.memory))})")
+                raise fail("nodes", node.name, "memory", f"unknown memory {shown(m)} (known: {', '.join(sorted(cat.memory))})")
     for ic in cat.interconnects.values():
         for nt in ic.node_types or ():
             if nt not in cat.nodes:
-                raise CatalogError(f"{directory / 'interconnects.yaml'}: interconnects[{ic.name}]: node_types: "
-                                   f"unknown node type '{nt}' (known: {', '.join(sorted(cat.nodes))})")
+                raise fail("interconnects", ic.name, "node_types",
+                           f"unknown node type {shown(nt)} (known: {', '.join(sorted(cat.nodes))})")
         for t in ic.topologies:
             if t not in cat.topologies:
-                raise CatalogError(f"{directory / 'interconnects.yaml'}: interconnects[{ic.name}]: topologies: "
-                                   f"unknown topology '{t}' (known: {', '.join(sorted(cat.topologies))})")
+                raise fail("interconnects", ic.name, "topologies",
+                           f"unknown topology {shown(t)} (known: {', '.join(sorted(cat.topologies))})")

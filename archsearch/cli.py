@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
+import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -15,7 +18,6 @@ from rich.console import Console
 from . import __version__
 from .catalog import FILES, load_catalog
 from .errors import ArchsearchError, UsageError
-from .problem import load_problem
 from .evaluate import as_result, evaluate_design
 from .disaggregate import disaggregate
 from .reference import compare, design_spec
@@ -29,26 +31,54 @@ from .pareto import frontier
 from . import validate as validation
 from .validate_report import validate_table
 from .plot import check_target as check_plot_target, grid_heatmap, pareto_plot, sweep_plot
-from .yamlio import write_atomic
+from .ranges import CPSAT_SEED_MAX, MAX_DIGITS
+from .yamlio import check_target, shown, write_atomic
 
 
 def _positive_int(text: str) -> int:
     try:
-        v = int(text)
+        v = int(text) if len(text.strip()) <= MAX_DIGITS else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}")
+        v = None
+    if v is None or v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {shown(text)}")
+    return v
+
+
+def _seed(text: str) -> int:
+    """``--seed``: CP-SAT's random seed is an int32, so 0 .. 2^31 - 1."""
+    try:
+        v = int(text) if len(text.strip()) <= 20 else None
+    except ValueError:
+        v = None
+    if v is None or not 0 <= v <= CPSAT_SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, {CPSAT_SEED_MAX:,}], found {shown(text)}")
+    return v
+
+
+def max_workers() -> int:
+    """The most CP-SAT workers or processes a command may ask for: this machine's cores x 4."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def _workers(text: str) -> int:
+    try:
+        v = int(text) if len(text.strip()) <= 20 else None
+    except ValueError:
+        v = None
+    if v is None or not 1 <= v <= max_workers():
+        raise argparse.ArgumentTypeError(f"expected an integer in [1, {max_workers()}] (this machine's cores x 4), "
+                                         f"found {shown(text)}")
     return v
 
 
 def _positive_float(text: str) -> float:
     try:
-        v = float(text)
+        v = float(text) if len(text.strip()) <= MAX_DIGITS + 10 else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, found {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, found {text!r}")
+        v = None
+    if v is None or not 0 < v < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, found {shown(text)}")
     return v
 
 
@@ -64,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="archsearch", description="Find the LLM-inference system with the most "
                                  "memory bandwidth per dollar, exactly (OR-Tools CP-SAT).")
     ap.add_argument("--version", action="version", version=f"archsearch {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an internal error (exit code 4)")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("solve", help="rank the best designs for a problem", description="Rank the top K designs of "
@@ -77,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="FILE", help="also write the JSON document to FILE (atomically)")
     s.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
     s.add_argument("--time-limit", type=_positive_float, metavar="S", help="seconds for the whole search")
-    s.add_argument("--workers", type=_positive_int, metavar="N", help="CP-SAT workers (default 1: deterministic)")
-    s.add_argument("--seed", type=int, metavar="N", help="CP-SAT random seed")
+    s.add_argument("--workers", type=_workers, metavar="N", help="CP-SAT workers, 1 .. cores x 4 (default 1: "
+                   "deterministic)")
+    s.add_argument("--seed", type=_seed, metavar="N", help=f"CP-SAT random seed, 0 .. {CPSAT_SEED_MAX}")
     s.add_argument("--disaggregate", action="store_true", help="size split prefill and decode pools for the same "
                    "request rate (the decode pool one of the top K decode designs, --top, default 5) and compare "
                    "them with the best single design on cost per million tokens (needs workload.prompt_tokens)")
@@ -103,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--csv", metavar="FILE", help="write the same rows as CSV to FILE (atomically)")
     w.add_argument("--plot", metavar="FILE.png|.svg", help="plot bandwidth per dollar per memory medium "
                    "(needs the plot extra: pip install 'archsearch[plot]')")
-    w.add_argument("--workers", type=_positive_int, default=1, metavar="N", help="worker processes (default 1)")
+    w.add_argument("--workers", type=_workers, default=1, metavar="N", help="worker processes, 1 .. cores x 4 "
+                   "(default 1)")
     w.add_argument("--cold", action="store_true", help="start every point's search from 0: no lower bounds from the "
                    "oracle or from the previous point (slower, same answer; for benchmarks)")
     w.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
@@ -165,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     for sp in (s, w, e, m, f, c, v):
         _add_output_options(sp)
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an internal error (exit code 4)")
+    for sp in (s, e, m, f):
+        sp.add_argument("--set", action="append", metavar="PATH=VALUE", default=[],
+                        help="set one field before solving, e.g. workload.context_length=32k or "
+                             "catalog.memory.hbm3e-8hi.capacity_gb=48 (the sweep's paths; repeatable)")
     return ap
 
 
@@ -186,6 +225,22 @@ def _writing(flag: str, path: str):
         yield
     except OSError as exc:
         raise UsageError(f"{flag}: cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _check_outputs(*targets: tuple[str, str | None]) -> None:
+    """Every (flag, path) output must be writable as a regular file: checked before any solving starts."""
+    for flag, path in targets:
+        if path:
+            with _writing(flag, path):
+                check_target(Path(path))
+
+
+def one_line(text: str) -> str:
+    """A message as one line: control characters (a newline in an echoed value) escaped."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], text)
+
+
+ISSUES_URL = "https://github.com/archsearch/archsearch/issues"
 
 
 def _emit(args: argparse.Namespace, doc: dict, renderable) -> None:
@@ -222,7 +277,8 @@ def _with_basis(problem, args):
 
 
 def _load(args: argparse.Namespace):
-    return _with_basis(load_problem(args.problem, args.catalog), args)
+    """The problem of a command, with its --set PATH=VALUE changes applied and checked, in the --basis asked for."""
+    return _with_basis(sweep_mod.load_with_sets(args.problem, getattr(args, "set", []), args.catalog), args)
 
 
 def _print_json(doc: object) -> None:
@@ -230,83 +286,100 @@ def _print_json(doc: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; exit codes: 0 done, 1 infeasible, 2 bad input, 3 solver, 4 internal error (a bug)."""
     started = time.monotonic()   # --time-limit bounds the command from here (after Python's start-up and imports)
     args = build_parser().parse_args(argv)
     err = Console(stderr=True, highlight=False)                     # errors: always
     note = Console(stderr=True, highlight=False, quiet=args.quiet)  # progress and notes: not with --quiet
     try:
-        if args.command == "solve" and args.disaggregate:
-            problem = _with_search(_load(args), args)
-            with _progress(note, "--disaggregate") as step:
-                sp = disaggregate(problem, top_k=args.top or 5, distinct=args.distinct, progress=step)
-            _emit(args, disaggregate_json(sp), lambda width: disaggregate_renderable(sp, problem, width))
-            return 0
-        if args.command == "solve":
-            problem = _load(args)
-            limit = args.time_limit or problem.search.time_limit_s
-            result = solve(problem, top_k=args.top, distinct=args.distinct,
-                           time_limit_s=max(0.001, limit - (time.monotonic() - started)),
-                           workers=args.workers, seed=args.seed)
-            _emit(args, to_json(result), lambda width: solve_renderable(result, width))
-            return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
-        if args.command == "sweep":
-            return _sweep(args, note)
-        if args.command == "study":
-            return _study(args, note)
-        if args.command == "evaluate":
-            problem = _load(args)
-            ev = evaluate_design(problem, design_spec(args.design, problem.catalog.directory))
-            if args.json:
-                _print_json(evaluation_json(ev, problem))
-            else:
-                out = _console(args)
-                out.print(evaluation_renderable(ev, as_result(problem, ev), out.width))
-            return 0
-        if args.command == "compare":
-            problem = _load(args)
-            cmp = compare(problem, top_k=args.top)
-            if args.json:
-                _print_json(compare_json(cmp, problem))
-            else:
-                out = _console(args)
-                out.print(compare_renderable(cmp, problem, out.width))
-            return 0
-        if args.command == "pareto":
-            plot_path = check_plot_target(args.plot) if args.plot else None
-            problem = _load(args)
-            designs, complete, stopped = frontier(problem, args.max_points)
-            if plot_path is not None:
-                with _writing("--plot", args.plot):
-                    pareto_plot(designs, plot_path, f"{problem.name}: speed per user against bandwidth per dollar")
-            rows = [design_row(d) for d in designs]
-            if args.json:
-                _print_json({"problem": problem.name, "complete": complete, "stopped": stopped, "frontier": rows})
-            else:
-                out = _console(args)
-                out.print(pareto_table(problem.name, rows, out.width, problem.cost))
-                if not complete:
-                    note.print(f"archsearch: the frontier is incomplete ({stopped}): faster designs may exist, and "
-                              "a listed design may be beaten by one of them", markup=False, soft_wrap=True)
-            return 0
-        if args.command == "validate":
-            table = validation.rows(validation.load_measurements(args.measurements, args.catalog),
-                                    args.measurements or "measurements.yaml", args.catalog)
-            if args.json:
-                _print_json({"passed": validation.passed(table), "cases": validation.records(table)})
-            else:
-                _console(args).print(validate_table(table))
-            return 0 if validation.passed(table) else 1
-        if args.command == "catalog":
-            cat = load_catalog(args.catalog)
-            if args.json:
-                _print_json(catalog_rows(cat, args.section, args.basis))
-            else:
-                out = _console(args)
-                out.print(catalog_table(cat, args.section, out.width, args.basis))
-            return 0
+        return _run(args, note, started)
     except ArchsearchError as exc:
-        err.print(f"archsearch: error: {exc}", markup=False, soft_wrap=True)
+        err.print(f"archsearch: error: {one_line(str(exc))}", markup=False, soft_wrap=True)
         return exc.exit_code
+    except Exception as exc:  # anything else is a bug: one line, and the traceback only with --debug
+        if getattr(args, "debug", False):
+            raise
+        what = one_line(f"{exc.__class__.__name__}: {exc}")
+        if len(what) > 300:
+            what = what[:297] + "..."
+        err.print(f"archsearch: internal error: {what} (a bug: please report it at {ISSUES_URL} with the command "
+                  "and its input files; --debug shows the traceback)", markup=False, soft_wrap=True)
+        return 4
+
+
+def _run(args: argparse.Namespace, note: Console, started: float) -> int:
+    if args.command == "solve":
+        _check_outputs(("--out", args.out))  # before any solving
+    if args.command == "solve" and args.disaggregate:
+        problem = _with_search(_load(args), args)
+        with _progress(note, "--disaggregate") as step:
+            sp = disaggregate(problem, top_k=args.top or 5, distinct=args.distinct, progress=step)
+        _emit(args, disaggregate_json(sp), lambda width: disaggregate_renderable(sp, problem, width))
+        return 0
+    if args.command == "solve":
+        problem = _load(args)
+        limit = args.time_limit or problem.search.time_limit_s
+        result = solve(problem, top_k=args.top, distinct=args.distinct,
+                       time_limit_s=max(0.001, limit - (time.monotonic() - started)),
+                       workers=args.workers, seed=args.seed)
+        _emit(args, to_json(result), lambda width: solve_renderable(result, width))
+        return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
+    if args.command == "sweep":
+        return _sweep(args, note)
+    if args.command == "study":
+        return _study(args, note)
+    if args.command == "evaluate":
+        problem = _load(args)
+        ev = evaluate_design(problem, design_spec(args.design, problem.catalog.directory))
+        if args.json:
+            _print_json(evaluation_json(ev, problem))
+        else:
+            out = _console(args)
+            out.print(evaluation_renderable(ev, as_result(problem, ev), out.width))
+        return 0
+    if args.command == "compare":
+        problem = _load(args)
+        cmp = compare(problem, top_k=args.top)
+        if args.json:
+            _print_json(compare_json(cmp, problem))
+        else:
+            out = _console(args)
+            out.print(compare_renderable(cmp, problem, out.width))
+        return 0
+    if args.command == "pareto":
+        plot_path = check_plot_target(args.plot) if args.plot else None
+        _check_outputs(("--plot", args.plot))
+        problem = _load(args)
+        designs, complete, stopped = frontier(problem, args.max_points)
+        if plot_path is not None:
+            with _writing("--plot", args.plot):
+                pareto_plot(designs, plot_path, f"{problem.name}: speed per user against bandwidth per dollar")
+        rows = [design_row(d) for d in designs]
+        if args.json:
+            _print_json({"problem": problem.name, "complete": complete, "stopped": stopped, "frontier": rows})
+        else:
+            out = _console(args)
+            out.print(pareto_table(problem.name, rows, out.width, problem.cost))
+            if not complete:
+                note.print(f"archsearch: the frontier is incomplete ({stopped}): faster designs may exist, and "
+                          "a listed design may be beaten by one of them", markup=False, soft_wrap=True)
+        return 0
+    if args.command == "validate":
+        table = validation.rows(validation.load_measurements(args.measurements, args.catalog),
+                                args.measurements or "measurements.yaml", args.catalog)
+        if args.json:
+            _print_json({"passed": validation.passed(table), "cases": validation.records(table)})
+        else:
+            _console(args).print(validate_table(table))
+        return 0 if validation.passed(table) else 1
+    if args.command == "catalog":
+        cat = load_catalog(args.catalog)
+        if args.json:
+            _print_json(catalog_rows(cat, args.section, args.basis))
+        else:
+            out = _console(args)
+            out.print(catalog_table(cat, args.section, out.width, args.basis))
+        return 0
     return 2  # pragma: no cover - argparse requires a command
 
 
@@ -362,7 +435,7 @@ def _param_specs(args: argparse.Namespace) -> list[tuple[str, list[float], bool]
             is_range = ":" in spec
             vals, log = (sweep_mod.parse_range(spec, binary) if is_range
                          else (sweep_mod.parse_values(spec, binary), False))
-        elif args.values:
+        elif args.values is not None:
             is_range = False
             vals, log = sweep_mod.parse_values(args.values, binary), False
         else:
@@ -376,6 +449,9 @@ def _param_specs(args: argparse.Namespace) -> list[tuple[str, list[float], bool]
         if len(vals) > 1 and not log and vals[0] > 0 and vals[-1] / vals[0] >= 100:
             log = True  # values spanning orders of magnitude are shown on log axes
         out.append((path, vals, log))
+    if math.prod(len(v) for _, v, _ in out) > sweep_mod.MAX_POINTS:
+        raise UsageError(f"--param: a grid of {' x '.join(str(len(v)) for _, v, _ in out)} points, more than a "
+                         f"sweep may solve ({sweep_mod.MAX_POINTS:,})")
     return out
 
 
@@ -387,9 +463,7 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
     else:
         values = [(a, b) for a in specs[0][1] for b in specs[1][1]]
     plot_path = check_plot_target(args.plot) if args.plot else None
-    for flag, target_file in (("--out", args.out), ("--csv", args.csv), ("--plot", args.plot)):
-        if target_file and not Path(target_file).resolve().parent.is_dir():  # before minutes of solving
-            raise UsageError(f"{flag}: cannot write {target_file}: no such folder")
+    _check_outputs(("--out", args.out), ("--csv", args.csv), ("--plot", args.plot))  # before minutes of solving
     to_stdout = args.json
     target = params[0] if len(params) == 1 else params
     medium_plot = plot_path is not None and len(specs) == 1

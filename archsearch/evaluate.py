@@ -19,6 +19,8 @@ from . import physics
 from .errors import InfeasibleError, UsageError
 from .physics import Check, Design
 from .solve import RankedDesign, SolveResult, solve
+from .ranges import RANGES
+from .yamlio import check_number, shown
 
 FIELDS = ("memory", "units", "node", "nodes", "tp", "interconnect", "topology", "backing")
 
@@ -49,9 +51,9 @@ def parse_design(text: str) -> DesignSpec:
     for part in text.split(","):
         key, sep, value = part.strip().partition("=")
         if not sep or not value.strip() or "=" in value or len(value.split()) > 1:
-            raise UsageError(f"--design: expected key=value pairs separated by commas, found {part.strip()!r}")
+            raise UsageError(f"--design: expected key=value pairs separated by commas, found {shown(part.strip())}")
         if key not in FIELDS:
-            raise UsageError(f"--design: unknown key '{key}' (keys: {', '.join(FIELDS)})")
+            raise UsageError(f"--design: unknown key {shown(key)} (keys: {', '.join(FIELDS)})")
         if key in fields:
             raise UsageError(f"--design: '{key}' given twice")
         fields[key] = value.strip()
@@ -62,13 +64,9 @@ def parse_design(text: str) -> DesignSpec:
     def whole(key: str, default: Optional[int] = None) -> int:
         if key not in fields:
             return default  # type: ignore[return-value]
-        try:
-            v = int(fields[key])
-        except ValueError:
-            raise UsageError(f"--design: {key}: expected a positive integer, found {fields[key]!r}") from None
-        if v < 1:
-            raise UsageError(f"--design: {key}: expected a positive integer, found {fields[key]!r}")
-        return v
+        rng = RANGES[f"designs.design.{key}"]
+        return int(check_number(fields[key], rng, lambda exp, found: UsageError(
+            f"--design: {key}: expected {exp}, found {shown(found)}")))
 
     spec = DesignSpec(memory=fields["memory"], units=whole("units"), nodes=whole("nodes"),
                       tensor_parallel=whole("tp", 1), node=fields.get("node"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,9 +18,11 @@ from typing import Any, Callable, Mapping
 from .catalog import FILES, Catalog, ModelSpec, load_catalog, model_from_entry
 from .errors import ProblemError
 from .units import DTYPE_BYTES
-from .yamlio import Entry, read_yaml
+from .yamlio import MAX_BYTES, Entry, parse_yaml, read_yaml, shown
 
 DEFAULT_PROBLEM = "llama-2-70b-chat.yaml"
+STDIN = "-"                 # a problem path of "-" reads the problem from standard input
+STDIN_LABEL = "<stdin>"     # how messages name it
 BALANCE_RULES = ("ratio", "comm_time")
 SPEED_MODELS = ("calibrated", "roofline")   # docs/calibration.md
 DEFAULT_SPEED_MODEL = "calibrated"
@@ -84,6 +88,7 @@ class Constraints:
     max_ttft_ms: float | None
     balance: Balance
     speed_model: str = DEFAULT_SPEED_MODEL   # calibrated (measured terms) or roofline (the upper bound)
+    max_nodes_requested: int | None = None   # the problem's max_nodes when above every tier's reach (clamped)
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,8 @@ def resolve_problem_path(path: Path | str | None) -> Path:
     ``problems/long-document-prefill.yaml`` run outside the repository); or the default problem."""
     if path is None:
         return default_problem_path()
+    if str(path) == STDIN:
+        return Path(STDIN)
     path = Path(path)
     if not path.exists():
         stem = path.name[:-5] if path.name.endswith(".yaml") else path.name
@@ -150,19 +157,38 @@ def resolve_problem_path(path: Path | str | None) -> Path:
             bundled = {p.stem: p for p in bundled_problems()}
             if stem in bundled:
                 return bundled[stem]
+            near = difflib.get_close_matches(stem, list(bundled), n=1, cutoff=0.6)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            raise ProblemError(f"{shown(str(path))[1:-1]}: file not found ({hint}bundled problems: {', '.join(bundled)})")
     return path
+
+
+_STDIN_TEXT: list[str] = []
+
+
+def _read(path: Path) -> Any:
+    """The raw mapping of a problem file, or of standard input when the path is ``-`` (read once per process)."""
+    if str(path) == STDIN:
+        if not _STDIN_TEXT:
+            _STDIN_TEXT.append(sys.stdin.read(MAX_BYTES + 1))
+        return parse_yaml(_STDIN_TEXT[0], STDIN_LABEL, ProblemError)
+    return read_yaml(path, ProblemError)
+
+
+def _label(path: Path) -> str:
+    return STDIN_LABEL if str(path) == STDIN else str(path)
 
 
 def load_problem(path: Path | str | None = None, catalog_dir: Path | str | None = None) -> Problem:
     """Read and check a problem file (default: the bundled default problem)."""
     path = resolve_problem_path(path)
-    return problem_from_dict(read_yaml(path, ProblemError), str(path), catalog_dir)
+    return problem_from_dict(_read(path), _label(path), catalog_dir)
 
 
 def read_problem_dict(path: Path | str | None = None) -> tuple[Any, str]:
     """The raw mapping of a problem file and the file name messages use (for sweeps that change fields)."""
     path = resolve_problem_path(path)
-    return read_yaml(path, ProblemError), str(path)
+    return _read(path), _label(path)
 
 
 def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None, *,
@@ -172,10 +198,14 @@ def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None
     ``catalog_loader``: called as ``load_catalog`` is (a study passes a memo of it, so thousands of points
     share one catalog)."""
     raw = copy.deepcopy(raw)
-    top = Entry(raw, file, "problem", ProblemError)
+    top = Entry(raw, file, "problem", ProblemError, kind="")
     name = top.string("name")
+    if not name.isprintable() or len(name) > 100:
+        raise top.fail("name", "a one-line name of at most 100 printable characters", name)
     description = top.string("description", default="")
-    overrides = top.pop("overrides", {}) or {}
+    overrides = top.pop("overrides", {})
+    if overrides is None:
+        overrides = {}
     if not isinstance(overrides, dict):
         raise top.fail("overrides", "a mapping of catalog sections", overrides)
     catalog = (catalog_loader or load_catalog)(catalog_dir, overrides, overrides_file=file)
@@ -193,6 +223,9 @@ def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None
     cost = _cost(top.child("cost", default={}))
     search = _search(top.child("search", default={}), catalog)
     top.done()
+    reach = max((ic.reach_nodes for ic in catalog.interconnects.values()), default=1)
+    if constraints.max_nodes > reach:  # unreachable: no tier connects more nodes; clamped, and reports say so
+        constraints = dataclasses.replace(constraints, max_nodes=reach, max_nodes_requested=constraints.max_nodes)
     if constraints.max_tensor_parallel > constraints.max_nodes:
         constraints = dataclasses.replace(constraints, max_tensor_parallel=constraints.max_nodes)
     return Problem(name=name, description=description, path=file, model=model, workload=workload,
@@ -203,7 +236,7 @@ def _model(top: Entry, catalog: Catalog, file: str) -> ModelSpec:
     raw = top.pop("model")
     if isinstance(raw, str):
         if raw not in catalog.models:
-            raise top.message("model", f"unknown model preset '{raw}' (known: {', '.join(sorted(catalog.models))})")
+            raise top.message("model", f"unknown model preset {shown(raw)} (known: {', '.join(sorted(catalog.models))})")
         return catalog.models[raw]
     if not isinstance(raw, dict):
         raise top.fail("model", "a preset name or a mapping of model fields", raw)
@@ -223,16 +256,16 @@ def _model(top: Entry, catalog: Catalog, file: str) -> ModelSpec:
         fields.setdefault("description", "model given in the problem file")
         fields.setdefault("source", file)
         fields.setdefault("estimate", False)
-    return model_from_entry(Entry(fields, file, "problem.model", ProblemError))
+    return model_from_entry(Entry(fields, file, "problem.model", ProblemError, kind="models"))
 
 
 def _speculative(e: Entry) -> Speculative | None:
     x = e.optional_child("speculative")
     if x is None:
         return None
-    sp = Speculative(draft_tokens=x.number("draft_tokens", positive=True, integer=True),
-                     accepted_tokens_per_step=x.number("accepted_tokens_per_step", minimum=1),
-                     draft_parameters=x.number("draft_parameters", minimum=0, default=0))
+    sp = Speculative(draft_tokens=x.number("draft_tokens"),
+                     accepted_tokens_per_step=x.number("accepted_tokens_per_step"),
+                     draft_parameters=x.number("draft_parameters", default=0))
     x.done()
     if sp.accepted_tokens_per_step > sp.draft_tokens + 1:
         raise x.message("accepted_tokens_per_step", f"{sp.accepted_tokens_per_step:g} exceeds draft_tokens + 1 = "
@@ -245,37 +278,33 @@ def _kv_swap(e: Entry, catalog: Catalog) -> KvSwap | None:
     x = e.optional_child("kv_swap")
     if x is None:
         return None
-    ks = KvSwap(idle_requests=x.number("idle_requests", positive=True, integer=True),
+    ks = KvSwap(idle_requests=x.number("idle_requests"),
                 backing=x.string_list("backing", default=("ddr5-rdimm", "cxl-expander", "nvme-ssd")),
                 mode=x.string("mode", choices=SWAP_MODES, default="best"),
-                node_io_gb_per_s=x.number("node_io_gb_per_s", positive=True, default=64))
+                node_io_gb_per_s=x.number("node_io_gb_per_s", default=64))
     for name in ks.backing:
         if name not in catalog.memory:
-            raise x.message("backing", f"unknown memory '{name}' (known: {', '.join(sorted(catalog.memory))})")
+            raise x.message("backing", f"unknown memory {shown(name)} (known: {', '.join(sorted(catalog.memory))})")
     x.done()
     return ks
 
 
 def _workload(e: Entry, catalog: Catalog) -> Workload:
     w = Workload(
-        context_length=e.number("context_length", positive=True, integer=True),
-        concurrency=e.number("concurrency", positive=True, integer=True),
-        output_tokens_per_request=e.number("output_tokens_per_request", positive=True, integer=True, default=512),
-        min_decode_tokens_per_s_per_user=e.number("min_decode_tokens_per_s_per_user", minimum=0, default=0),
+        context_length=e.number("context_length"),
+        concurrency=e.number("concurrency"),
+        output_tokens_per_request=e.number("output_tokens_per_request", default=512),
+        min_decode_tokens_per_s_per_user=e.number("min_decode_tokens_per_s_per_user", default=0),
         weight_dtype=e.string("weight_dtype", choices=DTYPES, default="bf16"),
         kv_dtype=e.string("kv_dtype", choices=DTYPES, default="bf16"),
         activation_dtype=e.string("activation_dtype", choices=DTYPES, default="bf16"),
         compute_dtype=e.string("compute_dtype", choices=COMPUTE_DTYPES, default="bf16"),
-        prompt_tokens=e.number("prompt_tokens", minimum=0, integer=True, default=0),
-        prefill_compute_efficiency=e.number("prefill_compute_efficiency", positive=True, default=None),
-        kv_read_fraction=e.number("kv_read_fraction", positive=True, default=1.0),
+        prompt_tokens=e.number("prompt_tokens", default=0),
+        prefill_compute_efficiency=e.number("prefill_compute_efficiency", default=None),  # None: the node's own
+        kv_read_fraction=e.number("kv_read_fraction", default=1.0),
         speculative=_speculative(e),
         kv_swap=_kv_swap(e, catalog),
     )
-    if w.prefill_compute_efficiency is not None and w.prefill_compute_efficiency > 1:
-        raise e.fail("prefill_compute_efficiency", "a fraction in (0, 1]", w.prefill_compute_efficiency)
-    if w.kv_read_fraction > 1:
-        raise e.fail("kv_read_fraction", "a fraction in (0, 1]", w.kv_read_fraction)
     if w.prompt_tokens > w.context_length:
         raise e.message("prompt_tokens", f"{w.prompt_tokens} exceeds context_length {w.context_length} "
                                          "(the context holds the prompt)")
@@ -287,21 +316,21 @@ def _constraints(e: Entry) -> Constraints:
     b = e.child("balance", default={})
     balance = Balance(
         rule=b.string("rule", choices=BALANCE_RULES, default=DEFAULT_BALANCE_RULE),
-        tensor_parallel_ratio=b.number("tensor_parallel_ratio", minimum=0, default=1.0),
-        pipeline_parallel_ratio=b.number("pipeline_parallel_ratio", minimum=0, default=0.1),
-        comm_time_ratio=b.number("comm_time_ratio", positive=True, default=0.5),
+        tensor_parallel_ratio=b.number("tensor_parallel_ratio", default=1.0),
+        pipeline_parallel_ratio=b.number("pipeline_parallel_ratio", default=0.1),
+        comm_time_ratio=b.number("comm_time_ratio", default=0.5),
     )
     b.done()
-    max_nodes = e.number("max_nodes", positive=True, integer=True)
+    max_nodes = e.number("max_nodes")
     c = Constraints(
         max_nodes=max_nodes,
-        budget_usd=e.number("budget_usd", positive=True, default=None, allow_none=True),
-        max_power_w=e.number("max_power_w", positive=True, default=None, allow_none=True),
-        capacity_overhead_fraction=e.number("capacity_overhead_fraction", minimum=0, default=0.1),
+        budget_usd=e.number("budget_usd", default=None, allow_none=True),
+        max_power_w=e.number("max_power_w", default=None, allow_none=True),
+        capacity_overhead_fraction=e.number("capacity_overhead_fraction", default=0.1),
         tensor_parallel=e.string("tensor_parallel", choices=TP_RULES, default="divides_heads"),
-        max_tensor_parallel=e.number("max_tensor_parallel", positive=True, integer=True, default=64),
+        max_tensor_parallel=e.number("max_tensor_parallel", default=64),
         expert_parallel=e.boolean("expert_parallel", default=False),
-        max_ttft_ms=e.number("max_ttft_ms", positive=True, default=None, allow_none=True),
+        max_ttft_ms=e.number("max_ttft_ms", default=None, allow_none=True),
         balance=balance,
         speed_model=e.string("speed_model", choices=SPEED_MODELS, default=DEFAULT_SPEED_MODEL),
     )
@@ -312,8 +341,8 @@ def _constraints(e: Entry) -> Constraints:
 def _cost(e: Entry) -> CostSettings:
     c = CostSettings(
         basis=e.string("basis", choices=("build", "market"), default="build"),
-        market_over_build=e.number("market_over_build", positive=True, default=3.0),
-        amortisation_years=e.number("amortisation_years", positive=True, default=3.0),
+        market_over_build=e.number("market_over_build", default=3.0),
+        amortisation_years=e.number("amortisation_years", default=3.0),
     )
     e.done()
     return c
@@ -329,15 +358,15 @@ def _search(e: Entry, catalog: Catalog) -> Search:
         known = catalog.section(section)
         for n in names:
             if n not in known:
-                raise include_entry.message(section, f"unknown {section} entry '{n}' (known: {', '.join(sorted(known))})")
+                raise include_entry.message(section, f"unknown {section} entry {shown(n)} (known: {', '.join(sorted(known))})")
         include[section] = names
     include_entry.done()
     s = Search(
-        top_k=e.number("top_k", positive=True, integer=True, default=10),
+        top_k=e.number("top_k", default=10),
         distinct=e.string("distinct", choices=DISTINCT, default="architecture"),
-        time_limit_s=e.number("time_limit_s", positive=True, default=60),
-        seed=e.number("seed", integer=True, minimum=0, default=0),
-        workers=e.number("workers", integer=True, positive=True, default=1),
+        time_limit_s=e.number("time_limit_s", default=60),
+        seed=e.number("seed", default=0),
+        workers=e.number("workers", default=1),
         include=include,
     )
     e.done()

@@ -20,7 +20,8 @@ from .errors import CatalogError, InfeasibleError, UsageError
 from .evaluate import DesignSpec, Evaluation, evaluate_fixed, parse_design
 from .solve import SolveResult, solve
 from .units import gb_to_bytes
-from .yamlio import Entry, entries, read_yaml_cached
+from .ranges import RANGES
+from .yamlio import Entry, check_number, entries, read_yaml_cached, shown
 
 FILE = "designs.yaml"
 PRICE_COVERS = ("system", "accelerators")
@@ -52,9 +53,9 @@ class Reference:
 def _spec(e: Entry) -> DesignSpec:
     d = e.child("design")
     spec = DesignSpec(
-        memory=d.string("memory"), units=d.number("units", positive=True, integer=True),
-        node=d.string("node", default=None), nodes=d.number("nodes", positive=True, integer=True),
-        tensor_parallel=d.number("tp", positive=True, integer=True, default=1),
+        memory=d.string("memory"), units=d.number("units"),
+        node=d.string("node", default=None), nodes=d.number("nodes"),
+        tensor_parallel=d.number("tp", default=1),
         interconnect=d.string("interconnect", default=None), topology=d.string("topology", default=None))
     d.done()
     if spec.nodes % spec.tensor_parallel:
@@ -70,11 +71,14 @@ def _price(p: Entry) -> Optional[tuple[float, float]]:
     if raw is None:
         return None
     pair = raw if isinstance(raw, list) else [raw, raw]
-    ok = (len(pair) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < float("inf")
-                                 for x in pair) and pair[0] <= pair[1])
-    if not ok:
-        raise p.fail("price_usd", "a positive price or a range [low, high]", raw)
-    return float(pair[0]), float(pair[1])
+    rng = RANGES["designs.published.price_usd"]
+    expected = f"a price or a range [low, high], each {rng.text()}"
+    if len(pair) != 2:
+        raise p.fail("price_usd", expected, raw)
+    low, high = (check_number(x, rng, lambda exp, found: p.fail("price_usd", expected, raw)) for x in pair)
+    if low > high:
+        raise p.fail("price_usd", expected, raw)
+    return float(low), float(high)
 
 
 def _reference(e: Entry) -> Reference:
@@ -86,13 +90,13 @@ def _reference(e: Entry) -> Reference:
     independent = e.string_list("independent", default=())
     for f in independent:
         if f not in PUBLISHED_FIELDS:
-            raise e.message("independent", f"'{f}' is not a published figure ({', '.join(PUBLISHED_FIELDS)})")
+            raise e.message("independent", f"{shown(f)} is not a published figure ({', '.join(PUBLISHED_FIELDS)})")
     spec = _spec(e)
     p = e.child("published")
     pub = Published(
-        memory_capacity_gb=p.number("memory_capacity_gb", positive=True, default=None),
-        memory_bandwidth_tb_per_s=p.number("memory_bandwidth_tb_per_s", positive=True, default=None),
-        interconnect_tb_per_s=p.number("interconnect_tb_per_s", positive=True, default=None),
+        memory_capacity_gb=p.number("memory_capacity_gb", default=None),
+        memory_bandwidth_tb_per_s=p.number("memory_bandwidth_tb_per_s", default=None),
+        interconnect_tb_per_s=p.number("interconnect_tb_per_s", default=None),
         price_usd=_price(p), price_covers=p.string("price_covers", choices=PRICE_COVERS, default="system"))
     p.done()
     e.done()
@@ -155,7 +159,7 @@ def design_spec(text: str, directory: Path | str | None = None) -> DesignSpec:
     if "=" not in text:
         refs = {r.name: r for r in load_references(directory)}
         if text.strip() not in refs:
-            raise UsageError(f"--design: '{text}' is neither key=value pairs nor a reference design "
+            raise UsageError(f"--design: {shown(text)} is neither key=value pairs nor a reference design "
                              f"(reference designs: {', '.join(refs) or 'none'})")
         return refs[text.strip()].spec
     return parse_design(text)

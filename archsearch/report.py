@@ -119,7 +119,7 @@ def to_json(result: SolveResult) -> dict[str, Any]:
         "problem": {"name": p.name, "path": p.path, "description": p.description, "model": p.model.name,
                     "cost_basis": p.cost.basis, "cost_basis_words": basis_words(p.cost),
                     "budget_usd": _f(p.constraints.budget_usd) if p.constraints.budget_usd is not None else None,
-                    "catalog": p.catalog.directory,
+                    "catalog": p.catalog.directory, "max_nodes_clamped": clamped_max_nodes(p),
                     "speed_model": p.constraints.speed_model, "balance_rule": p.constraints.balance.rule},
         "distinct": distinct_words(result.settings["distinct"]) if "distinct" in result.settings else None,
         "requirements": {
@@ -308,7 +308,23 @@ def serving_lines(p, req) -> list[str]:
 
 
 def solve_renderable(result: SolveResult, width: int = WIDE) -> Group:
-    return Group(*designs_tables(result, width), requirements_text(result))
+    note = clamp_note(result.problem)
+    return Group(*designs_tables(result, width), *([note] if note else []), requirements_text(result))
+
+
+def clamped_max_nodes(problem) -> dict[str, int] | None:
+    """``{"requested": R, "used": U}`` when the problem's max_nodes was above every interconnect's reach."""
+    c = problem.constraints
+    return None if c.max_nodes_requested is None else {"requested": c.max_nodes_requested, "used": c.max_nodes}
+
+
+def clamp_note(problem) -> str:
+    """The line under the table that says max_nodes was clamped (empty when it was not)."""
+    c = problem.constraints
+    if c.max_nodes_requested is None:
+        return ""
+    return (f"max_nodes {c.max_nodes_requested:,} is above every interconnect's reach; searched up to "
+            f"{c.max_nodes:,} nodes (the largest reach_nodes in the catalog)")
 
 
 def catalog_rows(cat: Catalog, section: str | None = None, basis: str | None = None,

@@ -126,7 +126,8 @@ class _Solver:
         status = s.solve(model)
         self.solves += 1
         if status == cp_model.MODEL_INVALID:  # pragma: no cover - guarded by scaling checks
-            raise SolverError(f"CP-SAT rejected the model: {model.validate() or 'MODEL_INVALID'}")
+            why = (model.validate() or "MODEL_INVALID").strip().splitlines()[0][:200]  # its first line, not a model dump
+            raise SolverError(f"CP-SAT rejected the model: {why}")
         if status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
             self.hit_limit = True
         return status, s

@@ -21,16 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from . import quantity
 from .catalog import FILES
 from .errors import InfeasibleError, InputError, UsageError
+from .quantity import BINARY, DECIMAL, TOKEN_FIELDS, is_token_field  # noqa: F401 - re-exported: the grammar's rule
+from .ranges import MAX_DIGITS
+from .yamlio import shown
 from .problem import problem_from_dict, read_problem_dict
 from .solve import SolveResult, solve
 from .study import shared_catalog
 
-#: suffixes of swept values; token counts use binary multiples (a "4k" context is 4,096 tokens)
-DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9}
-BINARY = {"k": 2**10, "M": 2**20, "G": 2**30}
-TOKEN_FIELDS = ("context_length", "output_tokens_per_request", "prompt_tokens")
+#: the most points one sweep or grid may solve (checked before any list is built)
+MAX_POINTS = 10_000
 #: fields whose values are whole numbers (the loaders' schema); a sweep refuses fractions for them
 INTEGER_FIELDS = frozenset({
     "workload.context_length", "workload.concurrency", "workload.output_tokens_per_request",
@@ -79,30 +81,21 @@ class Point:
     infeasible: Optional[str]
 
 
-def is_token_field(path: str) -> bool:
-    return path.rsplit(".", 1)[-1] in TOKEN_FIELDS
-
-
 def parse_number(text: str, binary: bool = False, what: str = "--values") -> float:
-    """A number with an optional k/M/G suffix (binary multiples for token counts)."""
-    t = text.strip()
-    mult = 1
-    if t and t[-1] in DECIMAL:
-        mult = (BINARY if binary else DECIMAL)[t[-1]]
-        t = t[:-1]
+    """A number of the grammar in ``quantity`` (``2e6``, ``32k``, ``32_768``; binary multiples for token counts)."""
     try:
-        v = float(t) * mult
-    except ValueError:
-        raise UsageError(f"{what}: expected a number (optionally with k, M or G), found {text!r}") from None
-    if not math.isfinite(v):
-        raise UsageError(f"{what}: expected a finite number, found {text!r}")
-    return v
+        return quantity.parse(text, binary)
+    except quantity.NotANumber as exc:
+        why = "" if str(exc) == "not a number" else f" ({exc})"
+        raise UsageError(f"{what}: expected a number (optionally with k, M or G), found {shown(text)}{why}") from None
 
 
 def parse_values(text: str, binary: bool = False) -> list[float]:
     items = [x for x in text.split(",")]
     if not text.strip() or any(not x.strip() for x in items):
-        raise UsageError(f"--values: expected numbers separated by commas, found {text!r}")
+        raise UsageError(f"--values: expected numbers separated by commas, found {shown(text)}")
+    if len(items) > MAX_POINTS:
+        raise UsageError(f"--values: {len(items):,} values, more than a sweep may solve ({MAX_POINTS:,})")
     return [parse_number(x, binary) for x in items]
 
 
@@ -110,15 +103,19 @@ def parse_range(text: str, binary: bool = False) -> tuple[list[float], bool]:
     """``LO:HI:N[:log]`` as N values from LO to HI, evenly or log-spaced; returns (values, log)."""
     parts = text.split(":")
     if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "log"):
-        raise UsageError(f"--range: expected LO:HI:N or LO:HI:N:log, found {text!r}")
+        raise UsageError(f"--range: expected LO:HI:N or LO:HI:N:log, found {shown(text)}")
     lo, hi = parse_number(parts[0], binary, "--range"), parse_number(parts[1], binary, "--range")
     try:
-        n = int(parts[2])
+        n = int(parts[2]) if len(parts[2]) <= MAX_DIGITS else None
     except ValueError:
-        raise UsageError(f"--range: expected a whole number of points, found {parts[2]!r}") from None
+        n = None
+    if n is None:
+        raise UsageError(f"--range: expected a whole number of points, found {shown(parts[2])}") from None
     log = len(parts) == 4
     if n < 1:
         raise UsageError(f"--range: expected at least 1 point, found {n}")
+    if n > MAX_POINTS:
+        raise UsageError(f"--range: {n:,} points, more than a sweep may solve ({MAX_POINTS:,})")
     if hi < lo:
         raise UsageError(f"--range: HI ({parts[1]}) is below LO ({parts[0]})")
     if n > 1 and hi == lo:
@@ -173,7 +170,7 @@ def apply(raw: dict, path: str, value: float, catalog_raw: Callable[[str, str], 
         if field in CURVE_FIELDS and isinstance(current[field], dict):
             fields[field] = _scaled_curve(current[field], value, path)
         elif isinstance(current[field], bool) or not isinstance(current[field], (int, float)):
-            raise UsageError(f"--param {path}: not a numeric field (found {current[field]!r})")
+            raise UsageError(f"--param {path}: not a numeric field (found {shown(current[field])})")
         else:
             fields[field] = value
         return raw
@@ -182,7 +179,74 @@ def apply(raw: dict, path: str, value: float, catalog_raw: Callable[[str, str], 
     node, key = _walk(raw, keys, path)
     current = node.get(key)
     if isinstance(current, (bool, str, list, dict)):
-        raise UsageError(f"--param {path}: not a numeric field (found {current!r})")
+        raise UsageError(f"--param {path}: not a numeric field (found {shown(current)})")
+    node[key] = value
+    return raw
+
+
+def catalog_lookup(catalog_dir: Optional[str | Path], flag: str = "--param") -> Callable[[str, str], dict]:
+    """``(section, entry) -> the entry's raw mapping`` in the catalog folder, for ``apply``."""
+    from .catalog import default_directory
+    from .errors import CatalogError
+    from .yamlio import read_yaml_cached
+    cat_dir = Path(catalog_dir) if catalog_dir else default_directory()
+
+    def catalog_raw(section: str, entry: str) -> dict:
+        doc = read_yaml_cached(cat_dir / f"{section}.yaml", CatalogError)
+        items = doc.get(section) if isinstance(doc, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("name") == entry:
+                return item
+        raise UsageError(f"{flag} catalog.{section}.{entry}: no {section} entry named {shown(entry)}")
+    return catalog_raw
+
+
+def load_with_sets(path: Optional[str | Path], sets: Sequence[str], catalog_dir: Optional[str] = None):
+    """The problem with every ``--set PATH=VALUE`` applied (the sweep's path grammar; VALUE a number of the
+    grammar in ``quantity``, or a word for a text field of the problem), checked by the loaders."""
+    from .problem import load_problem
+    if not sets:
+        return load_problem(path, catalog_dir)
+    raw, file = read_problem_dict(path)
+    if not isinstance(raw, dict):
+        return problem_from_dict(raw, file, catalog_dir)  # the loader's own message
+    catalog_raw = catalog_lookup(catalog_dir, "--set")
+    for item in sets:
+        pth, sep, text = item.partition("=")
+        if not sep or not pth or not text.strip():
+            raise UsageError(f"--set: expected PATH=VALUE, e.g. workload.context_length=32k, found {shown(item)}")
+        try:
+            value: Any = quantity.parse(text, is_token_field(pth))
+        except quantity.NotANumber:
+            value = text.strip()
+        try:
+            if isinstance(value, str):
+                raw = _set_text(raw, pth, value)
+            else:
+                value = settle(pth, [value])[0]
+                raw = apply(raw, pth, value, catalog_raw)
+        except UsageError as exc:
+            raise UsageError(str(exc).replace("--param", "--set", 1)) from None
+    try:
+        return problem_from_dict(raw, file, catalog_dir)
+    except InputError as exc:
+        raise type(exc)(f"--set {', '.join(shown(x)[1:-1] for x in sets)}: {exc}") from None
+
+
+def _set_text(raw: dict, path: str, value: str) -> dict:
+    """A copy of the problem mapping with the text field at ``path`` set to ``value``."""
+    keys = path.split(".")
+    if keys[0] == "catalog" or len(keys) < 1 or not all(keys):
+        raise UsageError(f"--set {shown(path)[1:-1]}: expected a number, found {shown(value)}")
+    raw = copy.deepcopy(raw)
+    if len(keys) == 1:
+        raw[keys[0]] = value
+        return raw
+    if keys[0] == "model" and isinstance(raw.get("model"), str):
+        raw["model"] = {"preset": raw["model"]}
+    node, key = _walk(raw, keys, path)
+    if isinstance(node.get(key), (int, float, list, dict)) and not isinstance(node.get(key), bool):
+        raise UsageError(f"--set {shown(path)[1:-1]}: expected a number, found {shown(value)}")
     node[key] = value
     return raw
 
@@ -230,18 +294,9 @@ def sweep(path: Optional[str | Path], param: str | Sequence[str], values: Sequen
         cost = raw.get("cost")
         raw["cost"] = {**(cost if isinstance(cost, dict) else {}), "basis": basis}
     problem_from_dict(raw, file, catalog_dir, catalog_loader=shared_catalog)  # sound before any value is set
-    from .catalog import default_directory
-    from .errors import CatalogError
-    from .yamlio import read_yaml_cached
-    cat_dir = Path(catalog_dir) if catalog_dir else default_directory()
-
-    def catalog_raw(section: str, entry: str) -> dict:
-        doc = read_yaml_cached(cat_dir / f"{section}.yaml", CatalogError)
-        for item in (doc or {}).get(section, []) or []:
-            if isinstance(item, dict) and item.get("name") == entry:
-                return item
-        raise UsageError(f"--param catalog.{section}.{entry}: no {section} entry named '{entry}'")
-
+    if len(values) > MAX_POINTS:
+        raise UsageError(f"--param: {len(values):,} points, more than a sweep may solve ({MAX_POINTS:,})")
+    catalog_raw = catalog_lookup(catalog_dir)
     raws = []
     for v in values:
         vs = (v,) if len(params) == 1 else tuple(v)

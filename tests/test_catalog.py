@@ -109,13 +109,13 @@ CORRUPTIONS = [
     ("memory", on("memory", "hbm3", lambda e: e.update(speed_gbps=3)),
      "{dir}/memory.yaml: memory[hbm3]: speed_gbps: unknown field"),
     ("memory", on("memory", "hbm3", lambda e: e.update(capacity_gb=-16)),
-     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a positive number, found -16"),
+     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a number in [1e-6, 1,000,000], found -16"),
     ("memory", on("memory", "hbm3", lambda e: e.update(capacity_gb=0)),
-     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a positive number, found 0"),
+     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a number in [1e-6, 1,000,000], found 0"),
     ("memory", on("memory", "hbm3", lambda e: e.update(capacity_gb="sixteen")),
-     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a positive number, found 'sixteen'"),
-    ("memory", on("memory", "hbm3", lambda e: e.update(capacity_gb="16")),
-     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a positive number, found '16'"),
+     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a number in [1e-6, 1,000,000], found 'sixteen'"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(capacity_gb="16 GB")),
+     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a number in [1e-6, 1,000,000], found '16 GB'"),
     ("memory", on("memory", "hbm3", lambda e: e.pop("source")),
      "{dir}/memory.yaml: memory[hbm3]: source: missing required field"),
     ("memory", on("memory", "hbm3", lambda e: e.update(source="")),
@@ -123,18 +123,18 @@ CORRUPTIONS = [
     ("memory", on("memory", "hbm3", lambda e: e.update(attach="chiplet")),
      "{dir}/memory.yaml: memory[hbm3]: attach: expected one of die, wafer, package, board, found 'chiplet'"),
     ("memory", on("memory", "hbm3", lambda e: e.update(max_units_per_node=2.5)),
-     "{dir}/memory.yaml: memory[hbm3]: max_units_per_node: expected a positive integer, found 2.5"),
+     "{dir}/memory.yaml: memory[hbm3]: max_units_per_node: expected an integer in [1, 10,000], found 2.5"),
     ("memory", on("memory", "hbm3", lambda e: e.update(estimate="maybe")),
      "{dir}/memory.yaml: memory[hbm3]: estimate: expected true, false or a list of field names, found 'maybe'"),
     ("memory", on("memory", "hbm3", lambda e: e.update(name="HBM3")),
-     "{dir}/memory.yaml: memory[HBM3]: name: expected lower-case letters, digits, '.' and '-', found 'HBM3'"),
+     "{dir}/memory.yaml: memory[HBM3]: name: expected lower-case letters, digits, '.' and '-' (at most 64), found 'HBM3'"),
     ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [[8, 2176], [1, 272]]})),
      "{dir}/memory.yaml: memory[hbm3].cost_usd: points: quantities must increase strictly, found 8 then 1"),
     ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [[1, 272], [1, 300]]})),
      "{dir}/memory.yaml: memory[hbm3].cost_usd: points: quantities must increase strictly, found 1 then 1"),
     ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [[1, -272]]})),
-     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs with a whole quantity "
-     ">= 0 and usd >= 0, found a list"),
+     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs, quantity an integer "
+     "in [0, 10,000], usd a number in [0, 10,000,000], found a list"),
     ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={})),
      "{dir}/memory.yaml: memory[hbm3].cost_usd: expected exactly one of 'points' or 'die_yield'"),
     ("memory", duplicate("memory", "hbm3"),
@@ -153,12 +153,12 @@ CORRUPTIONS = [
      "{dir}/interconnects.yaml: interconnects[ucie-d2d]: node_types: unknown node type 'tpu' "
      "(known: {known_nodes})"),
     ("interconnects", on("interconnects", "nvlink4", lambda e: e["switch"].update(ports=0)),
-     "{dir}/interconnects.yaml: interconnects[nvlink4].switch: ports: expected a positive integer, found 0"),
+     "{dir}/interconnects.yaml: interconnects[nvlink4].switch: ports: expected an integer in [1, 100,000], found 0"),
     ("topologies", on("topologies", "ring", lambda e: e.update(kind="rings")),
      "{dir}/topologies.yaml: topologies[ring]: kind: expected one of ring, torus, mesh, fat_tree, dragonfly, "
-     "switch, all_to_all, found 'rings'"),
+     "switch, all_to_all, found 'rings' (did you mean 'ring'?)"),
     ("topologies", on("topologies", "torus-3d", lambda e: e.update(dimensions=4)),
-     "{dir}/topologies.yaml: topologies[torus-3d]: dimensions: expected 2 or 3, found 4"),
+     "{dir}/topologies.yaml: topologies[torus-3d]: dimensions: expected an integer in [1, 3], found 4"),
     ("models", on("models", "mixtral-8x7b", lambda e: e.update(active_parameters=5e10)),
      "{dir}/models.yaml: models[mixtral-8x7b]: active_parameters: 5e+10 exceeds parameters 4.67e+10"),
     ("models", on("models", "llama-3-8b", lambda e: e.pop("layers")),
@@ -207,7 +207,7 @@ def test_infinite_figure_is_rejected(catalog_dir: Path) -> None:
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     with pytest.raises(CatalogError) as exc:
         load_catalog(catalog_dir)
-    assert str(exc.value) == (f"{path}: memory[hbm4]: bandwidth_gb_per_s: expected a positive number, found inf")
+    assert str(exc.value) == (f"{path}: memory[hbm4]: bandwidth_gb_per_s: expected a number in [1e-6, 1,000,000,000], found inf")
 
 
 def test_estimate_naming_an_unknown_field_is_rejected() -> None:
@@ -239,13 +239,13 @@ def test_override_applies_to_another_directory(catalog_dir: Path) -> None:
 def test_override_of_an_unknown_entry() -> None:
     with pytest.raises(ProblemError) as exc:
         load_catalog(overrides={"memory": {"hbm9": {"capacity_gb": 1}}}, overrides_file="p.yaml")
-    assert str(exc.value) == f"p.yaml: overrides.memory.hbm9: no such memory entry in {default_directory() / 'memory.yaml'}"
+    assert str(exc.value) == f"p.yaml: overrides.memory.hbm9: no such memory entry in {default_directory() / 'memory.yaml'} (did you mean 'hbm4'?)"
 
 
 @pytest.mark.parametrize("overrides, message", [
     ({"memroy": {"hbm3": {"capacity_gb": 1}}},
      "p.yaml: overrides.memroy: unknown catalog section (expected one of memory, nodes, interconnects, "
-     "topologies, models)"),
+     "topologies, models) (did you mean 'memory'?)"),
     ({"memory": ["hbm3"]}, "p.yaml: overrides.memory: expected a mapping of entry names, found list"),
     ({"memory": {"hbm3": 32}}, "p.yaml: overrides.memory.hbm3: expected a mapping of fields, found int"),
 ], ids=["unknown-section", "section-not-mapping", "fields-not-mapping"])
@@ -259,7 +259,7 @@ def test_override_with_a_bad_value_names_the_catalog_and_the_problem() -> None:
     with pytest.raises(CatalogError) as exc:
         load_catalog(overrides={"memory": {"hbm3": {"capacity_gb": -1}}}, overrides_file="p.yaml")
     assert str(exc.value) == (f"{default_directory() / 'memory.yaml'} (with overrides from p.yaml): memory[hbm3]: "
-                              "capacity_gb: expected a positive number, found -1")
+                              "capacity_gb: expected a number in [1e-6, 1,000,000], found -1")
 
 
 def test_override_with_an_unknown_field() -> None:
@@ -267,3 +267,71 @@ def test_override_with_an_unknown_field() -> None:
         load_catalog(overrides={"topologies": {"ring": {"hops": 2}}}, overrides_file="p.yaml")
     assert str(exc.value) == (f"{default_directory() / 'topologies.yaml'} (with overrides from p.yaml): "
                               "topologies[ring]: hops: unknown field")
+
+
+# -- issue 13: structure before use, names full-matched, folders without loops ------------------------
+HOSTILE_CATALOG = [
+    ("memory", on("memory", "hbm3", lambda e: e.update(name={"a": 1})),
+     "{dir}/memory.yaml: memory[2]: name: expected a non-empty string, found a mapping"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(name=["hbm3"])),
+     "{dir}/memory.yaml: memory[2]: name: expected a non-empty string, found a list"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(name="hbm3\n")),
+     "{dir}/memory.yaml: memory[2]: name: expected lower-case letters, digits, '.' and '-' (at most 64), "
+     "found 'hbm3\\n'"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [[1, "x"], [2, 3]]})),
+     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs, quantity an integer in "
+     "[0, 10,000], usd a number in [0, 10,000,000], found a list"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [["a", 1], [2, 3]]})),
+     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs, quantity an integer in "
+     "[0, 10,000], usd a number in [0, 10,000,000], found a list"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(cost_usd={"points": [[1, 1e300]]})),
+     "{dir}/memory.yaml: memory[hbm3].cost_usd: points: expected [quantity, usd] pairs, quantity an integer in "
+     "[0, 10,000], usd a number in [0, 10,000,000], found a list"),
+    ("memory", on("memory", "hbm3", lambda e: e.update(capacity_gb=10**30)),
+     "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a number in [1e-6, 1,000,000], found a 31-digit "
+     "integer"),
+    ("nodes", on("nodes", "sram-asic", lambda e: e["cost_usd"]["die_yield"].update(reticle_area_mm2=1e12)),
+     "{dir}/nodes.yaml: nodes[sram-asic].cost_usd.die_yield: reticle_area_mm2: expected a number in "
+     "[0.001, 100,000], found 1000000000000.0"),
+    ("interconnects", on("interconnects", "nvlink4", lambda e: e.update(topologies={"ring": 1})),
+     "{dir}/interconnects.yaml: interconnects[nvlink4]: topologies: expected a non-empty list of names, found a "
+     "mapping"),
+]
+
+
+@pytest.mark.parametrize("section, corrupt, message", HOSTILE_CATALOG,
+                         ids=["name-mapping", "name-list", "name-final-newline", "points-mixed-types",
+                              "points-string-quantity", "points-huge-usd", "30-digit-capacity", "huge-reticle",
+                              "topologies-mapping"])
+def test_hostile_catalog(catalog_dir: Path, section: str, corrupt: Callable[[dict], None], message: str) -> None:
+    path = catalog_dir / f"{section}.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    corrupt(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(catalog_dir)
+    assert str(exc.value) == message.format(dir=catalog_dir)
+
+
+def test_catalog_folder_with_a_symlink_loop(catalog_dir: Path) -> None:
+    (catalog_dir / "memory.yaml").unlink()
+    (catalog_dir / "memory.yaml").symlink_to(catalog_dir / "memory.yaml")
+    (catalog_dir / "loop").symlink_to(catalog_dir / "loop")
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(catalog_dir)
+    assert str(exc.value) == f"{catalog_dir / 'memory.yaml'}: cannot read: Too many levels of symbolic links"
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(catalog_dir / "loop")
+    assert str(exc.value) == f"{catalog_dir / 'loop'}: catalog directory not found"
+
+
+def test_an_override_that_breaks_a_reference_blames_the_problem() -> None:
+    with pytest.raises(ProblemError) as exc:
+        load_catalog(overrides={"nodes": {"h100-sxm": {"memory": ["hbm9"]}}}, overrides_file="p.yaml")
+    assert str(exc.value).startswith("p.yaml: overrides.nodes.h100-sxm.memory: unknown memory 'hbm9' (known: ")
+
+
+def test_overrides_must_be_a_mapping() -> None:
+    with pytest.raises(ProblemError) as exc:
+        load_catalog(overrides=False, overrides_file="p.yaml")  # type: ignore[arg-type]
+    assert str(exc.value) == "p.yaml: overrides: expected a mapping of catalog sections, found false (a boolean)"

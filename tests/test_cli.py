@@ -210,7 +210,7 @@ def test_corrupted_catalog(catalog_dir: Path, capsys: pytest.CaptureFixture[str]
     assert main(["catalog", "--catalog", str(catalog_dir)]) == 2
     assert one_error_line(capsys.readouterr().err) == (
         f"archsearch: error: {path}: topologies[ring]: kind: expected one of ring, torus, mesh, fat_tree, "
-        "dragonfly, switch, all_to_all, found 'rings'")
+        "dragonfly, switch, all_to_all, found 'rings' (did you mean 'ring'?)")
 
 
 def test_long_error_is_not_wrapped(write_problem: Callable[..., Path], small_problem_dict: dict,
@@ -242,7 +242,7 @@ def test_out_into_a_missing_directory(small_problem: Path, tmp_path: Path,
     out = tmp_path / "no" / "r.json"
     assert main(["solve", str(small_problem), "--top", "1", "--out", str(out)]) == 2
     assert one_error_line(capsys.readouterr().err) == (
-        f"archsearch: error: --out: cannot write {out}: No such file or directory")
+        f"archsearch: error: --out: cannot write {out}: no such folder")
 
 
 # -- the real entry point ---------------------------------------------------------------------------
@@ -269,6 +269,181 @@ def test_json_carries_calibrated_figures_and_the_roofline_bound(small_problem_di
         assert d["decode_tokens_per_s_per_user"] < d["decode_tokens_per_s_per_user_bound"]
         assert d["time_to_first_token_s"] > d["time_to_first_token_bound_s"]
         assert d["time_per_token_fixed_s"] > 0
+
+
+# -- issue 13 and issue 10: values checked, outputs checked first, one line always, exit 4 for bugs --------
+ROOT = Path(__file__).resolve().parent.parent
+EDGE = "llama-3-8b-edge"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["solve", "--seed", "2147483648"], "argument --seed: expected an integer in [0, 2,147,483,647], found "
+                                        "'2147483648'"),
+    (["solve", "--seed", "-1"], "argument --seed: expected an integer in [0, 2,147,483,647], found '-1'"),
+    (["solve", "--workers", "0"], "argument --workers: expected an integer in [1, {cores}] (this machine's cores "
+                                  "x 4), found '0'"),
+    (["solve", "--workers", "1000000000000"], "argument --workers: expected an integer in [1, {cores}] (this "
+                                              "machine's cores x 4), found '1000000000000'"),
+    (["sweep", "--param", "workload.concurrency", "--workers", "1000000000000"],
+     "argument --workers: expected an integer in [1, {cores}] (this machine's cores x 4), found '1000000000000'"),
+    (["solve", "--top", "9" * 50], "argument --top: expected a positive integer, found '" + "9" * 50 + "'"),
+    (["solve", "--time-limit", "inf"], "argument --time-limit: expected a positive number, found 'inf'"),
+], ids=["seed-int32", "seed-negative", "workers-zero", "workers-huge", "sweep-workers-huge", "top-50-digits",
+        "time-limit-inf"])
+def test_values_out_of_range_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from archsearch.cli import max_workers
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert one_error_line(capsys.readouterr().err).startswith(
+        f"archsearch: error: {argv[0]}: {message.format(cores=max_workers())}")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", EDGE, "--param", "workload.concurrency", "--values", ""],
+     "--values: expected numbers separated by commas, found ''"),
+    (["sweep", EDGE, "--param", "workload.concurrency", "--range", "1:2:99999999999999999999"],
+     "--range: 99,999,999,999,999,999,999 points, more than a sweep may solve (10,000)"),
+    (["sweep", EDGE, "--param", "workload.concurrency=1:200:200", "--param", "workload.context_length=1k:4k:100"],
+     "--param: a grid of 200 x 100 points, more than a sweep may solve (10,000)"),
+    (["sweep", EDGE, "--param", "workload.concurrency", "--values", "1e-300"],
+     "--param workload.concurrency: expected whole numbers, found 1e-300"),
+    (["sweep", EDGE, "--param", "workload.concurrency", "--values", "1e300"],
+     "--param workload.concurrency = 1e+300: {edge}: problem.workload: concurrency: expected an integer in "
+     "[1, 100,000,000], found a 301-digit integer"),
+    (["sweep", EDGE, "--param", "workload.concurrency", "--values", "9" * 31],
+     "--param workload.concurrency = 1e+31: {edge}: problem.workload: concurrency: expected an integer in "
+     "[1, 100,000,000], found a 31-digit integer"),
+    (["sweep", EDGE, "--param", "constraints.budget_usd", "--values", "9" * 41],
+     "--values: expected a number (optionally with k, M or G), found '" + "9" * 41 + "' (more than 40 digits)"),
+    (["solve", EDGE, "--set", "workload.context_length=0"],
+     "--set workload.context_length=0: {edge}: problem.workload: context_length: expected an integer in "
+     "[1, 1,073,741,824], found 0"),
+    (["solve", EDGE, "--set", "workload.context_length"],
+     "--set: expected PATH=VALUE, e.g. workload.context_length=32k, found 'workload.context_length'"),
+    (["evaluate", EDGE, "--design", "memory=hbm4,units=1,nodes=1", "--set", "catalog.memory.hbm9.capacity_gb=1"],
+     "--set catalog.memory.hbm9: no memory entry named 'hbm9'"),
+    (["compare", EDGE, "--set", "workload.kv_dtype=fp9"],
+     "--set workload.kv_dtype=fp9: {edge}: problem.workload: kv_dtype: expected one of fp32, bf16, fp16, fp8, int8, "
+     "fp4, int4, found 'fp9' (did you mean 'fp8'?)"),
+    (["pareto", EDGE, "--set", "search.top_k=1e300"],
+     "--set search.top_k=1e300: {edge}: problem.search: top_k: expected an integer in [1, 1,000], found a "
+     "301-digit integer"),
+    (["solve", EDGE, "--out", "/dev/null"], "--out: cannot write /dev/null: not a regular file (a character device)"),
+    (["solve", EDGE, "--out", "/tmp"], "--out: cannot write /tmp: not a regular file (a folder)"),
+    (["sweep", EDGE, "--param", "workload.concurrency", "--values", "1", "--csv", "/tmp"],
+     "--csv: cannot write /tmp: not a regular file (a folder)"),
+    (["pareto", EDGE, "--plot", "/nonexistent/f.png"], "--plot: cannot write /nonexistent/f.png: no such folder"),
+    (["solve", "llama-3-8b-edg"], "llama-3-8b-edg: file not found (did you mean 'llama-3-8b-edge'? bundled problems: "
+                                  "{bundled})"),
+], ids=["values-empty", "range-huge", "grid-too-big", "values-tiny", "values-huge", "values-31-digits",
+        "values-41-digits", "set-out-of-range", "set-no-value", "set-unknown-entry", "set-choice", "set-huge",
+        "out-device", "out-folder", "csv-folder", "plot-missing-folder", "bundled-typo"])
+def test_bad_values_are_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from archsearch.problem import bundled_problems, resolve_problem_path
+    assert main(argv) == 2
+    expected = message.format(edge=resolve_problem_path(EDGE), bundled=", ".join(p.stem for p in bundled_problems()))
+    assert one_error_line(capsys.readouterr().err) == f"archsearch: error: {expected}"
+
+
+def test_set_changes_the_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", EDGE, "--top", "1", "--json", "--set", "workload.context_length=2k",
+                 "--set", "workload.kv_dtype=fp8", "--set", "constraints.budget_usd=2e6"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    from archsearch.problem import load_problem
+    p = load_problem(EDGE)
+    per_token = doc["requirements"]["kv_bytes_per_token"]
+    assert per_token * 2 == 2 * p.model.layers * p.model.kv_elements_per_layer  # fp8: one byte per element
+    assert doc["requirements"]["kv_bytes_per_request"] == per_token * 2048
+
+
+def test_problem_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    from archsearch import problem as problem_mod
+    from archsearch.problem import resolve_problem_path
+    monkeypatch.setattr(problem_mod, "_STDIN_TEXT", [])
+    monkeypatch.setattr("sys.stdin", io.StringIO(resolve_problem_path(EDGE).read_text(encoding="utf-8")))
+    assert main(["solve", "-", "--top", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["problem"]["path"] == "<stdin>"
+
+
+def test_an_internal_error_is_one_line_and_exit_4(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import archsearch.cli as cli
+    from archsearch.cli import ISSUES_URL
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("boom\nsecond line")
+    monkeypatch.setattr(cli, "solve", broken)
+    assert main(["solve", EDGE]) == 4
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"archsearch: internal error: ZeroDivisionError: boom\\nsecond line (a bug: please report it at {ISSUES_URL} "
+        "with the command and its input files; --debug shows the traceback)"]
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "solve", EDGE])
+    with pytest.raises(ZeroDivisionError):
+        main(["solve", EDGE, "--debug"])
+
+
+def test_an_error_message_with_a_newline_stays_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import archsearch.cli as cli
+    from archsearch.errors import SolverError
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise SolverError("model invalid:\nvariables: ...")
+    monkeypatch.setattr(cli, "solve", failing)
+    assert main(["solve", EDGE]) == 3
+    assert one_error_line(capsys.readouterr().err) == "archsearch: error: model invalid:\\nvariables: ..."
+
+
+def test_outputs_are_checked_before_solving(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import archsearch.cli as cli
+    monkeypatch.setattr(cli, "solve", lambda *a, **k: pytest.fail("solved before checking --out"))
+    assert main(["solve", EDGE, "--out", str(tmp_path / "missing" / "r.json")]) == 2
+
+
+def test_a_killed_solve_out_leaves_no_stray_file_after_the_next_run(tmp_path: Path) -> None:
+    """A writer killed (SIGKILL) between creating its temporary file and renaming it leaves
+    ``.r.json.archsearch-PID-*.tmp``; the next ``solve --out`` to the same file removes it."""
+    out = tmp_path / "r.json"
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, signal, tempfile\n"
+        "from archsearch.yamlio import TEMP_TAG\n"
+        f"fd, tmp = tempfile.mkstemp(prefix='.r.json' + TEMP_TAG + str(os.getpid()) + '-', suffix='.tmp', "
+        f"dir={str(tmp_path)!r})\n"
+        "os.write(fd, b'{\"partial')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")], env=env, capture_output=True, timeout=60)
+    assert killed.returncode == -9
+    assert len(list(tmp_path.glob(".r.json.archsearch-*.tmp"))) == 1
+    run = subprocess.run([sys.executable, "-m", "archsearch", "solve", EDGE, "--top", "1", "--out", str(out)],
+                         env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+    assert json.loads(out.read_text(encoding="utf-8"))["status"] == "OPTIMAL"
+
+
+def test_clamped_max_nodes_is_said_under_the_table_and_in_json(catalog_dir: Path, write_problem: Callable[..., Path],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+    path = catalog_dir / "interconnects.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for ic in doc["interconnects"]:
+        ic["reach_nodes"] = min(ic["reach_nodes"], 16)
+        ic["rack_nodes"] = min(ic["rack_nodes"], 16)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    problem = {"name": "clamp", "model": "llama-3-8b", "workload": {"context_length": "1k", "concurrency": 4},
+               "constraints": {"max_nodes": "1G"}, "search": {"top_k": 1}}
+    p = str(write_problem(problem))
+    assert main(["solve", p, "--catalog", str(catalog_dir)]) == 0
+    out = capsys.readouterr().out
+    assert ("max_nodes 1,000,000,000 is above every interconnect's reach; searched up to 16 nodes (the largest "
+            "reach_nodes in the catalog)") in " ".join(out.split())
+    assert main(["solve", p, "--catalog", str(catalog_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["problem"]["max_nodes_clamped"] == {"requested": 10**9, "used": 16}
 
 
 def test_basis_and_width_on_solve(small_problem: Path, capsys: pytest.CaptureFixture[str]) -> None:

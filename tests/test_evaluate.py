@@ -49,7 +49,7 @@ def test_a_design_outside_max_nodes_says_by_how_much(default):
     ("memory=hbm4", "--design: missing 'units'"),
     ("memory=hbm4,units=6,nodes=2,colour=red", "--design: unknown key 'colour' (keys: memory, units, node, nodes, "
                                               "tp, interconnect, topology, backing)"),
-    ("memory=hbm4,units=six,nodes=1", "--design: units: expected a positive integer, found 'six'"),
+    ("memory=hbm4,units=six,nodes=1", "--design: units: expected an integer in [1, 10,000], found 'six'"),
     ("memory=hbm4,units=6,nodes=3,tp=2", "--design: tp 2 does not divide nodes 3 (PP = nodes / tp)"),
     ("memory=hbm4,units=6,nodes=2", "--design: more than one node needs an interconnect and a topology"),
     ("memory=hbm4 units=6", "--design: expected key=value pairs separated by commas, found 'memory=hbm4 units=6'"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 from fractions import Fraction
 
@@ -172,3 +174,27 @@ def test_compute_roofline_time(default):
     # 2 FLOPs per active parameter per token, 64 tokens in the batch, one node's peak FLOP/s
     assert met.t_comp_s == Fraction(2 * req.active_parameters * 64, mem.compute_flops)
     assert met.decode_tokens_per_s_per_user == 1 / max(met.t_mem_s, met.t_comm_s, met.t_comp_s)
+
+
+def test_die_max_units_is_bounded_work_on_a_huge_reticle() -> None:
+    """Bisection, not a count down by one: a reticle of 10^5 mm^2 in 10^-3 mm^2 units answers at once."""
+    dy = DieYield(wafer_cost_usd=16000, wafer_diameter_mm=300, defect_density_per_cm2=0.1, logic_area_mm2=150,
+                  area_per_unit_mm2=1e-3, reticle_area_mm2=1e5, fixed_usd=0)
+    n = physics.die_max_units(dy)
+    assert n > 0 and not math.isinf(physics.die_cost_usd(dy, n)) and math.isinf(physics.die_cost_usd(dy, n + 1))
+
+
+def test_die_max_units_agrees_with_counting_down() -> None:
+    for diameter in (40, 60, 100, 300):
+        dy = DieYield(wafer_cost_usd=16000, wafer_diameter_mm=diameter, defect_density_per_cm2=0.1,
+                      logic_area_mm2=150, area_per_unit_mm2=32, reticle_area_mm2=5000, fixed_usd=0)
+        units = int((5000 - 150) // 32)
+        while units > 0 and math.isinf(physics.die_cost_usd(dy, units)):
+            units -= 1
+        assert physics.die_max_units(dy) == units
+
+
+def test_a_yield_that_underflows_is_no_good_die() -> None:
+    dy = DieYield(wafer_cost_usd=16000, wafer_diameter_mm=1000, defect_density_per_cm2=100, logic_area_mm2=1e5,
+                  area_per_unit_mm2=1, reticle_area_mm2=1e5, fixed_usd=0)
+    assert math.isinf(physics.die_cost_usd(dy, 1))

@@ -122,28 +122,29 @@ BAD = [
     (put("workload", None), "{p}: problem.workload: context_length: missing required field"),
     (put("workload", "chat"), "{p}: problem: workload: expected a mapping, found 'chat'"),
     (drop("constraints.max_nodes"), "{p}: problem.constraints: max_nodes: missing required field"),
-    (put("workload.context_length", 0), "{p}: problem.workload: context_length: expected a positive integer, "
-                                        "found 0"),
-    (put("workload.context_length", "4k"), "{p}: problem.workload: context_length: expected a positive integer, "
-                                           "found '4k'"),
-    (put("workload.context_length", 4096.5), "{p}: problem.workload: context_length: expected a positive "
-                                             "integer, found 4096.5"),
-    (put("workload.context_length", True), "{p}: problem.workload: context_length: expected a positive integer, "
-                                           "found true (a boolean)"),
-    (put("workload.concurrency", -1), "{p}: problem.workload: concurrency: expected a positive integer, "
-                                      "found -1"),
+    (put("workload.context_length", 0), "{p}: problem.workload: context_length: expected an integer in "
+                                        "[1, 1,073,741,824], found 0"),
+    (put("workload.context_length", "4kB"), "{p}: problem.workload: context_length: expected an integer in "
+                                            "[1, 1,073,741,824], found '4kB'"),
+    (put("workload.context_length", 4096.5), "{p}: problem.workload: context_length: expected an integer in "
+                                             "[1, 1,073,741,824], found 4096.5"),
+    (put("workload.context_length", True), "{p}: problem.workload: context_length: expected an integer in "
+                                           "[1, 1,073,741,824], found true (a boolean)"),
+    (put("workload.concurrency", -1), "{p}: problem.workload: concurrency: expected an integer in "
+                                      "[1, 100,000,000], found -1"),
     (put("workload.min_decode_tokens_per_s_per_user", -5), "{p}: problem.workload: "
-     "min_decode_tokens_per_s_per_user: expected a number >= 0, found -5"),
+     "min_decode_tokens_per_s_per_user: expected a number in [0, 1,000,000], found -5"),
     (put("model", "llama-9"), "{p}: problem: model: unknown model preset 'llama-9' (known: {models})"),
     (put("model", 70), "{p}: problem: model: expected a preset name or a mapping of model fields, found 70"),
     (put("workload.kv_dtype", "fp12"), "{p}: problem.workload: kv_dtype: expected one of fp32, bf16, fp16, fp8, "
-                                       "int8, fp4, int4, found 'fp12'"),
+                                       "int8, fp4, int4, found 'fp12' (did you mean 'fp32'?)"),
     (put("constraints.balance.rule", "ration"), "{p}: problem.constraints.balance: rule: expected one of ratio, "
-                                                "comm_time, found 'ration'"),
+                                                "comm_time, found 'ration' (did you mean 'ratio'?)"),
     (put("constraints.balance", "ratio"), "{p}: problem.constraints: balance: expected a mapping, found 'ratio'"),
-    (put("constraints.max_nodes", 0), "{p}: problem.constraints: max_nodes: expected a positive integer, found 0"),
+    (put("constraints.max_nodes", 0), "{p}: problem.constraints: max_nodes: expected an integer in "
+                                      "[1, 1,000,000,000,000], found 0"),
     (put("cost.basis", "retail"), "{p}: problem.cost: basis: expected one of build, market, found 'retail'"),
-    (put("search.top_k", 0), "{p}: problem.search: top_k: expected a positive integer, found 0"),
+    (put("search.top_k", 0), "{p}: problem.search: top_k: expected an integer in [1, 1,000], found 0"),
     (put("search.distinct", "node"), "{p}: problem.search: distinct: expected one of architecture, medium, "
                                      "design, found 'node'"),
     (put("search.include", {"memory": ["hbm9"]}), "{p}: problem.search.include: memory: unknown memory entry "
@@ -152,9 +153,9 @@ BAD = [
                                             "names, found a list"),
     (put("search.include", {"models": ["llama-3-8b"]}), "{p}: problem.search.include: models: unknown field"),
     (put("overrides", {"memory": {"hbm9": {"capacity_gb": 1}}}), "{p}: overrides.memory.hbm9: no such memory "
-                                                                 "entry in {memory_yaml}"),
+                                                                 "entry in {memory_yaml} (did you mean 'hbm4'?)"),
     (put("overrides", {"memroy": {}}), "{p}: overrides.memroy: unknown catalog section (expected one of memory, "
-                                       "nodes, interconnects, topologies, models)"),
+                                       "nodes, interconnects, topologies, models) (did you mean 'memory'?)"),
     (put("overrides", ["memory"]), "{p}: problem: overrides: expected a mapping of catalog sections, found a list"),
     (put("model", {"name": "toy", "hidden_size": 8192, "attention_heads": 64, "kv_heads": 8, "head_dim": 128,
                    "parameters": 7e10, "active_parameters": 7e10}),
@@ -164,15 +165,15 @@ BAD = [
      "{p}: problem.model: name: missing required field"),
     (put("model", {"preset": "llama-9", "layers": 40}), "{p}: problem: model.preset: unknown model preset "
                                                         "'llama-9' (known: {models})"),
-    (put("model", {"preset": "llama-2-70b", "layerz": 40}), "{p}: problem.model: layerz: unknown field"),
-    (put("model", {"preset": "llama-2-70b", "layers": 0}), "{p}: problem.model: layers: expected a positive "
-                                                           "integer, found 0"),
+    (put("model", {"preset": "llama-2-70b", "layerz": 40}), "{p}: problem.model: layerz: unknown field (did you mean 'layers'?)"),
+    (put("model", {"preset": "llama-2-70b", "layers": 0}), "{p}: problem.model: layers: expected an integer "
+                                                           "in [1, 10,000], found 0"),
     (put("workload.prompt_tokens", 5000), "{p}: problem.workload: prompt_tokens: 5000 exceeds context_length 4096 "
                                           "(the context holds the prompt)"),
-    (put("workload.kv_read_fraction", 1.5), "{p}: problem.workload: kv_read_fraction: expected a fraction in "
-                                            "(0, 1], found 1.5"),
+    (put("workload.kv_read_fraction", 1.5), "{p}: problem.workload: kv_read_fraction: expected a number in "
+                                            "[1e-6, 1], found 1.5"),
     (put("workload.prefill_compute_efficiency", 0), "{p}: problem.workload: prefill_compute_efficiency: expected "
-                                                    "a positive number, found 0"),
+                                                    "a number in [1e-6, 1], found 0"),
     (put("workload.speculative", {"draft_tokens": 2, "accepted_tokens_per_step": 4}),
      "{p}: problem.workload.speculative: accepted_tokens_per_step: 4 exceeds draft_tokens + 1 = 3 (a step yields "
      "at most the drafted tokens and one of its own)"),
@@ -223,7 +224,7 @@ def test_override_with_a_bad_value_is_a_catalog_error(write_problem: Callable[..
     with pytest.raises(CatalogError) as exc:
         load_problem(path)
     assert str(exc.value) == (f"{MEMORY_YAML} (with overrides from {path}): memory[hbm3]: capacity_gb: "
-                              "expected a positive number, found -1")
+                              "expected a number in [1e-6, 1,000,000], found -1")
 
 
 def test_missing_problem_file(tmp_path: Path) -> None:
@@ -246,3 +247,102 @@ def test_a_bundled_problem_loads_by_name_from_anywhere(tmp_path, monkeypatch) ->
     assert load_problem("problems/llama-3.1-70b-kv-swap.yaml").name == "llama-3.1-70b-kv-swap"
     with pytest.raises(ProblemError, match="file not found"):
         load_problem("no-such-problem")
+
+
+# -- issue 13 and issue 10 item 4: hostile values, one-line messages, the number grammar ---------------
+def rename(dotted: str, new: str) -> Callable[[dict], None]:
+    def apply(d: dict) -> None:
+        *head, last = dotted.split(".")
+        for h in head:
+            d = d[h]
+        d[new] = d.pop(last)
+    return apply
+
+
+TOPOLOGIES = "all-to-all, dragonfly, fat-tree, mesh-2d, ring, single-switch, torus-2d, torus-3d"
+ROBUST = [
+    (put("workload.concurrency", 10**30), "{p}: problem.workload: concurrency: expected an integer in "
+                                          "[1, 100,000,000], found a 31-digit integer"),
+    (put("constraints.budget_usd", 1e300), "{p}: problem.constraints: budget_usd: expected a number in [1, 1e15], "
+                                           "found 1e+300"),
+    (put("workload.prefill_compute_efficiency", 1e-300), "{p}: problem.workload: prefill_compute_efficiency: "
+                                                         "expected a number in [1e-6, 1], found 1e-300"),
+    (put("workload.context_length", float("nan")), "{p}: problem.workload: context_length: expected an integer in "
+                                                   "[1, 1,073,741,824], found nan"),
+    (put("cost.market_over_build", 1e-12), "{p}: problem.cost: market_over_build: expected a number in [0.01, 100], "
+                                           "found 1e-12"),
+    (put("search.seed", 2**31), "{p}: problem.search: seed: expected an integer in [0, 2,147,483,647], found "
+                                "2147483648"),
+    (put("model", "a\nb"), "{p}: problem: model: unknown model preset 'a\\nb' (known: {models})"),
+    (put("name", "x\ny"), "{p}: problem: name: expected a one-line name of at most 100 printable characters, "
+                          "found 'x\\ny'"),
+    (put("overrides", False), "{p}: problem: overrides: expected a mapping of catalog sections, found false "
+                              "(a boolean)"),
+    (put("overrides", {"interconnects": {"nvlink4": {"topologies": ["no-such-topology"]}}}),
+     "{p}: overrides.interconnects.nvlink4.topologies: unknown topology 'no-such-topology' (known: " + TOPOLOGIES + ")"),
+    (put("overrides", {"memory": {"hbm3": {"name": {"a": 1}}}}),
+     "{memory_yaml} (with overrides from {p}): memory[2]: name: expected a non-empty string, found a mapping"),
+    (rename("workload.concurrency", "concurency"), "{p}: problem.workload: concurency: unknown field (did you mean "
+                                                    "'concurrency'?)"),
+    (put("workload.kv_dtype", "bf61"), "{p}: problem.workload: kv_dtype: expected one of fp32, bf16, fp16, fp8, int8, "
+                                       "fp4, int4, found 'bf61' (did you mean 'bf16'?)"),
+    (put("workload.context_length", "32 k"), "{p}: problem.workload: context_length: expected an integer in "
+                                             "[1, 1,073,741,824], found '32 k'"),
+]
+ROBUST_IDS = ["30-digit-integer", "1e300", "1e-300", "nan", "market-over-build-tiny", "seed-beyond-int32",
+              "newline-in-model", "newline-in-name", "overrides-false", "override-breaks-reference",
+              "override-name-mapping", "typo-before-missing", "choice-did-you-mean", "spaced-suffix"]
+
+
+@pytest.mark.parametrize("change, message", ROBUST, ids=ROBUST_IDS)
+def test_hostile_problem(write_problem: Callable[..., Path], small_problem_dict: dict,
+                         change: Callable[[dict], None], message: str) -> None:
+    change(small_problem_dict)
+    path = write_problem(small_problem_dict)
+    with pytest.raises((ProblemError, CatalogError)) as exc:
+        load_problem(path)
+    assert str(exc.value) == message.format(p=path, models=known("models"), memory_yaml=MEMORY_YAML)
+
+
+@pytest.mark.parametrize("field, text, value", [
+    ("workload.context_length", "32k", 32768), ("workload.context_length", "32K", 32768),
+    ("workload.context_length", '"32768"', 32768), ("workload.context_length", "32_768", 32768),
+    ("workload.context_length", "3.2768e4", 32768), ("constraints.budget_usd", "2e6", 2_000_000),
+    ("constraints.budget_usd", "2M", 2_000_000), ("workload.concurrency", "1k", 1000),
+    ("workload.prompt_tokens", "1k", 1024),
+], ids=lambda x: str(x))
+def test_numbers_as_people_write_them(write_problem: Callable[..., Path], small_problem_dict: dict,
+                                      field: str, text: str, value: int) -> None:
+    section, key = field.split(".")
+    small_problem_dict[section][key] = "PLACEHOLDER"
+    path = write_problem(small_problem_dict)
+    path.write_text(path.read_text(encoding="utf-8").replace("PLACEHOLDER", text), encoding="utf-8")
+    got = getattr(getattr(load_problem(path), section), key)
+    assert got == value
+
+
+def test_problem_from_stdin(monkeypatch: pytest.MonkeyPatch, small_problem_dict: dict) -> None:
+    import io
+    import yaml
+    from archsearch import problem as problem_mod
+    monkeypatch.setattr(problem_mod, "_STDIN_TEXT", [])
+    monkeypatch.setattr("sys.stdin", io.StringIO(yaml.safe_dump(small_problem_dict)))
+    p = load_problem("-")
+    assert p.name == "small-llama-2-70b" and p.path == "<stdin>"
+    assert load_problem("-").name == p.name  # read once, kept for a second load (a sweep reads twice)
+
+
+def test_a_mistyped_bundled_name_lists_the_bundled_ones() -> None:
+    with pytest.raises(ProblemError) as exc:
+        load_problem("llama-3-8b-edg")
+    names = ", ".join(p.stem for p in bundled_problems())
+    assert str(exc.value) == f"llama-3-8b-edg: file not found (did you mean 'llama-3-8b-edge'? bundled problems: {names})"
+
+
+def test_max_nodes_above_every_reach_is_clamped(write_problem: Callable[..., Path], small_problem_dict: dict) -> None:
+    small_problem_dict["constraints"]["max_nodes"] = 10**9
+    p = load_problem(write_problem(small_problem_dict))
+    reach = max(ic.reach_nodes for ic in p.catalog.interconnects.values())
+    assert p.constraints.max_nodes == reach and p.constraints.max_nodes_requested == 10**9
+    small_problem_dict["constraints"]["max_nodes"] = reach
+    assert load_problem(write_problem(small_problem_dict)).constraints.max_nodes_requested is None

@@ -90,9 +90,9 @@ def test_a_reference_whose_parts_are_missing_is_skipped_with_the_reason(catalog_
     (lambda e: e["design"].update(cores=4), "designs[dgx-h100].design: cores: unknown field"),
     (lambda e: e["design"].update(tp=3), "designs[dgx-h100].design: tp: tp 3 does not divide nodes 8"),
     (lambda e: e["design"].pop("interconnect"), "more than one node needs an interconnect"),
-    (lambda e: e["published"].update(price_usd=[3, 2]), "price_usd: expected a positive price or a range"),
+    (lambda e: e["published"].update(price_usd=[3, 2]), "price_usd: expected a price or a range [low, high], each a number in [1, 1,000,000,000,000], found a list"),
     (lambda e: e["published"].update(price_covers="chips"), "price_covers: expected one of system, accelerators"),
-    (lambda e: e["published"].update(memory_capacity_gb=-1), "memory_capacity_gb: expected a positive number"),
+    (lambda e: e["published"].update(memory_capacity_gb=-1), "memory_capacity_gb: expected a number in [1e-6, 1,000,000,000], found -1"),
     (lambda e: e.pop("source"), "designs[dgx-h100]: source: missing required field"),
 ])
 def test_bad_designs_yaml_is_one_clear_line(catalog_dir, edit, message):

@@ -45,7 +45,7 @@ def test_bad_ranges(spec, message):
     ("", "--values: expected numbers separated by commas, found ''"),
     ("4k,,8k", "--values: expected numbers separated by commas, found '4k,,8k'"),
     ("4k,lots", "--values: expected a number (optionally with k, M or G), found 'lots'"),
-    ("inf", "--values: expected a finite number, found 'inf'"),
+    ("inf", "--values: expected a number (optionally with k, M or G), found 'inf'"),
 ])
 def test_bad_values(text, message):
     with pytest.raises(UsageError) as exc:
@@ -72,7 +72,7 @@ def test_a_value_the_problem_cannot_hold_is_refused_with_the_loaders_message():
     with pytest.raises(UsageError) as exc:
         S.sweep(None, "workload.concurrency", [0])
     assert str(exc.value).startswith("--param workload.concurrency = 0: ")
-    assert str(exc.value).endswith("problem.workload: concurrency: expected a positive integer, found 0")
+    assert str(exc.value).endswith("problem.workload: concurrency: expected an integer in [1, 100,000,000], found 0")
 
 
 def test_unknown_field_in_a_section_is_refused():
@@ -235,3 +235,23 @@ def test_the_same_parameter_twice_is_refused():
     with pytest.raises(UsageError) as exc:
         S.sweep(None, ["workload.concurrency", "workload.concurrency"], [(1, 2)])
     assert str(exc.value) == "--param: the same parameter twice (workload.concurrency)"
+
+
+def test_a_sweep_larger_than_max_points_is_refused_before_any_work() -> None:
+    from archsearch.errors import UsageError
+    from archsearch.sweep import MAX_POINTS, sweep
+    with pytest.raises(UsageError) as exc:
+        sweep("llama-3-8b-edge", "workload.concurrency", list(range(1, MAX_POINTS + 2)))
+    assert str(exc.value) == "--param: 10,001 points, more than a sweep may solve (10,000)"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1:2:99999999999999999999", "--range: 99,999,999,999,999,999,999 points, more than a sweep may solve (10,000)"),
+    ("1:2:" + "9" * 50, "--range: expected a whole number of points, found '" + "9" * 50 + "'"),
+])
+def test_range_size_is_bounded_before_any_list(text: str, message: str) -> None:
+    from archsearch.errors import UsageError
+    from archsearch.sweep import parse_range
+    with pytest.raises(UsageError) as exc:
+        parse_range(text)
+    assert str(exc.value) == message

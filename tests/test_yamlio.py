@@ -108,9 +108,9 @@ P = "f.yaml: thing[a]: x: "
     ({"x": 2.5}, lambda e: e.number("x", integer=True), P + "expected an integer, found 2.5"),
     ({"x": -1}, lambda e: e.number("x", minimum=0), P + "expected a number >= 0, found -1"),
     ({"x": 0}, lambda e: e.number("x", minimum=0.5, integer=True), P + "expected an integer >= 0.5, found 0"),
-    ({"x": "4k"}, lambda e: e.number("x", positive=True, integer=True),
-     P + "expected a positive integer, found '4k'"),
-    ({"x": "16"}, lambda e: e.number("x"), P + "expected a number, found '16'"),
+    ({"x": "4kB"}, lambda e: e.number("x", positive=True, integer=True),
+     P + "expected a positive integer, found '4kB'"),
+    ({"x": "16 GB"}, lambda e: e.number("x"), P + "expected a number, found '16 GB'"),
     ({"x": float("nan")}, lambda e: e.number("x"), P + "expected a number, found nan"),
     ({"x": True}, lambda e: e.number("x"), P + "expected a number, found true (a boolean)"),
     ({"x": None}, lambda e: e.number("x"), P + "expected a number, found nothing"),
@@ -239,6 +239,132 @@ def test_write_atomic_keyboard_interrupt_also_cleans_up(tmp_path: Path, monkeypa
     monkeypatch.undo()
     assert path.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+# -- bounds on what is read (issue 13) ------------------------------------------------------------
+@pytest.mark.parametrize("text, message", [
+    ("[" * 5000, "refused: line 1, column 33: nested deeper than 32 levels"),
+    ("{a: " * 5000, "refused: line 1, column 129: nested deeper than 32 levels"),
+    ("a: &x [1]\n" + "".join(f"b{i}: *x\n" for i in range(101)), "refused: line 102, column 7: more than 100 aliases"),
+    ("a: " + "9" * 41 + "\n", "refused: line 1, column 4: a number with more than 40 digits"),
+    ("a: " + "9" * 5000 + "\n", "refused: line 1, column 4: a number with more than 40 digits"),
+    ("a: !!python/object/apply:os.system ['true']\n", "malformed YAML: line 1, column 4: could not determine a "
+     "constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
+], ids=["deep-lists", "deep-mappings", "alias-bomb", "41-digits", "5000-digits", "unsafe-tag"])
+def test_read_yaml_bounds(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProblemError) as exc:
+        read_yaml(path, ProblemError)
+    assert str(exc.value) == f"{path}: {message}"
+
+
+def test_read_yaml_refuses_a_huge_document(tmp_path: Path) -> None:
+    from archsearch.yamlio import MAX_BYTES
+    path = tmp_path / "big.yaml"
+    path.write_text("#" * (MAX_BYTES + 10), encoding="utf-8")
+    with pytest.raises(ProblemError) as exc:
+        read_yaml(path, ProblemError)
+    assert str(exc.value) == f"{path}: larger than 4 MiB (4,194,305 characters); not an input file"
+
+
+def test_read_yaml_symlink_loop(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.symlink_to(path)
+    with pytest.raises(CatalogError) as exc:
+        read_yaml(path, CatalogError)
+    assert str(exc.value) == f"{path}: cannot read: Too many levels of symbolic links"
+
+
+@pytest.mark.parametrize("value, text", [
+    ("a\nb", "'a\\nb'"), ("ring2\n", "'ring2\\n'"), (10**30, "a 31-digit integer"), ("x" * 100, "'" + "x" * 56 + "..."),
+    (1e300, "1e+300"), ("\x00", "'\\x00'"),
+])
+def test_shown_is_one_short_line(value: Any, text: str) -> None:
+    from archsearch.yamlio import shown
+    assert shown(value) == text
+
+
+@pytest.mark.parametrize("raw, read, message", [
+    ({"concurency": 4}, lambda e: e.number("concurrency"), "f.yaml: thing[a]: concurency: unknown field (did you mean "
+                                                          "'concurrency'?)"),
+    ({"context": 1, "contxt": 2}, lambda e: (e.number("context"), e.done()),
+     "f.yaml: thing[a]: contxt: unknown field (did you mean 'context'?)"),
+    ({"a\nb": 1}, lambda e: e.done(), "f.yaml: thing[a]: 'a\\nb': unknown field"),
+    ({"x": "9" * 41}, lambda e: e.number("x"), "f.yaml: thing[a]: x: expected a number, found '" + "9" * 41 +
+     "' (more than 40 digits)"),
+], ids=["typo-before-missing", "unknown-did-you-mean", "escaped-key", "text-digits"])
+def test_entry_messages(raw: dict, read: Callable[[Entry], Any], message: str) -> None:
+    with pytest.raises(ProblemError) as exc:
+        read(entry(raw))
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize("kind, field, value, expected", [
+    ("workload", "context_length", "32k", 32768), ("workload", "context_length", "32K", 32768),
+    ("workload", "context_length", "32_768", 32768), ("workload", "context_length", "32768", 32768),
+    ("workload", "context_length", 32768.0, 32768), ("constraints", "budget_usd", "2e6", 2000000.0),
+    ("constraints", "budget_usd", "2M", 2000000), ("workload", "prompt_tokens", "1M", 2**20),
+])
+def test_entry_number_grammar(kind: str, field: str, value: Any, expected: Any) -> None:
+    got = Entry({field: value}, "f.yaml", "problem." + kind, ProblemError, kind=kind).number(field)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize("kind, field, value, message", [
+    ("memory", "capacity_gb", 1e300, "capacity_gb: expected a number in [1e-6, 1,000,000], found 1e+300"),
+    ("memory", "capacity_gb", 1e-300, "capacity_gb: expected a number in [1e-6, 1,000,000], found 1e-300"),
+    ("workload", "concurrency", 10**30, "concurrency: expected an integer in [1, 100,000,000], found a 31-digit "
+                                        "integer"),
+    ("workload", "concurrency", "32kB", "concurrency: expected an integer in [1, 100,000,000], found '32kB'"),
+    ("cost", "market_over_build", 1e-12, "market_over_build: expected a number in [0.01, 100], found 1e-12"),
+    ("search", "seed", 2**31, "seed: expected an integer in [0, 2,147,483,647], found 2147483648"),
+])
+def test_entry_number_range(kind: str, field: str, value: Any, message: str) -> None:
+    with pytest.raises(ProblemError) as exc:
+        Entry({field: value}, "f.yaml", "e", ProblemError, kind=kind).number(field)
+    assert str(exc.value) == "f.yaml: e: " + message
+
+
+# -- output paths and temporary files -----------------------------------------------------------------
+@pytest.mark.parametrize("target, message", [
+    ("/dev/null", "not a regular file (a character device)"), ("FOLDER", "not a regular file (a folder)"),
+    ("MISSING/x.json", "no such folder"),
+])
+def test_write_atomic_replaces_only_regular_files(tmp_path: Path, target: str, message: str) -> None:
+    from archsearch.yamlio import check_target
+    path = Path(target.replace("FOLDER", str(tmp_path)).replace("MISSING", str(tmp_path / "no")))
+    for call in (lambda: check_target(path), lambda: write_atomic(path, "x")):
+        with pytest.raises(OSError) as exc:
+            call()
+        assert exc.value.strerror == message
+    assert Path("/dev/null").is_char_device()
+
+
+def test_write_atomic_temp_name_is_recognisable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    real = os.replace
+
+    def spy(src: str, dst: Any) -> None:
+        seen.append(Path(src).name)
+        real(src, dst)
+    monkeypatch.setattr(os, "replace", spy)
+    write_atomic(tmp_path / "r.json", "x")
+    assert seen[0].startswith(f".r.json.archsearch-{os.getpid()}-") and seen[0].endswith(".tmp")
+
+
+def test_stale_temp_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    stale = tmp_path / f".r.json.archsearch-{dead}-abc123.tmp"
+    live = tmp_path / f".r.json.archsearch-{os.getppid()}-def456.tmp"   # a writer still running: kept
+    other = tmp_path / f".s.json.archsearch-{dead}-ghi789.tmp"           # another target's: not ours to judge now
+    for p in (stale, live, other):
+        p.write_text("partial", encoding="utf-8")
+    write_atomic(tmp_path / "r.json", "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["r.json", live.name, other.name])
 
 
 def test_the_c_loader_reads_every_bundled_file_as_the_pure_loader_does() -> None:

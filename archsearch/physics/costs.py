@@ -27,9 +27,16 @@ def basis_factor(entry_basis: str, cost: "CostSettings") -> Fraction:
 def die_max_units(dy: DieYield) -> int:
     """Units that fit on the reticle next to the logic, with at least one whole die per wafer (0 if none)."""
     units = int((exact(dy.reticle_area_mm2) - exact(dy.logic_area_mm2)) // exact(dy.area_per_unit_mm2))
-    while units > 0 and math.isinf(die_cost_usd(dy, units)):
-        units -= 1
-    return units
+    if units <= 0 or not math.isinf(die_cost_usd(dy, units)):
+        return max(units, 0)
+    lo, hi = 0, units  # cost is finite at lo (or lo == 0), infinite at hi; a larger die only loses dies and yield
+    while hi - lo > 1:  # bisection: O(log units) steps, whatever the reticle
+        mid = (lo + hi) // 2
+        if math.isinf(die_cost_usd(dy, mid)):
+            hi = mid
+        else:
+            lo = mid
+    return lo
 
 
 def die_cost_usd(dy: DieYield, units: int) -> float:
@@ -40,6 +47,8 @@ def die_cost_usd(dy: DieYield, units: int) -> float:
     if dies < 1:
         return math.inf
     yield_ = math.exp(-area / 100.0 * dy.defect_density_per_cm2)
+    if yield_ == 0.0:
+        return math.inf  # no good die at all (the yield underflows float)
     return dy.wafer_cost_usd / (dies * yield_) + dy.fixed_usd
 
 
