@@ -114,6 +114,9 @@ class Interconnect:
     cost_basis: str
     source: str
     estimate: Estimate
+    roles: tuple[str, ...] = ()                 # two-level networks: "domain" (scale-up), "fabric" (scale-out)
+    domain_sizes: tuple[int, ...] = ()          # nodes per scale-up domain the tier is built in (role domain)
+    fabric_links_per_node: int | None = None    # ports per node when the tier is the fabric (None: links_per_node)
 
 
 @dataclass(frozen=True)
@@ -287,9 +290,34 @@ def _interconnect(e: Entry) -> Interconnect:
         node_types=e.string_list("node_types", default=None),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
         **common,
+        **_levels(e),
     )
     e.done()
     return i
+
+
+ROLES = ("domain", "fabric")
+
+
+def _levels(e: Entry) -> dict[str, Any]:
+    """The two-level fields of a tier: the roles it may play, its domain sizes, its ports as a fabric."""
+    roles = e.string_list("roles", default=())
+    for r in roles:
+        if r not in ROLES:
+            raise e.fail("roles", "a list of " + ", ".join(ROLES), list(roles))
+    sizes = e.pop("domain_sizes", None)
+    if sizes is not None:
+        if (not isinstance(sizes, list) or not sizes
+                or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 2 for x in sizes)):
+            raise e.fail("domain_sizes", "a non-empty list of integers >= 2", sizes)
+        if "domain" not in roles:
+            raise e.message("domain_sizes", "given, but 'domain' is not in roles")
+    elif "domain" in roles:
+        raise e.message("domain_sizes", "missing: a tier with role 'domain' lists the domain sizes it is built in")
+    fab = e.number("fabric_links_per_node", positive=True, integer=True, default=None)
+    if fab is not None and "fabric" not in roles:
+        raise e.message("fabric_links_per_node", "given, but 'fabric' is not in roles")
+    return {"roles": tuple(roles), "domain_sizes": tuple(sorted(set(sizes or ()))), "fabric_links_per_node": fab}
 
 
 def _topology(e: Entry) -> Topology:

@@ -111,8 +111,8 @@ class DesignModel:
         # indicator of each medium, tier and topology, for architecture no-goods
         mems, nets = space.mems, space.nets
         self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)
-        self.tier_lits = self._indicators([n.tier.name if n.tier else "-" for n in nets], self.use_net)
-        self.topo_lits = self._indicators([n.topology.name if n.topology else "-" for n in nets], self.use_net)
+        self.tier_lits = self._indicators([n.parts[0] for n in nets], self.use_net)
+        self.topo_lits = self._indicators([n.parts[1] for n in nets], self.use_net)
 
     # -- variables ----------------------------------------------------------------------------
     def _variables(self) -> None:
@@ -155,6 +155,9 @@ class DesignModel:
             barred = [a for m, a in zip(mems, self.use_mem) if not physics.compatible(m, n)]
             if barred:  # this tier cannot join these node types
                 md.add(u + sum(barred) <= 1)
+            too_wide = [self.use_tp[t] for t in tps if not physics.tp_fits(n, t)]
+            if too_wide:  # a two-level network keeps tensor parallel inside one scale-up domain
+                md.add(u + sum(too_wide) <= 1)
         for t in tps:
             md.add(self.pp_tp[t] <= (nmax // t) * self.use_tp[t])
         md.add(sum(t * self.pp_tp[t] for t in tps) == self.N)
@@ -326,11 +329,11 @@ class DesignModel:
             md.add(self.PP >= 2).only_enforce_if(self.pp_multi)
             md.add(self.PP <= 1).only_enforce_if(~self.pp_multi)
             tp_multi = ~self.use_tp[1]
-            for ratio, lit in ((exact(bal.tensor_parallel_ratio), tp_multi),
-                               (exact(bal.pipeline_parallel_ratio), self.pp_multi)):
+            for ratio, lit, pipeline in ((exact(bal.tensor_parallel_ratio), tp_multi, False),
+                                         (exact(bal.pipeline_parallel_ratio), self.pp_multi, True)):
                 if ratio == 0:
                     continue
-                keep_up = physics.links_keep_up_matrix(mems, nets, ratio)
+                keep_up = physics.links_keep_up_matrix(mems, nets, ratio, pipeline)
                 for k, a in enumerate(self.use_mem):
                     good = [b for j, (n, b) in enumerate(zip(nets, self.use_net)) if n.tier is not None and keep_up[k, j]]
                     md.add_bool_or([~a, ~lit] + good)  # more than one stage or TP group: links must keep up
@@ -363,7 +366,7 @@ class DesignModel:
 
     def _pp_range(self, n: NetworkConfig, t: int):
         """The pipeline depths PP with N = t * PP inside network n's node range, or None if there are none."""
-        if n.tier is None and t > 1:
+        if (n.tier is None and t > 1) or not physics.tp_fits(n, t):
             return None
         lo = max(1, -(-n.n_min // t))
         hi = min(n.n_max, self.space.max_nodes) // t

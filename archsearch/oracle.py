@@ -85,14 +85,14 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                      + [(w, 1) for w in pw_back])
     bal = c.balance
     tp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.tensor_parallel_ratio))
-    pp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.pipeline_parallel_ratio))
+    pp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.pipeline_parallel_ratio), pipeline=True)
     compatible = np.array([[physics.compatible(m, n) for n in nets] for m in mems], dtype=bool)
     node_bws = [m.bandwidth_bytes_per_s for m in mems]
     ttft_rows = {t: np.array([physics.ttft_pair_ok(req, m, t) for m in mems], dtype=bool) for t in tps}
     for n in nets:
         tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
         for t in tps:
-            if n.tier is None and t > 1:
+            if (n.tier is None and t > 1) or not physics.tp_fits(n, t):
                 continue
             lo_pp = max(1, -(-n.n_min // t))
             hi_pp = min(n.n_max, nmax) // t

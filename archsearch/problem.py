@@ -96,6 +96,7 @@ class Search:
     seed: int
     workers: int
     include: Mapping[str, tuple[str, ...]]
+    two_level: bool = True          # designs may join scale-up domains by a scale-out fabric (issue 11)
 
 
 @dataclass(frozen=True)
@@ -316,6 +317,7 @@ def _search(e: Entry, catalog: Catalog) -> Search:
         seed=e.number("seed", integer=True, minimum=0, default=0),
         workers=e.number("workers", integer=True, positive=True, default=1),
         include=include,
+        two_level=e.boolean("two_level", default=True),
     )
     e.done()
     return s

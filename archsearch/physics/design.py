@@ -34,9 +34,9 @@ class Design:
                 self.backing.index if self.backing else -1)
 
     def architecture(self) -> tuple[str, str, str]:
-        """What makes designs distinct by default: memory medium, interconnect tier, topology."""
-        net = self.net
-        return (self.mem.memory.name, net.tier.name if net.tier else "-", net.topology.name if net.topology else "-")
+        """What makes designs distinct by default: memory medium, interconnect tier, topology (a two-level
+        network names both levels' tiers and both topologies)."""
+        return (self.mem.memory.name,) + self.net.parts
 
     def distinct_key(self, distinct: str) -> tuple:
         """The key ranks must differ in: the architecture, the memory medium only, or (``design``) every decision."""
@@ -120,6 +120,8 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
         decode_tokens_per_s_per_user=per_user, system_tokens_per_s=req.concurrency * per_user,
         pipeline_busy_fraction=Fraction(min(req.concurrency, pp), pp), balance_ratio=balance,
         comm_ratio=t_comm / t_mem, compute_flops=Fraction(n * mc.compute_flops),
-        link_bandwidth_bytes_per_s=2 * n * nc.node_link_bytes_per_s if nc.tier else Fraction(0),
+        link_bandwidth_bytes_per_s=(2 * n * (nc.node_link_bytes_per_s
+                                             + (nc.fabric.node_link_bytes_per_s if nc.domain_nodes else 0))
+                                    if nc.tier else Fraction(0)),
         ttft_s=ttft_s(design, req, problem), network_counts=network_counts(nc, n),
     )
