@@ -117,6 +117,7 @@ class Interconnect:
     roles: tuple[str, ...] = ()                 # two-level networks: "domain" (scale-up), "fabric" (scale-out)
     domain_sizes: tuple[int, ...] = ()          # nodes per scale-up domain the tier is built in (role domain)
     fabric_links_per_node: int | None = None    # ports per node when the tier is the fabric (None: links_per_node)
+    fabric_topologies: tuple[str, ...] | None = None  # topologies it is wired as when the fabric (None: all)
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,9 @@ def _interconnect(e: Entry) -> Interconnect:
         **common,
         **_levels(e),
     )
+    for t in i.fabric_topologies or ():
+        if t not in i.topologies:
+            raise e.message("fabric_topologies", f"'{t}' is not one of the tier's topologies")
     e.done()
     return i
 
@@ -304,12 +308,12 @@ def _levels(e: Entry) -> dict[str, Any]:
     roles = e.string_list("roles", default=())
     for r in roles:
         if r not in ROLES:
-            raise e.fail("roles", "a list of " + ", ".join(ROLES), list(roles))
+            raise e.message("roles", f"unknown role '{r}' (known: {', '.join(ROLES)})")
     sizes = e.pop("domain_sizes", None)
     if sizes is not None:
         if (not isinstance(sizes, list) or not sizes
                 or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 2 for x in sizes)):
-            raise e.fail("domain_sizes", "a non-empty list of integers >= 2", sizes)
+            raise e.message("domain_sizes", f"expected a non-empty list of integers >= 2, found {sizes!r}")
         if "domain" not in roles:
             raise e.message("domain_sizes", "given, but 'domain' is not in roles")
     elif "domain" in roles:
@@ -317,7 +321,12 @@ def _levels(e: Entry) -> dict[str, Any]:
     fab = e.number("fabric_links_per_node", positive=True, integer=True, default=None)
     if fab is not None and "fabric" not in roles:
         raise e.message("fabric_links_per_node", "given, but 'fabric' is not in roles")
-    return {"roles": tuple(roles), "domain_sizes": tuple(sorted(set(sizes or ()))), "fabric_links_per_node": fab}
+    fab_topos = e.string_list("fabric_topologies", default=None)
+    if fab_topos is not None:
+        if "fabric" not in roles:
+            raise e.message("fabric_topologies", "given, but 'fabric' is not in roles")
+    return {"roles": tuple(roles), "domain_sizes": tuple(sorted(set(sizes or ()))), "fabric_links_per_node": fab,
+            "fabric_topologies": fab_topos}
 
 
 def _topology(e: Entry) -> Topology:

@@ -189,7 +189,10 @@ class DesignModel:
 
         node_cost = sum(m.cost_usd * x for m, x in zip(mems, self.nodes_mem))
         net_cost_terms, self.net_power_terms = [], []
+        self._shared_level_terms(net_cost_terms)
         for n, u, y in zip(nets, self.use_net, self.nodes_net):
+            if n.domain_nodes:  # counted by _shared_level_terms
+                continue
             beyond = None
             for t in n.terms:
                 usd_each = physics.network_term_usd(t)
@@ -220,6 +223,42 @@ class DesignModel:
         self.cost_max = max(cmax, 1)
         self.C = md.new_int_var(1, self.cost_max, "C")
         md.add(self.C == node_cost + sum(c_ * v for c_, v, _ in net_cost_terms) + back_cost)
+
+    def _shared_level_terms(self, net_cost_terms: list) -> None:
+        """The items of two-level configurations, one count variable per distinct term.
+
+        Many two-level configurations share a level (one domain under several fabrics, one fabric over
+        several domains), so they share its terms: at most one configuration is chosen, so a term's
+        count over the sum of its configurations' node variables is the chosen one's count (0 if none).
+        """
+        md, nets = self.model, self.space.nets
+        groups: dict[tuple, list[int]] = {}
+        for n in nets:
+            if not n.domain_nodes:
+                continue
+            for t in n.terms:
+                usd_each = physics.network_term_usd(t)
+                if usd_each == 0 and t.w == 0:
+                    continue
+                if t.base == BEYOND_RACK and n.n_max <= n.rack_nodes:
+                    continue
+                rack = n.rack_nodes if t.base == BEYOND_RACK else 0
+                groups.setdefault((t.label, t.num, t.den, t.base, t.mult, usd_each, t.w, rack), []).append(n.index)
+        for (label, num, den, base_kind, mult, usd_each, w, rack), js in groups.items():
+            y = sum(self.nodes_net[j] for j in js)
+            hi = max(nets[j].n_max for j in js)
+            if base_kind == BEYOND_RACK:
+                hi -= rack
+                base = md.new_int_var(0, hi, f"beyond_rack[{label}, {len(net_cost_terms)}]")
+                md.add_max_equality(base, [0, y - rack * sum(self.use_net[j] for j in js)])
+            else:
+                base = y
+            top = -((-num * hi) // den)
+            cnt = md.new_int_var(0, top, f"{label}[shared {len(net_cost_terms)}]")
+            md.add(den * cnt >= num * base)
+            md.add(den * cnt <= num * base + den - 1)
+            net_cost_terms.append((usd_each * mult, cnt, top))
+            self.net_power_terms.append((w * mult, cnt, top))
 
     # -- constraint groups (GROUPS) -------------------------------------------------------------
     def _capacity(self) -> None:

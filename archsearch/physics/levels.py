@@ -22,10 +22,12 @@ all-to-all runs inside a domain too.
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .. import topology as topo
-from .configs import NetworkConfig, compatible, memory_configs, tier_configs
+from ..units import exact
+from .configs import NetworkConfig, compatible, links_keep_up, memory_configs, tier_configs
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..problem import Problem
@@ -45,10 +47,10 @@ def domain_terms(d: NetworkConfig, size: int) -> list[topo.Term]:
 
 
 def fabric_tier(tier):
-    """The tier as a fabric sees it: ``fabric_links_per_node`` ports per node (default: all of them)."""
-    if tier.fabric_links_per_node is None:
-        return tier
-    return dataclasses.replace(tier, links_per_node=tier.fabric_links_per_node)
+    """The tier as a fabric sees it: ``fabric_links_per_node`` ports per node and ``fabric_topologies``
+    (default: all of its ports and topologies)."""
+    return dataclasses.replace(tier, links_per_node=tier.fabric_links_per_node or tier.links_per_node,
+                               topologies=tier.fabric_topologies or tier.topologies)
 
 
 def two_level_configs(problem: "Problem", start: int) -> list[NetworkConfig]:
@@ -78,9 +80,17 @@ def two_level_configs(problem: "Problem", start: int) -> list[NetworkConfig]:
                         n_max=hi, rack_nodes=f.rack_nodes, terms=tuple(dterms + fterms),
                         node_link_bytes_per_s=d.node_link_bytes_per_s, link_bytes_per_s=d.link_bytes_per_s,
                         latency_s=d.latency_s, domain_nodes=size, domain=dom, fabric=f)
-                    if any(compatible(m, cfg) for m in mems):
+                    if any(compatible(m, cfg) and _pipeline_links_ok(problem, cfg, m) for m in mems):
                         out.append(cfg)
     return out
+
+
+def _pipeline_links_ok(problem: "Problem", cfg: NetworkConfig, m) -> bool:
+    """Under the ratio rule, whether pipeline hops may use this network with these nodes.  Every two-level
+    design has PP >= 2 (N > D >= TP), so a configuration no node type passes is left out of the space."""
+    bal = problem.constraints.balance
+    ratio = exact(bal.pipeline_parallel_ratio)
+    return bal.rule != "ratio" or ratio == 0 or links_keep_up(cfg, m, ratio, pipeline=True)
 
 
 def level_items(cfg: NetworkConfig, n: int) -> dict[str, dict[str, int]]:
@@ -100,6 +110,14 @@ def level_cost_usd(cfg: NetworkConfig, n: int) -> dict[str, int]:
         level = t.label.partition(" ")[0] if cfg.domain_nodes else "domain"
         out[level] += network_term_usd(t) * int(t.count(n, cfg.rack_nodes))
     return out
+
+
+def per_node_cost_floor(cfg: NetworkConfig) -> Fraction:
+    """A lower bound on network cost per node at any N: each term's whole-dollar price x mult x num / den
+    (ceil(num N / den) >= num N / den; items beyond the first rack counted as none)."""
+    from .costs import network_term_usd
+    return sum((Fraction(network_term_usd(t) * t.mult * t.num, t.den) for t in cfg.terms if t.base == topo.NODES),
+               Fraction(0))
 
 
 def fabric_hops(pp, stages_per_domain: int):
