@@ -10,6 +10,7 @@ from ..units import PS_PER_S, gb_per_s_to_bytes_per_s
 from .configs import BackingConfig, MemoryConfig, NetworkConfig
 from .costs import network_cost_usd, network_counts, network_power_w
 from .decode import compute_per_token_flops, micro_batch_m, step_bytes
+from .levels import level_comm_s
 from .network import CommCoefficients, base_comm, decode_comm
 from .prefill import ttft_compute_s, ttft_memory_s
 from .requirements import Requirements
@@ -70,6 +71,7 @@ class Metrics:
     link_bandwidth_bytes_per_s: Fraction    # every node's links, both directions summed (0 for one node)
     ttft_s: Optional[Fraction]              # time to first token of one prompt (None without prefill)
     network_counts: dict
+    level_comm: Optional[dict] = None       # two-level: t_comm on the domain and on the fabric, and their hops
 
 
 def design_comm(design: "Design", req: Requirements, problem) -> CommCoefficients:
@@ -105,7 +107,8 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
     m = micro_batch_m(pp, req.concurrency)
     a = req.accepted_per_step
     t_mem = Fraction(step_bytes(req, pp, m), bw) / a
-    t_comm = Fraction(design_comm(design, req, problem).pp_comm_ps(pp, m), pp * PS_PER_S) / a
+    cc = design_comm(design, req, problem)
+    t_comm = Fraction(cc.pp_comm_ps(pp, m), pp * PS_PER_S) / a
     t_comp = compute_per_token_flops(req, m) / (n * mc.compute_flops)
     t_io = (req.swap.io_bytes_per_user_token / io_bandwidth_bytes_per_s(design, req)
             if design.backing else Fraction(0))
@@ -124,4 +127,5 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
                                              + (nc.fabric.node_link_bytes_per_s if nc.domain_nodes else 0))
                                     if nc.tier else Fraction(0)),
         ttft_s=ttft_s(design, req, problem), network_counts=network_counts(nc, n),
+        level_comm=level_comm_s(nc, cc, pp, m, a) if nc.domain_nodes else None,
     )

@@ -120,6 +120,19 @@ def per_node_cost_floor(cfg: NetworkConfig) -> Fraction:
                Fraction(0))
 
 
+def level_comm_s(cfg: NetworkConfig, cc, pp: int, m: int, accepted) -> dict[str, Fraction]:
+    """Communication time per token per user on each level (the two add up to t_comm): the domain carries
+    the all-reduces, all-to-alls and in-domain hops, the fabric the hops between domains."""
+    from ..units import PS_PER_S
+    f = fabric_hops(pp, cc.stages_per_domain) if cc.stages_per_domain else 0
+    inner = pp - 1 - f
+    fabric = cc.fhop * pp * f + cc.fhop_tok * m * f + cc.pf_fhop * f
+    total = cc.pp_comm_ps(pp, m)
+    scale = pp * PS_PER_S * accepted
+    return {"domain": Fraction(total - fabric) / scale, "fabric": Fraction(fabric) / scale,
+            "fabric_hops": f, "domain_hops": inner}
+
+
 def fabric_hops(pp, stages_per_domain: int):
     """Pipeline hops that cross the fabric: ceil(PP / s) - 1 with s = D / TP stages per domain (int or numpy)."""
     return (pp + stages_per_domain - 1) // stages_per_domain - 1
