@@ -68,7 +68,7 @@ class Metrics:
     balance_ratio: Fraction                 # per-node link bandwidth / per-node memory bandwidth
     comm_ratio: Fraction                    # t_comm / t_mem
     compute_flops: Fraction
-    link_bandwidth_bytes_per_s: Fraction    # every node's links, both directions summed (0 for one node)
+    link_bandwidth_bytes_per_s: Fraction    # every node's (scale-up) links, both directions summed (0 for one node)
     ttft_s: Optional[Fraction]              # time to first token of one prompt (None without prefill)
     network_counts: dict
     level_comm: Optional[dict] = None       # two-level: t_comm on the domain and on the fabric, and their hops
@@ -123,9 +123,7 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
         decode_tokens_per_s_per_user=per_user, system_tokens_per_s=req.concurrency * per_user,
         pipeline_busy_fraction=Fraction(min(req.concurrency, pp), pp), balance_ratio=balance,
         comm_ratio=t_comm / t_mem, compute_flops=Fraction(n * mc.compute_flops),
-        link_bandwidth_bytes_per_s=(2 * n * (nc.node_link_bytes_per_s
-                                             + (nc.fabric.node_link_bytes_per_s if nc.domain_nodes else 0))
-                                    if nc.tier else Fraction(0)),
+        link_bandwidth_bytes_per_s=2 * n * nc.node_link_bytes_per_s if nc.tier else Fraction(0),
         ttft_s=ttft_s(design, req, problem), network_counts=network_counts(nc, n),
         level_comm=level_comm_s(nc, cc, pp, m, a) if nc.domain_nodes else None,
     )
