@@ -103,20 +103,6 @@ def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> Non
     for k, (w, m) in enumerate(zip(dm.space.bw_column.ints, dm.space.mems)):
         if lam.denominator * w < lam.numerator * m.cost_usd:
             model.add(model.get_bool_var_from_proto_index(dm.use_mem[k].index) == 0)
-    _prune_networks_below(dm, model, lam)
-
-
-def _prune_networks_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> None:
-    """Rule out two-level network configurations whose every design falls below ratio lam: a design's
-    ratio is at most max over nodes of bw / (node cost + the network's per-node cost floor)."""
-    space = dm.space
-    pairs = [(w, m.cost_usd) for w, m in zip(space.bw_column.ints, space.mems)]
-    for j, n in enumerate(space.nets):
-        if not n.domain_nodes:
-            continue
-        floor = physics.per_node_cost_floor(n)
-        if all(lam.denominator * w < lam.numerator * (c + floor) for w, c in pairs):
-            model.add(model.get_bool_var_from_proto_index(dm.use_net[j].index) == 0)
 
 
 def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction

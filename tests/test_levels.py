@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,16 @@ def test_bundled_results_unchanged(name, two_level):
     got = [[rd.design.mem.label, rd.design.net.label, rd.design.nodes, rd.design.tensor_parallel,
             str(rd.metrics.bandwidth_per_dollar)] for rd in solve(p).designs]
     assert got == want
+
+
+def test_sram_only_answer_changes_with_two_levels():
+    """llama-2-70b-sram-only: pairs of SRAM dies on UCIe, joined by 4 Groq C2C global ports per die
+    (the fabric role's ports), beat the flat C2C dragonfly that wires all 16 links of every die."""
+    want = json.loads(GOLDEN.read_text())["llama-2-70b-sram-only"]
+    p = load_problem("llama-2-70b-sram-only")
+    flat = dataclasses.replace(p, search=dataclasses.replace(p.search, two_level=False))
+    assert [[rd.design.mem.label, rd.design.net.label, rd.design.nodes, rd.design.tensor_parallel,
+             str(rd.metrics.bandwidth_per_dollar)] for rd in solve(flat).designs] == want
+    best = solve(p).designs[0]
+    assert best.design.net.label == "ucie-d2d ring x2 + groq-c2c dragonfly"
+    assert best.metrics.bandwidth_per_dollar / Fraction(want[0][4]) > 2

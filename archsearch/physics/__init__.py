@@ -43,7 +43,7 @@ from .configs import (  # noqa: F401
     tier_configs, tp_fits,
 )
 from .levels import (  # noqa: F401
-    two_level_configs, level_items, level_cost_usd, fabric_hops, domains, per_node_cost_floor, level_comm_s,
+    two_level_configs, level_items, level_cost_usd, fabric_hops, domains, level_comm_s,
 )
 from .decode import (  # noqa: F401
     micro_batch_m, moe_extra, step_bytes, step_rate, speed_ok, speed_coefficients, compute_per_token_flops, compute_ok, compute_coefficients,

@@ -112,14 +112,6 @@ def level_cost_usd(cfg: NetworkConfig, n: int) -> dict[str, int]:
     return out
 
 
-def per_node_cost_floor(cfg: NetworkConfig) -> Fraction:
-    """A lower bound on network cost per node at any N: each term's whole-dollar price x mult x num / den
-    (ceil(num N / den) >= num N / den; items beyond the first rack counted as none)."""
-    from .costs import network_term_usd
-    return sum((Fraction(network_term_usd(t) * t.mult * t.num, t.den) for t in cfg.terms if t.base == topo.NODES),
-               Fraction(0))
-
-
 def level_comm_s(cfg: NetworkConfig, cc, pp: int, m: int, accepted) -> dict[str, Fraction]:
     """Communication time per token per user on each level (the two add up to t_comm): the domain carries
     the all-reduces, all-to-alls and in-domain hops, the fabric the hops between domains."""
