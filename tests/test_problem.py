@@ -144,6 +144,7 @@ BAD = [
     (put("constraints.max_nodes", 0), "{p}: problem.constraints: max_nodes: expected a positive integer, found 0"),
     (put("cost.basis", "retail"), "{p}: problem.cost: basis: expected one of build, market, found 'retail'"),
     (put("search.top_k", 0), "{p}: problem.search: top_k: expected a positive integer, found 0"),
+    (put("search.two_level", "yes"), "{p}: problem.search: two_level: expected true or false, found 'yes'"),
     (put("search.distinct", "node"), "{p}: problem.search: distinct: expected one of architecture, medium, "
                                      "design, found 'node'"),
     (put("search.include", {"memory": ["hbm9"]}), "{p}: problem.search.include: memory: unknown memory entry "
@@ -195,7 +196,7 @@ BAD_IDS = [
     "workload-not-mapping", "missing-max-nodes", "context-length-zero", "context-length-string",
     "context-length-fraction", "context-length-bool", "negative-concurrency", "negative-min-decode",
     "unknown-model-preset", "model-number", "unknown-dtype", "balance-rule-typo", "balance-not-mapping",
-    "max-nodes-zero", "bad-cost-basis", "top-k-zero", "bad-distinct", "include-unknown-memory",
+    "max-nodes-zero", "bad-cost-basis", "top-k-zero", "two-level-not-bool", "bad-distinct", "include-unknown-memory",
     "include-empty", "include-models", "override-unknown-entry", "override-unknown-section",
     "overrides-not-mapping", "explicit-model-missing-layers", "explicit-model-missing-name",
     "explicit-model-unknown-preset", "explicit-model-unknown-field", "explicit-model-zero-layers",
