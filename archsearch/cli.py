@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -138,7 +139,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("section", nargs="?", choices=FILES, help="only this section")
     c.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
     c.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    for sp in (s, w, e, m, f, c):
+        _add_output_options(sp)
     return ap
+
+
+def _add_output_options(sp: argparse.ArgumentParser) -> None:
+    """--basis, --width and --quiet: the same on every command."""
+    sp.add_argument("--basis", choices=("build", "market"),
+                    help="cost basis of every price and budget: build (estimated manufacturing cost, market price / "
+                         "cost.market_over_build) or market (street price); default: the problem's cost.basis "
+                         "(catalog: each entry's own)")
+    sp.add_argument("--width", type=_positive_int, metavar="COLUMNS",
+                    help="table width in characters (default: the terminal's width, or $COLUMNS, else 80)")
+    sp.add_argument("--quiet", "-q", action="store_true", help="no progress bars or notes on stderr")
 
 
 @contextlib.contextmanager
@@ -158,7 +172,7 @@ def _emit(args: argparse.Namespace, doc: dict, renderable) -> None:
     if args.json:
         _print_json(doc)
     else:
-        out = Console(highlight=False)
+        out = _console(args)
         out.print(renderable(out.width))
 
 
@@ -170,48 +184,70 @@ def _with_search(problem, args):
     return dataclasses.replace(problem, search=dataclasses.replace(problem.search, **changes)) if changes else problem
 
 
+def _console(args: argparse.Namespace) -> Console:
+    """The stdout console: --width if given, else rich's detection (terminal size, then $COLUMNS, else 80)."""
+    return Console(highlight=False, width=getattr(args, "width", None))
+
+
+def _with_basis(problem, args):
+    """The problem with --basis applied: prices and the budget are read in that basis."""
+    import dataclasses
+    if getattr(args, "basis", None) in (None, problem.cost.basis):
+        return problem
+    return dataclasses.replace(problem, cost=dataclasses.replace(problem.cost, basis=args.basis))
+
+
+def _load(args: argparse.Namespace):
+    return _with_basis(load_problem(args.problem, args.catalog), args)
+
+
 def _print_json(doc: object) -> None:
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()   # --time-limit bounds the command from here (after Python's start-up and imports)
     args = build_parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False)                     # errors: always
+    note = Console(stderr=True, highlight=False, quiet=args.quiet)  # progress and notes: not with --quiet
     try:
         if args.command == "solve" and args.disaggregate:
-            problem = _with_search(load_problem(args.problem, args.catalog), args)
-            sp = disaggregate(problem, top_k=args.top or 5, distinct=args.distinct)
-            _emit(args, disaggregate_json(sp), lambda width: disaggregate_renderable(sp, problem))
+            problem = _with_search(_load(args), args)
+            with _progress(note, "--disaggregate") as step:
+                sp = disaggregate(problem, top_k=args.top or 5, distinct=args.distinct, progress=step)
+            _emit(args, disaggregate_json(sp), lambda width: disaggregate_renderable(sp, problem, width))
             return 0
         if args.command == "solve":
-            problem = load_problem(args.problem, args.catalog)
-            result = solve(problem, top_k=args.top, distinct=args.distinct, time_limit_s=args.time_limit,
+            problem = _load(args)
+            limit = args.time_limit or problem.search.time_limit_s
+            result = solve(problem, top_k=args.top, distinct=args.distinct,
+                           time_limit_s=max(0.001, limit - (time.monotonic() - started)),
                            workers=args.workers, seed=args.seed)
             _emit(args, to_json(result), lambda width: solve_renderable(result, width))
             return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
         if args.command == "sweep":
-            return _sweep(args, err)
+            return _sweep(args, note)
         if args.command == "evaluate":
-            problem = load_problem(args.problem, args.catalog)
+            problem = _load(args)
             ev = evaluate_design(problem, design_spec(args.design, problem.catalog.directory))
             if args.json:
-                _print_json(evaluation_json(ev))
+                _print_json(evaluation_json(ev, problem))
             else:
-                out = Console(highlight=False)
+                out = _console(args)
                 out.print(evaluation_renderable(ev, as_result(problem, ev), out.width))
             return 0
         if args.command == "compare":
-            problem = load_problem(args.problem, args.catalog)
+            problem = _load(args)
             cmp = compare(problem, top_k=args.top)
             if args.json:
-                _print_json(compare_json(cmp))
+                _print_json(compare_json(cmp, problem))
             else:
-                out = Console(highlight=False)
+                out = _console(args)
                 out.print(compare_renderable(cmp, problem, out.width))
             return 0
         if args.command == "pareto":
             plot_path = check_plot_target(args.plot) if args.plot else None
-            problem = load_problem(args.problem, args.catalog)
+            problem = _load(args)
             designs, complete, stopped = frontier(problem, args.max_points)
             if plot_path is not None:
                 with _writing("--plot", args.plot):
@@ -220,22 +256,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.json:
                 _print_json({"problem": problem.name, "complete": complete, "stopped": stopped, "frontier": rows})
             else:
-                Console(highlight=False).print(pareto_table(problem.name, rows))
+                out = _console(args)
+                out.print(pareto_table(problem.name, rows, out.width, problem.cost))
                 if not complete:
-                    err.print(f"archsearch: the frontier is incomplete ({stopped}): faster designs may exist, and "
+                    note.print(f"archsearch: the frontier is incomplete ({stopped}): faster designs may exist, and "
                               "a listed design may be beaten by one of them", markup=False, soft_wrap=True)
             return 0
         if args.command == "catalog":
             cat = load_catalog(args.catalog)
             if args.json:
-                _print_json(catalog_rows(cat, args.section))
+                _print_json(catalog_rows(cat, args.section, args.basis))
             else:
-                Console(highlight=False).print(catalog_table(cat, args.section))
+                out = _console(args)
+                out.print(catalog_table(cat, args.section, out.width, args.basis))
             return 0
     except ArchsearchError as exc:
         err.print(f"archsearch: error: {exc}", markup=False, soft_wrap=True)
         return exc.exit_code
     return 2  # pragma: no cover - argparse requires a command
+
+
+@contextlib.contextmanager
+def _progress(console: Console, what: str):
+    """A ``step(message)`` callback: a spinner with the stage on a terminal, one line per stage otherwise."""
+    if console.quiet:
+        yield lambda message: None
+        return
+    if not console.is_terminal:
+        yield lambda message: console.print(f"archsearch: {what}: solving {message}", markup=False, soft_wrap=True)
+        return
+    with console.status(f"{what}: starting") as status:
+        yield lambda message: status.update(f"{what}: solving {message}")
 
 
 class _LateProgress:
@@ -310,17 +361,17 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
     medium_plot = plot_path is not None and len(specs) == 1
 
     def progress(label: str):
-        if to_stdout or not err.is_terminal or len(values) < 2:
+        if to_stdout or err.quiet or not err.is_terminal or len(values) < 2:
             return contextlib.nullcontext(None)
         return _LateProgress(err, label, len(values))
 
     points, per_medium = sweep_mod.sweep_for_report(
         args.problem, target, values, top_k=args.top, distinct=args.distinct, per_medium=medium_plot,
-        progress=progress, catalog_dir=args.catalog, workers=args.workers, warm=not args.cold)
+        progress=progress, catalog_dir=args.catalog, workers=args.workers, warm=not args.cold, basis=args.basis)
     if plot_path is not None:
         with _writing("--plot", args.plot):
             if medium_plot:
-                label = params[0] + (" (tokens)" if sweep_mod.is_token_field(params[0]) else "")
+                label = params[0]   # the plot adds the unit
                 sweep_plot(per_medium, params[0], specs[0][2], plot_path, label)
             else:
                 grid_heatmap(points, specs, plot_path)
@@ -334,11 +385,11 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
     if to_stdout:
         _print_json(doc)
     else:
-        out = Console(highlight=False)
+        out = _console(args)
         if len(specs) == 1:
-            out.print(sweep_table.sweep_renderable(points, params[0], sweep_mod.is_token_field(params[0])))
+            out.print(sweep_table.sweep_renderable(points, params[0], sweep_mod.is_token_field(params[0]), out.width))
         else:
-            out.print(sweep_table.grid_table(points, specs))
+            out.print(sweep_table.grid_table(points, specs, out.width))
     return 0
 
 

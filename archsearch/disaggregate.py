@@ -31,7 +31,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Optional
+from typing import Callable, Optional
 
 from ortools.sat.python import cp_model
 
@@ -146,7 +146,7 @@ def prefill_comm_mask(rate: Fraction, cc: physics.CommCoefficients, req, pp):
 
 def prefill_capacity(design: physics.Design, req, pp_problem) -> Fraction:
     """Prompts per second a pool sustains: the least of its FLOP/s, weight-read and communication limits."""
-    cc = physics.base_comm(design.net, design.tensor_parallel, req, pp_problem)
+    cc = physics.base_comm(design.net, design.tensor_parallel, req, pp_problem, nodes=design.nodes)
     limits = [Fraction(design.nodes * design.mem.compute_flops) * req.prefill_efficiency / req.prefill_flops,
               Fraction(design.nodes * design.mem.bandwidth_bytes_per_s, req.prefill_weight_bytes)]
     comm = cc.prompt_ps(design.pipeline_parallel, req.prompt_tokens)
@@ -172,8 +172,9 @@ def cheapest_prefill_pool(pp_problem, rate: Fraction, run: _Solver) -> tuple[phy
         for t in space.tps:
             pp = dm._pp_range(n, t)
             if pp is not None:
-                dm._allow_pp(dm._net_tp(n.index, t), pp,
-                             prefill_comm_mask(rate, physics.base_comm(n, t, req, pp_problem), req, pp))
+                dm._allow_pp(dm._net_tp(n.index, t), pp, physics.machine_mask(
+                    n, t, pp, lambda nodes, v, n=n, t=t: prefill_comm_mask(
+                        rate, physics.base_comm(n, t, req, pp_problem, nodes=nodes), req, v)))
     nmax = space.max_nodes
     status, s, proven = lex_cheapest(dm, md, run)
     if status == cp_model.INFEASIBLE:
@@ -207,20 +208,27 @@ def kv_link(problem, bytes_per_s: Fraction) -> KvLink:
     return best
 
 
-def disaggregate(problem, *, top_k: int = 5, distinct: Optional[str] = None) -> Split:
-    """The split with the lowest cost per million tokens over the top ``top_k`` decode pools."""
+def disaggregate(problem, *, top_k: int = 5, distinct: Optional[str] = None,
+                 progress: Optional[Callable[[str], None]] = None) -> Split:
+    """The split with the lowest cost per million tokens over the top ``top_k`` decode pools.
+
+    ``progress(message)``, if given, is told what each stage is about to solve (the CLI shows it).
+    """
+    step = progress or (lambda message: None)
     w = problem.workload
     if not w.prompt_tokens:
         raise UsageError("--disaggregate: the problem has no prefill; set workload.prompt_tokens")
     years = problem.cost.amortisation_years
     homo, homo_tps, homo_cost, homo_why = None, None, None, None
     try:
+        step("the best single (homogeneous) design")
         homo = solve(problem, top_k=1)
         best = homo.designs[0]
         homo_tps = best.metrics.system_tokens_per_s
         homo_cost = usd_per_million_tokens(best.metrics.cost_usd, homo_tps, years)
     except InfeasibleError as exc:
         homo_why = str(exc)
+    step(f"the top {top_k} decode pools")
     decode = solve(decode_problem(problem), top_k=top_k, distinct=distinct)
     run = _Solver(problem.search.workers, problem.search.seed, problem.search.time_limit_s)
     c = problem.constraints
@@ -241,6 +249,7 @@ def disaggregate(problem, *, top_k: int = 5, distinct: Optional[str] = None) -> 
             reasons.append(f"#{rd.rank}: the decode pool and the KV link alone use up the {', '.join(short)}")
             continue
         pp_problem = prefill_problem(problem, budget, power, ttft)
+        step(f"the cheapest prefill pool for decode pool #{rd.rank} of {len(decode.designs)}")
         try:
             design, proven = cheapest_prefill_pool(pp_problem, lam, run)
         except InfeasibleError as exc:

@@ -108,11 +108,8 @@ class DesignModel:
         for group in GROUPS:
             if group in groups:
                 getattr(self, f"_{group}")()
-        # indicator of each medium, tier and topology, for architecture no-goods
-        mems, nets = space.mems, space.nets
-        self.medium_lits = self._indicators([m.memory.name for m in mems], self.use_mem)
-        self.tier_lits = self._indicators([n.parts[0] for n in nets], self.use_net)
-        self.topo_lits = self._indicators([n.parts[1] for n in nets], self.use_net)
+        # indicator of each medium, for medium and architecture no-goods
+        self.medium_lits = self._indicators([m.memory.name for m in space.mems], self.use_mem)
 
     # -- variables ----------------------------------------------------------------------------
     def _variables(self) -> None:
@@ -327,7 +324,7 @@ class DesignModel:
                 pp = self._pp_range(n, t)
                 if pp is None:
                     continue
-                ok = physics.comm_speed_mask(req, physics.decode_comm(n, t, req, p), pp)
+                ok = physics.comm_speed_mask_at(req, n, t, p, pp)
                 self._allow_pp(self._net_tp(n.index, t), pp, ok)
 
     def _ttft(self) -> None:
@@ -344,8 +341,9 @@ class DesignModel:
             for t in space.tps:
                 pp = self._pp_range(n, t)
                 if pp is not None:
-                    self._allow_pp(self._net_tp(n.index, t), pp,
-                                   physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p), pp))
+                    self._allow_pp(self._net_tp(n.index, t), pp, physics.machine_mask(
+                        n, t, pp, lambda nodes, v, n=n, t=t: physics.ttft_comm_mask(
+                            req, physics.base_comm(n, t, req, p, nodes=nodes), v)))
 
     def _swap(self) -> None:
         """KV swapping: the backing tier's units fit the nodes' hosts, and the nodes' paths carry the I/O."""
@@ -393,8 +391,7 @@ class DesignModel:
                     pp = self._pp_range(n, t)
                     if pp is None:
                         continue
-                    cc = physics.decode_comm(n, t, req, p)
-                    masks = physics.comm_rule_matrix(cc, req, levels, t, ratio, pp)
+                    masks = physics.comm_rule_matrix_at(n, t, req, p, levels, ratio, pp)
                     # the rule tightens as node bandwidth grows: a level whose allowed PP set equals the
                     # level below it is implied by that level's constraint (its nodes are a subset)
                     changed = np.ones(len(levels), dtype=bool)
@@ -456,13 +453,30 @@ class DesignModel:
 
     # -- cuts used by the ranking -----------------------------------------------------------------
     def forbid_architecture(self, design: physics.Design) -> None:
-        """No later design may share this design's memory medium, interconnect tier and topology."""
+        """No later design may share this design's memory medium, interconnect tier and machine topology.
+
+        The machine topology depends on the node count (a 2-node ring, mesh and all-to-all are one
+        pair): for each network configuration of the tier, the node counts at which it is wired as
+        this machine are forbidden together with the medium.
+        """
         medium, tier, topology = design.architecture()
-        lits = [self.medium_lits[medium], self.tier_lits[tier], self.topo_lits[topology]]
-        # one literal may stand for two parts (the single-node configuration is both its tier and its
-        # topology): de-duplicate, since CP-SAT 9.15 without presolve mishandled a clause with a repeat
-        unique = list({l.index: l for l in lits}.values())
-        self.model.add_bool_or([~l for l in unique])
+        md, a = self.model, self.medium_lits[medium]
+        for n, u in zip(self.space.nets, self.use_net):
+            if n.tier_key != tier:
+                continue
+            lo, hi = n.n_min, min(n.n_max, self.space.max_nodes)
+            same = [k for k in range(lo, hi + 1) if n.arch(k)[1] == topology]
+            if not same:
+                continue
+            if len(same) == hi - lo + 1:
+                lits = [a, u]
+                # the single-node configuration's literal may be the medium's too: de-duplicate, since
+                # CP-SAT 9.15 without presolve mishandled a clause with a repeat
+                md.add_bool_or([~l for l in {l.index: l for l in lits}.values()])
+            else:
+                md.add_linear_expression_in_domain(
+                    self.N, cp_model.Domain.from_values(sorted(set(range(1, self.space.max_nodes + 1)) - set(same)))
+                ).only_enforce_if([a, u])
 
     def forbid_medium(self, design: physics.Design) -> None:
         """No later design may use this design's memory medium."""

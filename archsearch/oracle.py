@@ -112,16 +112,16 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 for w, term in zip(pw_terms[n.index], n.terms):
                     if w:
                         pw0 = pw0 + w * term.count(N, n.rack_nodes)
-            cc = physics.decode_comm(n, t, req, p)
             if r > 0:
                 x = physics.moe_extra(req, pp)
                 ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
                 ok0 &= cm * m_ + c0 <= cf * (flops_units[:, None] * N)
-                ok0 &= physics.comm_speed_mask(req, cc, pp.ravel()).reshape(pp.shape)
+                ok0 &= physics.comm_speed_mask_at(req, n, t, p, pp)
                 ok0 &= N >= io_nodes
             if req.max_ttft_s is not None:
                 ok0 &= ttft_rows[t][:, None]
-                ok0 &= physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p), pp)
+                ok0 &= physics.machine_mask(n, t, pp, lambda nodes, v: physics.ttft_comm_mask(
+                    req, physics.base_comm(n, t, req, p, nodes=nodes), v))
             if n.tier is not None and bal.rule == "ratio":
                 if t > 1 and bal.tensor_parallel_ratio > 0:
                     ok0 &= tp_ok[:, None]
@@ -129,7 +129,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                     ok0 &= (pp <= 1) | pp_ok[:, None]
             if n.tier is not None and bal.rule == "comm_time":
                 ratio = exact(bal.comm_time_ratio)
-                ok0 &= physics.comm_rule_matrix(cc, req, node_bws, t, ratio, pp)
+                ok0 &= physics.comm_rule_matrix_at(n, t, req, p, node_bws, ratio, pp)
             ok0 &= compatible[:, n.index][:, None]
             for bk in backs:
                 C = C0 + (bk.cost_usd if bk else 0)
@@ -158,14 +158,19 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
             continue
         ratio = np.where(ok, B / np.maximum(C, 1), -1.0)
         if distinct != "design":
-            row_best = ratio.max(axis=1)
-            for k in np.nonzero(row_best >= 0)[0]:
-                cols = np.nonzero(ratio[k] >= row_best[k] * (1 - REL_TIE))[0]
-                cands = [Candidate(Design(mems[k], n, int(N[k, q]), t, bk), int(B[k, q]), int(C[k, q])) for q in cols]
-                cand = min(cands, key=Candidate.sort_key)
-                key = cand.design.distinct_key(distinct)
-                if key not in best or cand.sort_key() < best[key].sort_key():
-                    best[key] = cand
+            # the machine (and so the architecture) can change with N: best per row within each machine
+            for _, sel in physics.machine_groups(n, t, (N[:1] if N.shape[1] > 1 else N) // t):
+                sel = np.broadcast_to(sel, ratio.shape)
+                part = np.where(sel, ratio, -1.0)
+                row_best = part.max(axis=1)
+                for k in np.nonzero(row_best >= 0)[0]:
+                    cols = np.nonzero(part[k] >= row_best[k] * (1 - REL_TIE))[0]
+                    cands = [Candidate(Design(mems[k], n, int(N[k, q]), t, bk), int(B[k, q]), int(C[k, q]))
+                             for q in cols]
+                    cand = min(cands, key=Candidate.sort_key)
+                    key = cand.design.distinct_key(distinct)
+                    if key not in best or cand.sort_key() < best[key].sort_key():
+                        best[key] = cand
         else:
             flat = ratio.ravel()
             if (flat >= 0).sum() > top_k:

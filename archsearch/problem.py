@@ -111,6 +111,19 @@ class Problem:
     search: Search
     catalog: Catalog
 
+    @classmethod
+    def from_dict(cls, raw: Any, *, name: str = "<dict>", catalog_dir: Path | str | None = None) -> "Problem":
+        """A problem from a mapping shaped like a problem file (``name`` is what error messages call it)."""
+        return problem_from_dict(raw, name, catalog_dir)
+
+    @classmethod
+    def from_yaml(cls, path: Path | str, *, catalog_dir: Path | str | None = None) -> "Problem":
+        """A problem from a YAML file, or a bundled problem's name (``llama-2-70b-chat``)."""
+        return load_problem(path, catalog_dir)
+
+    def __repr__(self) -> str:
+        return f"Problem({self.name!r}, model={self.model.name!r}, path={self.path!r})"
+
 
 def default_problem_path() -> Path:
     return Path(str(resources.files("archsearch") / "problems" / DEFAULT_PROBLEM))

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .catalog import Catalog
+from .tables import Column, fit_tables, fits
 from .physics import tightest
 from .solve import RankedDesign, SolveResult
 from .units import format_bytes, format_usd, tb_per_s_per_million_usd
@@ -23,6 +24,21 @@ SCHEMA_VERSION = 1
 
 def _f(x: Fraction | int | float) -> float:
     return float(x)
+
+
+def basis_words(cost) -> str:
+    """The cost basis in words, as every title and JSON document states it."""
+    k = f"{float(cost.market_over_build):g}"
+    if cost.basis == "build":
+        return f"build cost: estimated manufacturing cost, market price / {k}"
+    return f"market cost: street price, build cost x {k}"
+
+
+def distinct_words(distinct: str) -> str:
+    """What ``--distinct`` made the ranks differ in."""
+    return {"architecture": "designs distinct by memory medium, interconnect and machine topology",
+            "medium": "designs distinct by memory medium",
+            "design": "designs distinct by any decision"}[distinct]
 
 
 def design_row(rd: RankedDesign) -> dict[str, Any]:
@@ -36,9 +52,10 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "nodes": d.nodes,
         "tensor_parallel": d.tensor_parallel,
         "pipeline_parallel": d.pipeline_parallel,
-        "topology": net.topology.name if net.topology else "none",
+        "topology": d.wiring.name if net.topology else "none",       # the machine (coinciding topologies identified)
+        "wired_as": net.topology.name if net.topology else "none",   # the catalog topology it was searched as
         "interconnect": net.tier.name if net.tier else "none",
-        "fat_tree_levels": net.level if net.topology is not None and net.topology.kind == "fat_tree" else None,
+        "fat_tree_levels": net.level if net.topology is not None and d.wiring.kind == "fat_tree" else None,
         "capacity_bytes": m.capacity_bytes,
         "memory_bandwidth_bytes_per_s": m.bandwidth_bytes_per_s,
         "cost_usd": m.cost_usd,
@@ -96,10 +113,10 @@ def levels_row(rd: RankedDesign) -> dict[str, Any] | None:
     items, cost = physics.level_items(net, d.nodes), physics.level_cost_usd(net, d.nodes)
     comm = m.level_comm
     out = {}
-    for name, cfg in (("domain", net.domain), ("fabric", net.fabric)):
+    for name, cfg, size in (("domain", net.domain, net.domain_nodes), ("fabric", net.fabric, d.nodes)):
         out[name] = {
-            "interconnect": cfg.tier.name, "topology": cfg.topology.name,
-            "fat_tree_levels": cfg.level if cfg.topology.kind == "fat_tree" else None,
+            "interconnect": cfg.tier.name, "topology": cfg.wiring(size).name,
+            "fat_tree_levels": cfg.level if cfg.wiring(size).kind == "fat_tree" else None,
             "cost_usd": cost[name], "items": items[name],
             "link_bandwidth_bytes_per_s_per_node": _f(cfg.node_link_bytes_per_s),
             "time_per_token_comm_s": _f(comm[name]), "pipeline_hops": comm[f"{name}_hops"],
@@ -120,7 +137,10 @@ def to_json(result: SolveResult) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "status": result.status,
         "problem": {"name": p.name, "path": p.path, "description": p.description, "model": p.model.name,
-                    "cost_basis": p.cost.basis, "catalog": p.catalog.directory},
+                    "cost_basis": p.cost.basis, "cost_basis_words": basis_words(p.cost),
+                    "budget_usd": _f(p.constraints.budget_usd) if p.constraints.budget_usd is not None else None,
+                    "catalog": p.catalog.directory},
+        "distinct": distinct_words(result.settings["distinct"]) if "distinct" in result.settings else None,
         "requirements": {
             "weights_bytes": req.weights_bytes,
             "active_weight_bytes": req.active_weight_bytes,
@@ -214,29 +234,36 @@ _FIGURE_COLS = ("#", "capacity", "mem TB/s", "cost", "tok/s user", "tok/s system
 _OPTIONAL = {"TTFT ms": lambda req: req.prompt_tokens > 0, "KV backing": lambda req: req.swap is not None}
 
 
-def _table(result: SolveResult, title: str, names: tuple[str, ...] | None) -> Table:
-    t = Table(title=title, title_justify="left", header_style="bold")
+#: the winning row's style, and broken constraints' (colour where the console has it)
+WIN_STYLE, BREAK_STYLE = "bold green", "bold red"
+
+
+def _table_parts(result: SolveResult, names: tuple[str, ...] | None):
     cols = [c for c in _COLUMNS if (names is None or c[0] in names)
             and (c[0] not in _OPTIONAL or _OPTIONAL[c[0]](result.requirements))
             and (c[0] != "fabric" or any(rd.design.net.domain_nodes for rd in result.designs))]
-    for head, just, _ in cols:
-        t.add_column(head, justify=just, overflow="fold")
+    rows, styles = [], []
     for rd in result.designs:
         r = design_row(rd)
-        t.add_row(*(cell(r, rd) for _, _, cell in cols))
-    return t
+        cells = [cell(r, rd) for _, _, cell in cols]
+        rows.append([Text(x, style=BREAK_STYLE) if x.startswith("BREAKS") else x for x in cells])
+        styles.append(WIN_STYLE if rd.rank == 1 else "")
+    return [Column(head, just, key=head == "#") for head, just, _ in cols], rows, styles
 
 
 def designs_tables(result: SolveResult, width: int = WIDE) -> list[Table]:
-    """The ranked designs as one table, or as two (design, figures) below ``WIDE`` columns."""
+    """The ranked designs as one table, or split (design, then figures, then further as the width needs)."""
     p = result.problem
     title = (f"{p.name}: top {len(result.designs)} designs by memory bandwidth per dollar "
-             f"({result.status}, {p.cost.basis} cost)")
+             f"({result.status}; {basis_words(p.cost)})")
     if result.status == "EVALUATED":
-        title = f"{p.name}: one design, evaluated ({p.cost.basis} cost)"
-    if width >= WIDE:
-        return [_table(result, title, None)]
-    return [_table(result, title, _DESIGN_COLS), _table(result, "figures of the same designs", _FIGURE_COLS)]
+        title = f"{p.name}: one design, evaluated ({basis_words(p.cost)})"
+    out: list[Table] = []
+    one = width >= WIDE and fits(*_table_parts(result, None)[:2], width)   # one table only without wrapping
+    for n, names in enumerate([None] if one else [_DESIGN_COLS, _FIGURE_COLS]):
+        cols, rows, styles = _table_parts(result, names)
+        out += fit_tables(title if n == 0 else "figures of the same designs", cols, rows, width, styles)
+    return out
 
 
 def _binding_cell(r: dict[str, Any]) -> str:
@@ -245,8 +272,8 @@ def _binding_cell(r: dict[str, Any]) -> str:
     t = r["tightest"]
     if t is None:
         return "-"
-    room = f"{t['name']} {t['slack_fraction']:.0%}"
-    return room if r["binding"] != "none" else f"none (tightest: {room})"
+    room = f"{t['slack_fraction']:.0%} headroom"
+    return f"{t['name']} ({room})" if r["binding"] != "none" else f"none (tightest: {t['name']}, {room})"
 
 
 def requirements_text(result: SolveResult) -> Text:
@@ -262,11 +289,14 @@ def requirements_text(result: SolveResult) -> Text:
         f"{float(req.min_tokens_per_s):g} tokens/s per user",
         *serving_lines(p, req),
         f"solver: {result.status}, {result.iterations} CP-SAT solves, {result.wall_time_s:.2f} s, "
-        f"seed {result.settings['seed']}, {result.settings['workers']} worker(s); designs distinct by "
-        f"{'memory + interconnect + topology' if result.settings['distinct'] == 'architecture' else 'any decision'}",
+        f"seed {result.settings['seed']}, {result.settings['workers']} worker(s); "
+        f"{distinct_words(result.settings['distinct'])}",
+        f"dollars are {basis_words(p.cost)}"
+        + (f"; budget {format_usd(p.constraints.budget_usd)}, checked in {p.cost.basis} dollars"
+           if p.constraints.budget_usd is not None else ""),
     ]
     if result.status != "OPTIMAL":
-        lines.append("* not proven optimal: the time limit stopped the proof; raise search.time_limit_s")
+        lines.append("* not proven optimal: the time limit stopped the proof; raise --time-limit (search.time_limit_s)")
     return Text("\n".join(lines))
 
 
@@ -308,15 +338,48 @@ def solve_renderable(result: SolveResult, width: int = WIDE) -> Group:
     return Group(*designs_tables(result, width), requirements_text(result))
 
 
-def catalog_rows(cat: Catalog, section: str | None = None) -> list[dict[str, Any]]:
+def catalog_rows(cat: Catalog, section: str | None = None, basis: str | None = None,
+                 market_over_build: float = 3.0) -> list[dict[str, Any]]:
+    """One row per catalog entry: its figures (numeric fields, as in the YAML), its price in words and the
+    cost basis of that price (converted to ``basis`` with ``market_over_build`` when given)."""
+    import dataclasses
     rows = []
     for sec in ("memory", "nodes", "interconnects", "topologies", "models"):
         if section and sec != section:
             continue
         for e in cat.section(sec).values():
-            rows.append({"section": sec, "name": e.name, "summary": _summary(sec, e), "estimate": e.estimate,
-                         "source": e.source})
+            figures = {k: v for k, v in dataclasses.asdict(e).items()
+                       if k not in ("name", "description", "source", "estimate")}
+            own = getattr(e, "cost_basis", None)
+            factor = 1.0
+            if basis and own and own != basis:
+                factor = market_over_build if basis == "market" else 1 / market_over_build
+            rows.append({"section": sec, "name": e.name, "summary": _summary(sec, e),
+                         "price": _price(sec, e, factor, basis or own) if own else "",
+                         "price_basis": (basis or own) if own else None, "price_factor": factor if own else None,
+                         "figures": figures, "estimate": e.estimate, "source": e.source})
     return rows
+
+
+def _curve_words(curve, factor: float, unit: str) -> str:
+    if curve.points is None:
+        dy = curve.die_yield
+        return f"die-yield model (wafer {format_usd(dy.wafer_cost_usd * factor)}, +{format_usd(dy.fixed_usd * factor)})"
+    (q0, c0), (q1, c1) = curve.points[0], curve.points[-1]
+    if q0 == q1:
+        return f"{format_usd(c0 * factor)} at {q0} {unit}"
+    return f"{format_usd(c0 * factor)} at {q0} to {format_usd(c1 * factor)} at {q1} {unit}"
+
+
+def _price(sec: str, e: Any, factor: float, basis: str) -> str:
+    """An entry's price in words, on ``basis``."""
+    if sec == "memory":
+        return f"{_curve_words(e.cost_usd, factor, 'units')} ({basis})"
+    if sec == "nodes":
+        return f"{_curve_words(e.cost_usd, factor, 'units')} ({basis})"
+    sw = f", switch {format_usd(e.switch.cost_usd * factor)}" if e.switch else ""
+    return (f"port {format_usd(e.port_cost_usd * factor)}, cable {format_usd(e.cable_cost_usd * factor)}, optics "
+            f"{format_usd(e.optics_cost_usd * factor)}{sw} ({basis})")
 
 
 def _summary(sec: str, e: Any) -> str:
@@ -335,40 +398,45 @@ def _summary(sec: str, e: Any) -> str:
             f"({e.active_parameters / 1e9:,.1f}B active{moe})")
 
 
-def catalog_table(cat: Catalog, section: str | None = None) -> Table:
-    t = Table(title=f"catalog {cat.directory}", title_justify="left", header_style="bold")
-    for col in ("section", "name", "figures", "estimate", "source"):
-        t.add_column(col, overflow="fold")
-    for r in catalog_rows(cat, section):
+def catalog_table(cat: Catalog, section: str | None = None, width: int = WIDE, basis: str | None = None,
+                  market_over_build: float = 3.0) -> Group:
+    """Every entry with its figures, price (and the cost basis it is in), estimate mark and source."""
+    title = f"catalog {cat.directory}" + (
+        f" (prices in {basis} dollars; market = build x {market_over_build:g})" if basis else
+        " (prices as each entry states them: build = estimated manufacturing cost, market = street price)")
+    cols = [Column("section", key=False), Column("name", key=True), Column("figures"), Column("price"),
+            Column("estimate"), Column("source")]
+    rows = []
+    for r in catalog_rows(cat, section, basis, market_over_build):
         est = r["estimate"]
         est_s = ("yes" if est else "no") if isinstance(est, bool) else ", ".join(est)
-        t.add_row(r["section"], r["name"], r["summary"], est_s, r["source"])
-    return t
+        rows.append([r["section"], r["name"], r["summary"], r["price"] or "-", est_s, r["source"]])
+    return Group(*fit_tables(title, cols, rows, width, more_title="the same entries, continued"))
 
 
-def pareto_table(name: str, rows: list[dict[str, Any]]) -> Table:
+def pareto_table(name: str, rows: list[dict[str, Any]], width: int = WIDE, cost=None) -> Group:
     """The frontier, slowest (best bandwidth per dollar) first."""
-    t = Table(title=f"{name}: speed per user against bandwidth per dollar (no design beats a row on both)",
-              title_justify="left", header_style="bold")
-    for col, just in (("tok/s user", "right"), ("TB/s per $M", "right"), ("cost", "right"), ("memory", "left"),
-                      ("nodes", "right"), ("TPxPP", "right"), ("network", "left"), ("binding", "left")):
-        t.add_column(col, justify=just, overflow="fold")
-    for r in rows:
-        t.add_row(f"{r['decode_tokens_per_s_per_user']:,.1f}", ratio_cell(r), format_usd(r["cost_usd"]),
-                  memory_cell(r), str(r["nodes"]), f"{r['tensor_parallel']}x{r['pipeline_parallel']}",
-                  network_cell(r), r["binding"])
-    return t
+    title = (f"{name}: speed per user against bandwidth per dollar (no design beats a row on both"
+             + (f"; {basis_words(cost)})" if cost is not None else ")"))
+    cols = [Column(c, j, key=c == "tok/s user") for c, j in (
+        ("tok/s user", "right"), ("TB/s per $M", "right"), ("cost", "right"), ("memory", "left"), ("nodes", "right"),
+        ("TPxPP", "right"), ("network", "left"), ("binding", "left"))]
+    cells = [[f"{r['decode_tokens_per_s_per_user']:,.1f}", ratio_cell(r), format_usd(r["cost_usd"]), memory_cell(r),
+              str(r["nodes"]), f"{r['tensor_parallel']}x{r['pipeline_parallel']}", network_cell(r), r["binding"]]
+             for r in rows]
+    return Group(*fit_tables(title, cols, cells, width, more_title="the same frontier, continued"))
 
 
 def evaluation_renderable(ev, result: SolveResult, width: int = WIDE) -> Group:
     """One design as a row of solve's table, every constraint with its room, and where it ranks."""
-    t = Table(title="constraints", title_justify="left", header_style="bold")
-    for col in ("constraint", "holds", "room", "detail"):
-        t.add_column(col, overflow="fold")
+    cols = [Column("constraint", key=True), Column("holds"), Column("headroom", "right"), Column("detail")]
+    rows = []
     for c in list(ev.design.checks) + list(ev.structure):
         room = f"{c.slack:+.1%}" if c.name not in ("tensor parallel", "node type on this interconnect") else ""
-        t.add_row(c.name, "yes" if c.ok else "NO", room, c.detail)
-    return Group(*designs_tables(result, width), t, Text(verdict(ev)))
+        rows.append([c.name, "yes" if c.ok else Text("NO", style=BREAK_STYLE), room, c.detail])
+    t = fit_tables("constraints (headroom: how much room is left before the limit; negative: broken by that much)",
+                   cols, rows, width, more_title="the same constraints, continued")
+    return Group(*designs_tables(result, width), *t, Text(verdict(ev)))
 
 
 def verdict(ev) -> str:
@@ -378,12 +446,14 @@ def verdict(ev) -> str:
         return head + f"The problem has no feasible design ({ev.infeasible})."
     b = ev.best
     return (head + f"{float(ev.versus_best):.2f}x the best bandwidth per dollar; best is {b.design.mem.label}, "
-            f"{b.design.nodes} nodes, {b.design.net.label} "
+            f"{b.design.nodes} nodes, "
+            f"{b.design.net.tier.name + ' ' + b.design.wiring.name if b.design.net.tier else 'single node'} "
             f"({tb_per_s_per_million_usd(b.metrics.bandwidth_per_dollar):,.2f} TB/s per $M).")
 
 
-def evaluation_json(ev) -> dict[str, Any]:
-    return {"design": design_row(ev.design),
+def evaluation_json(ev, problem=None) -> dict[str, Any]:
+    return {"cost_basis_words": basis_words(problem.cost) if problem is not None else None,
+            "design": design_row(ev.design),
             "structure": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in ev.structure],
             "versus_best": float(ev.versus_best) if ev.versus_best is not None else None,
             "best": design_row(ev.best) if ev.best else None, "infeasible": ev.infeasible, "verdict": verdict(ev)}
@@ -408,8 +478,9 @@ def compare_rows(cmp) -> list[dict[str, Any]]:
     return rows
 
 
-def compare_json(cmp) -> dict[str, Any]:
+def compare_json(cmp, problem=None) -> dict[str, Any]:
     return {"references": compare_rows(cmp), "search": to_json(cmp.search) if cmp.search else None,
+            "cost_basis_words": basis_words(problem.cost) if problem is not None else None,
             "infeasible": cmp.infeasible}
 
 
@@ -439,14 +510,12 @@ def compare_renderable(cmp, problem, width: int = WIDE) -> Group:
     just = dict(_COMPARE_COLUMNS)
     parts: list[Any] = []
     for i, names in enumerate(groups if rows else []):
-        title = (f"{problem.name}: reference designs, evaluated ({problem.cost.basis} cost)" if i == 0
+        title = (f"{problem.name}: reference designs, evaluated ({basis_words(problem.cost)})" if i == 0
                  else "how the same reference designs do")
-        t = Table(title=title, title_justify="left", header_style="bold")
-        for col in names:
-            t.add_column(col, justify=just[col], overflow="fold")
-        for r in rows:
-            t.add_row(*(r.get(col, "") for col in names))
-        parts.append(t)
+        cols = [Column(col, just[col], key=col == "reference") for col in names]
+        cells = [[Text(r.get(col, ""), style=BREAK_STYLE) if col == "breaks" and r.get(col) not in ("nothing", "")
+                  else r.get(col, "") for col in names] for r in rows]
+        parts += fit_tables(title, cols, cells, width, more_title="the same reference designs, continued")
     if cmp.search is not None:
         parts += designs_tables(cmp.search, width)
         parts.append(Text("x best: bandwidth per dollar over the search's best design. A reference design that "
@@ -461,6 +530,7 @@ def compare_renderable(cmp, problem, width: int = WIDE) -> Group:
 def disaggregate_json(sp) -> dict[str, Any]:
     homo = sp.homogeneous.designs[0] if sp.homogeneous else None
     return {
+        "cost_basis_words": basis_words(sp.decode.problem.cost),
         "request_rate_per_s": _f(sp.request_rate),
         "split": {
             "prefill_pool": {**design_row(sp.prefill), "prompts_per_s": _f(sp.prefill_prompts_per_s),
@@ -479,32 +549,33 @@ def disaggregate_json(sp) -> dict[str, Any]:
     }
 
 
-def disaggregate_renderable(sp, problem) -> Group:
+def disaggregate_renderable(sp, problem, width: int = WIDE) -> Group:
     """The two pools, the link between them, and the best single design, on cost per million tokens."""
-    t = Table(title=f"{problem.name}: split prefill/decode pools against one homogeneous design "
-                    f"({problem.cost.basis} cost, {problem.cost.amortisation_years:g}-year amortisation)",
-              title_justify="left", header_style="bold")
-    for col, just in (("part", "left"), ("design", "left"), ("cost", "right"), ("tok/s", "right"),
-                      ("TTFT ms", "right"), ("$ per M tok", "right")):
-        t.add_column(col, justify=just, overflow="fold")
+    title = (f"{problem.name}: split prefill/decode pools against one homogeneous design "
+             f"({basis_words(problem.cost)}; {problem.cost.amortisation_years:g}-year amortisation)")
+    cols = [Column(c, j, key=c == "part") for c, j in (("part", "left"), ("design", "left"), ("cost", "right"),
+                                                        ("tok/s", "right"), ("TTFT ms", "right"),
+                                                        ("$ per M tok", "right"))]
+    rows: list[list[str]] = []
 
     def row(name: str, rd, tokens: str, usd_mtok: str) -> None:
         r = design_row(rd)
         ttft = f"{r['time_to_first_token_s'] * 1e3:,.1f}" if r["time_to_first_token_s"] is not None else "-"
         what = (f"{r['nodes']} x {memory_cell(r)}, {network_cell(r)}, "
                 f"TP {r['tensor_parallel']} x PP {r['pipeline_parallel']}")
-        t.add_row(name, what, format_usd(r["cost_usd"]), tokens, ttft, usd_mtok)
+        rows.append([name, what, format_usd(r["cost_usd"]), tokens, ttft, usd_mtok])
 
     row("prefill pool", sp.prefill, f"{float(sp.prefill_prompts_per_s):,.2f} prompts/s", "")
     dec = sp.decode.designs[sp.decode_rank - 1]
     row(f"decode pool (#{sp.decode_rank})", dec, f"{float(dec.metrics.system_tokens_per_s):,.0f}", "")
-    t.add_row("KV link", f"{sp.link.links} x {sp.link.tier.name} ({float(sp.link.bytes_per_s) / 1e9:,.1f} GB/s of KV)",
-              format_usd(sp.link.cost_usd), "", "", "")
-    t.add_row("split total", "TTFT includes the prompt's KV crossing the link", format_usd(sp.cost_usd),
-              f"{float(sp.tokens_per_s):,.0f}", f"{float(sp.ttft_s) * 1e3:,.1f}", f"{float(sp.usd_per_mtok):,.4f}")
+    rows.append(["KV link", f"{sp.link.links} x {sp.link.tier.name} ({float(sp.link.bytes_per_s) / 1e9:,.1f} GB/s "
+                 "of KV)", format_usd(sp.link.cost_usd), "", "", ""])
+    rows.append(["split total", "TTFT includes the prompt's KV crossing the link", format_usd(sp.cost_usd),
+                 f"{float(sp.tokens_per_s):,.0f}", f"{float(sp.ttft_s) * 1e3:,.1f}", f"{float(sp.usd_per_mtok):,.4f}"])
     if sp.homogeneous:
         row("homogeneous", sp.homogeneous.designs[0], f"{float(sp.homogeneous_tokens_per_s):,.0f}",
             f"{float(sp.homogeneous_usd_per_mtok):,.4f}")
+    tables = fit_tables(title, cols, rows, width, more_title="the same parts, continued")
     if sp.homogeneous is None:
         verdict = f"the split is the only option: no single design serves the problem ({sp.homogeneous_infeasible})"
     elif sp.winner == "tie":
@@ -516,4 +587,4 @@ def disaggregate_renderable(sp, problem) -> Group:
             f"dollar, the one whose split costs least per token; request rate {float(sp.request_rate):,.2f}/s: what it "
             f"completes; the prefill pool is the cheapest that feeds it"
             f"{'' if sp.prefill_proven else ' (not proven cheapest: time limit)'}")
-    return Group(t, Text(verdict), Text(note))
+    return Group(*tables, Text(verdict), Text(note))

@@ -15,6 +15,7 @@ sufficient node count, which the oracle finds in milliseconds.
 from __future__ import annotations
 
 import math
+import os
 import time
 import dataclasses
 from dataclasses import dataclass, field
@@ -24,10 +25,11 @@ from typing import Optional
 from ortools.sat.python import cp_model
 
 from . import physics
-from .errors import InfeasibleError, SolverError
+from .errors import InfeasibleError, SolverError, UsageError
 from .model import GROUPS, DesignModel, Space, build_space
 from .oracle import enumerate_top
 from .physics import Check, Design, Metrics, Requirements
+from .problem import DISTINCT
 from .scaling import INT_LIMIT, check_bound
 from .units import format_bytes, format_usd
 
@@ -40,6 +42,9 @@ class RankedDesign:
     checks: tuple[Check, ...]
     binding: str
     proven: bool
+
+    def __repr__(self) -> str:
+        return f"RankedDesign(rank={self.rank}, {_short(self)[1:-1]}, binding={self.binding!r}, proven={self.proven})"
 
 
 @dataclass(frozen=True)
@@ -54,13 +59,46 @@ class SolveResult:
     space: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
 
+    def to_records(self) -> list[dict]:
+        """One flat dict per ranked design (the JSON report's design rows without their nested parts), SI units
+        with the unit in each key: ready for ``pandas.DataFrame`` or ``csv.DictWriter``."""
+        from .report import design_row   # the reports own the row format; JSON, tables and records share it
+        basis = self.problem.cost.basis
+        return [{**{k: v for k, v in design_row(rd).items() if not isinstance(v, (dict, list))},
+                 "tb_per_s_per_million_usd": float(rd.metrics.bandwidth_per_dollar) * 1e6 / 1e12,
+                 "cost_basis": basis} for rd in self.designs]
+
+    def to_dataframe(self):
+        """The ranked designs as a pandas DataFrame indexed by rank (needs pandas: pip install 'archsearch[frames]')."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise UsageError("to_dataframe needs pandas, which is not installed: pip install 'archsearch[frames]' "
+                             "(or use to_records(), a list of dicts)") from None
+        return pd.DataFrame.from_records(self.to_records(), index="rank")
+
+    def __repr__(self) -> str:
+        best = ""
+        if self.designs:
+            d = self.designs[0]
+            best = f", best={_short(d)}"
+        return (f"SolveResult(status={self.status!r}, problem={getattr(self.problem, 'name', '?')!r}, "
+                f"designs={len(self.designs)}{best}, wall_time_s={self.wall_time_s:.2f})")
+
+
+def _short(rd: "RankedDesign") -> str:
+    d = rd.design
+    tbps = float(rd.metrics.bandwidth_per_dollar) * 1e6 / 1e12
+    net = f"{d.net.tier.name} {d.wiring.name}" if d.net.tier else "single node"
+    return f"'{d.mem.label}, {d.nodes} nodes, {net}: {tbps:,.2f} TB/s per $M'"
+
 
 class _Solver:
     """Runs CP-SAT solves with fixed settings against one deadline."""
 
-    def __init__(self, workers: int, seed: int, time_limit_s: float) -> None:
+    def __init__(self, workers: int, seed: int, time_limit_s: float, deadline: Optional[float] = None) -> None:
         self.workers, self.seed = workers, seed
-        self.deadline = time.monotonic() + time_limit_s
+        self.deadline = time.monotonic() + time_limit_s if deadline is None else deadline
         self.solves = 0
         self.hit_limit = False
 
@@ -233,21 +271,40 @@ def _rank_key(rd: RankedDesign):
             d.backing.index if d.backing else -1)
 
 
-def solve(problem, **kw) -> SolveResult:
+def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,
+          workers: Optional[int] = None, time_limit_s: Optional[float] = None, seed: Optional[int] = None,
+          start: str = "quick", warm: tuple[Design, ...] = ()) -> SolveResult:
     """Rank the top K designs of ``problem`` by memory bandwidth per dollar, exactly (see ``solve_one``).
+
+    ``problem``: a ``Problem``, or a problem file's path or a bundled problem's name.  Keywords left
+    as None take the problem's ``search`` settings.  ``time_limit_s`` bounds the whole call: when it
+    runs out the result is FEASIBLE and the ranks not proven say so (``RankedDesign.proven``).
 
     With KV swapping in mode ``best``, each design either swaps its parked KV through a backing tier or
     recomputes it: the two modes are solved apart and their rankings merged, which is exact because a
     design's best is the better of its two modes and each ranking holds the top K of its mode.
     """
+    if isinstance(problem, (str, os.PathLike)):
+        from .problem import load_problem
+        problem = load_problem(problem)
+    for key, value in (("top_k", top_k), ("workers", workers)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise UsageError(f"{key}: expected a whole number >= 1, found {value!r}")
+    if time_limit_s is not None and not time_limit_s > 0:
+        raise UsageError(f"time_limit_s: expected a number of seconds > 0, found {time_limit_s!r}")
+    if distinct is not None and distinct not in DISTINCT:
+        raise UsageError(f"distinct: expected one of {', '.join(DISTINCT)}, found {distinct!r}")
+    started = time.monotonic()
+    limit = time_limit_s or problem.search.time_limit_s
+    kw = dict(top_k=top_k, distinct=distinct, workers=workers, seed=seed, start=start, warm=warm,
+              deadline=started + limit)
     ks = problem.workload.kv_swap
     if ks is None or ks.mode != "best":
-        return solve_one(problem, **kw)
-    started = time.monotonic()
+        return solve_one(problem, time_limit_s=limit, **kw)
     results, why = [], []
     for mode in ("swap", "recompute"):
         try:
-            results.append(solve_one(swap_variant(problem, mode), **kw))
+            results.append(solve_one(swap_variant(problem, mode), time_limit_s=limit, **kw))
         except InfeasibleError as exc:
             why.append(f"{mode}: {exc}")
     if not results:
@@ -270,13 +327,15 @@ def solve(problem, **kw) -> SolveResult:
 
 def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,
               time_limit_s: Optional[float] = None, workers: Optional[int] = None,
-              seed: Optional[int] = None, start: str = "quick", warm: tuple[Design, ...] = ()) -> SolveResult:
+              seed: Optional[int] = None, start: str = "quick", warm: tuple[Design, ...] = (),
+              deadline: Optional[float] = None) -> SolveResult:
     """Rank the top K designs of ``problem`` by memory bandwidth per dollar, exactly.
 
     ``start``: ``quick`` starts every rank's Dinkelbach iterations from exact lower bounds (the oracle's
     best designs at each configuration's smallest sufficient node count); ``zero`` starts from 0, the
     textbook method (a cold start, for benchmarks).  ``warm``: designs of a neighbouring problem (a sweep's
     previous point); those still feasible here are further lower bounds.  Neither changes the answer.
+    ``deadline``: a ``time.monotonic()`` instant the whole call must end by (default: start + the limit).
     """
     started = time.monotonic()
     search = problem.search
@@ -289,8 +348,7 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
     if not space.mems:
         raise InfeasibleError("infeasible: no (node, memory, units) combination to search: the catalog's node "
                               "and memory entries, their unit ranges and search.include leave none")
-    run = _Solver(workers, seed, limit)
-    dm = DesignModel(space)
+    run = _Solver(workers, seed, limit, deadline)
 
     ranked: list[RankedDesign] = []
     # exact lower bounds from designs at each configuration's smallest sufficient N: Dinkelbach starts close
@@ -300,7 +358,11 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
     all_proven = True
     bound: Optional[Fraction] = None
     taken: set = set()
-    while len(ranked) < top_k:
+    # the time limit bounds the whole call: past it already, the model is not built and the known
+    # feasible designs stand, unproven
+    dm = DesignModel(space) if time.monotonic() < run.deadline else None
+    run.hit_limit = run.hit_limit or dm is None
+    while dm is not None and len(ranked) < top_k:
         fallback = next((q for q in quick if q.design.distinct_key(distinct) not in taken), None)
         lam = Fraction(fallback.bandwidth_units, fallback.cost_usd) if fallback else Fraction(0)
         best, proven, ub, design = _best_ratio(dm, run, lam)
@@ -339,6 +401,19 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         taken.add(design.distinct_key(distinct))
         if not proven:
             break
+    if run.hit_limit:  # the time limit came first: the remaining ranks from the known feasible designs, unproven
+        for q in quick:
+            if len(ranked) >= top_k:
+                break
+            if q.design.distinct_key(distinct) not in taken:
+                taken.add(q.design.distinct_key(distinct))
+                chk = tuple(physics.checks(q.design, space.req, problem))
+                ranked.append(RankedDesign(len(ranked) + 1, q.design, physics.evaluate(q.design, space.req, problem),
+                                           chk, physics.binding(list(chk)), False))
+        if not ranked:
+            raise SolverError(f"time limit of {limit:g} s reached before any design was found; "
+                              "raise search.time_limit_s")
+        all_proven = False
     return SolveResult(
         status="OPTIMAL" if all_proven and not run.hit_limit else "FEASIBLE",
         problem=problem, requirements=space.req, designs=tuple(ranked), bound_bytes_per_s_per_usd=bound,
@@ -381,7 +456,7 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
         status, s = run.run(dm.model)
         cheapest = f"{format_usd(s.value(dm.C))}" if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else "unknown"
         parts.append(f"budget: the cheapest design meeting the other requirements costs {cheapest}; "
-                     f"budget_usd is {format_usd(c.budget_usd)}")
+                     f"budget_usd is {format_usd(c.budget_usd)} ({space.problem.cost.basis} cost)")
     if "speed" in culprits:
         dm = DesignModel(space, tuple(x for x in GROUPS if x != "speed"))
         dm.model.add(dm.PP == 1)

@@ -211,8 +211,11 @@ def _solve_point(args: tuple) -> Point:
 
 def sweep(path: Optional[str | Path], param: str | Sequence[str], values: Sequence[Any], *,
           catalog_dir: Optional[str] = None, top_k: int = 1, distinct: Optional[str] = None, workers: int = 1,
-          warm: bool = True, progress: Optional[Callable[[int], None]] = None) -> list[Point]:
+          warm: bool = True, progress: Optional[Callable[[int], None]] = None,
+          basis: Optional[str] = None) -> list[Point]:
     """Solve the problem at every value of ``param``; points come back in the order of ``values``.
+
+    ``basis`` (build or market), if given, replaces the problem's cost.basis (prices and budget).
 
     ``param`` may be a list of paths, with every value a tuple of one number per path (a grid).
     With ``workers`` > 1 the values are split into that many contiguous blocks, one process each; every
@@ -222,6 +225,9 @@ def sweep(path: Optional[str | Path], param: str | Sequence[str], values: Sequen
     if len(set(params)) != len(params):
         raise UsageError(f"--param: the same parameter twice ({params[0]})")
     raw, file = read_problem_dict(path)
+    if basis is not None and isinstance(raw, dict):
+        cost = raw.get("cost")
+        raw["cost"] = {**(cost if isinstance(cost, dict) else {}), "basis": basis}
     problem_from_dict(raw, file, catalog_dir)  # the problem itself must be sound before any value is set
     from .catalog import default_directory
     from .errors import CatalogError

@@ -10,7 +10,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .report import design_row, memory_cell, network_cell, ratio_cell
+from .report import WIDE, basis_words, design_row, memory_cell, network_cell, ratio_cell
+from .tables import Column, fit_tables
 from .units import tb_per_s_per_million_usd
 from .sweep import Point, crossovers, point_rows
 
@@ -25,27 +26,30 @@ def format_value(v: float, binary: bool) -> str:
     return f"{v:,.6g}"
 
 
-def sweep_table(points: Sequence[Point], param: str, binary: bool) -> Table:
-    t = Table(title=f"sweep of {param}: best design per value (◆ where it changes)", title_justify="left",
-              header_style="bold")
-    for col, just in ((param.rsplit(".", 1)[-1], "right"), ("#", "right"), ("memory", "left"), ("nodes", "right"),
-                      ("TPxPP", "right"), ("network", "left"), ("TB/s per $M", "right"), ("tok/s user", "right"),
-                      ("binding", "left")):
-        t.add_column(col, justify=just, overflow="fold")
+def _basis(points: Sequence[Point]) -> str:
+    problem = next((p.result.problem for p in points if p.result is not None), None)
+    return f" ({basis_words(problem.cost)})" if problem is not None else ""
+
+
+def sweep_table(points: Sequence[Point], param: str, binary: bool, width: int = WIDE) -> list[Table]:
+    """The best design(s) at every value; split into further tables (value repeated) when narrow."""
+    cols = [Column(param.rsplit(".", 1)[-1], "right", key=True)] + [Column(c, j) for c, j in (
+        ("#", "right"), ("memory", "left"), ("nodes", "right"), ("TPxPP", "right"), ("network", "left"),
+        ("TB/s per $M", "right"), ("tok/s user", "right"), ("binding", "left"))]
     changed = {c["to_value"] for c in crossovers(points)}
+    rows = []
     for p in points:
         mark = " ◆" if p.value in changed else ""
         if p.result is None:
-            t.add_row(format_value(p.value, binary) + mark, "-", "infeasible", "", "", "", "", "", "")
+            rows.append([format_value(p.value, binary) + mark, "-", "infeasible", "", "", "", "", "", ""])
             continue
         for rd in p.result.designs:
             r = design_row(rd)
-            first = rd.rank == 1
-            t.add_row(format_value(p.value, binary) + mark if first else "", str(rd.rank), memory_cell(r),
-                      str(r["nodes"]), f"{r['tensor_parallel']}x{r['pipeline_parallel']}", network_cell(r),
-                      ratio_cell(r), f"{r['decode_tokens_per_s_per_user']:,.1f}",
-                      r["binding"])
-    return t
+            rows.append([format_value(p.value, binary) + mark if rd.rank == 1 else "", str(rd.rank), memory_cell(r),
+                         str(r["nodes"]), f"{r['tensor_parallel']}x{r['pipeline_parallel']}", network_cell(r),
+                         ratio_cell(r), f"{r['decode_tokens_per_s_per_user']:,.1f}", r["binding"]])
+    return fit_tables(f"sweep of {param}: best design per value (◆ where it changes){_basis(points)}", cols, rows,
+                      width, more_title="the same values, continued")
 
 
 def crossover_lines(points: Sequence[Point], binary: bool) -> list[str]:
@@ -53,11 +57,11 @@ def crossover_lines(points: Sequence[Point], binary: bool) -> list[str]:
             f"{format_value(c['to_value'], binary)}" for c in crossovers(points)]
 
 
-def sweep_renderable(points: Sequence[Point], param: str, binary: bool) -> Group:
+def sweep_renderable(points: Sequence[Point], param: str, binary: bool, width: int = WIDE) -> Group:
     lines = crossover_lines(points, binary)
     text = "crossovers (memory, interconnect, topology):\n  " + "\n  ".join(lines) if lines else \
         "no crossover: the same architecture is best at every value"
-    return Group(sweep_table(points, param, binary), Text(text))
+    return Group(*sweep_table(points, param, binary, width), Text(text))
 
 
 def rows_to_csv(rows: Sequence[dict[str, Any]]) -> str:
@@ -75,16 +79,13 @@ def rows_to_csv(rows: Sequence[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def grid_table(points: Sequence[Point], specs: Sequence[tuple[str, list[float], bool]]) -> Table:
+def grid_table(points: Sequence[Point], specs: Sequence[tuple[str, list[float], bool]], width: int = WIDE) -> Group:
     """Winning memory medium and its TB/s per $M for every (row value, column value)."""
     (pa, va, _), (pb, vb, _) = specs
     ba, bb = is_token(pa), is_token(pb)
-    t = Table(title=f"best design: rows {pa}, columns {pb} (memory medium, TB/s per $M)", title_justify="left",
-              header_style="bold")
-    t.add_column(pa.rsplit(".", 1)[-1], justify="right")
-    for b in vb:
-        t.add_column(format_value(b, bb), justify="left", overflow="fold")
+    cols = [Column(pa.rsplit(".", 1)[-1], "right", key=True)] + [Column(format_value(b, bb)) for b in vb]
     by = {p.value: p for p in points}
+    rows = []
     for a in va:
         cells = []
         for b in vb:
@@ -94,8 +95,9 @@ def grid_table(points: Sequence[Point], specs: Sequence[tuple[str, list[float], 
                 continue
             d = p.result.designs[0]
             cells.append(f"{d.design.mem.memory.name} {tb_per_s_per_million_usd(d.metrics.bandwidth_per_dollar):,.0f}")
-        t.add_row(format_value(a, ba), *cells)
-    return t
+        rows.append([format_value(a, ba)] + cells)
+    title = f"best design: rows {pa}, columns {pb} (memory medium, TB/s per $M){_basis(points)}"
+    return Group(*fit_tables(title, cols, rows, width, more_title="the same rows, further columns"))
 
 
 def is_token(path: str) -> bool:

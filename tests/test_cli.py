@@ -69,7 +69,8 @@ def test_solve_prints_a_table(small_problem: Path, small_problem_dict: dict, wid
     assert main(["solve", str(small_problem)]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert f"{small_problem_dict['name']}: top 3 designs by memory bandwidth per dollar (OPTIMAL, build cost)" in out
+    assert (f"{small_problem_dict['name']}: top 3 designs by memory bandwidth per dollar (OPTIMAL; build cost: "
+            "estimated manufacturing cost, market price / 3)") in out
     assert "capacity required" in out and "solver: OPTIMAL" in out
     for col in ("memory", "nodes", "TPxPP", "interconnect", "topology", "binding"):
         assert col in out
@@ -134,8 +135,21 @@ def test_catalog_memory_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert {r["section"] for r in rows} == {"memory"}
     assert {"hbm3", "gddr6", "sram-n5"} <= {r["name"] for r in rows}
     for r in rows:
-        assert set(r) == {"section", "name", "summary", "estimate", "source"}
+        assert set(r) == {"section", "name", "summary", "price", "price_basis", "price_factor", "figures", "estimate",
+                          "source"}
         assert r["source"]
+    hbm3 = next(r for r in rows if r["name"] == "hbm3")
+    # the numeric fields, as the YAML states them, and the price in words with its basis
+    assert hbm3["figures"]["capacity_gb"] > 0 and hbm3["figures"]["cost_usd"]["points"]
+    assert hbm3["price"].endswith(f"({hbm3['figures']['cost_basis']})")
+
+
+def test_catalog_prices_in_another_basis(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["catalog", "interconnects", "--json", "--basis", "market"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    for r in rows:
+        own = r["figures"]["cost_basis"]
+        assert r["price_basis"] == "market" and r["price_factor"] == (1.0 if own == "market" else 3.0)
 
 
 def test_catalog_from_a_directory(catalog_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -241,3 +255,21 @@ def test_python_m_archsearch_default_problem(tmp_path: Path) -> None:
     check_document(doc, top=1)
     assert doc["problem"]["name"] == "llama-2-70b-chat"
     assert len(doc["designs"]) == 1
+
+
+def test_basis_and_width_on_solve(small_problem: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", str(small_problem), "--basis", "market", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["problem"]["cost_basis"] == "market"
+    assert doc["problem"]["cost_basis_words"] == "market cost: street price, build cost x 3"
+    assert main(["solve", str(small_problem), "--width", "80"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "checked in build dollars" in out.replace("\n", " ")
+
+
+@pytest.mark.parametrize("command", ["solve", "sweep", "evaluate", "compare", "pareto", "catalog"])
+def test_every_command_takes_basis_width_and_quiet(command: str) -> None:
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices[command]
+    flags = {o for a in sub._actions for o in a.option_strings}
+    assert {"--basis", "--width", "--quiet"} <= flags

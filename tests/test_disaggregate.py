@@ -49,7 +49,8 @@ def test_the_prefill_pool_is_the_oracles_cheapest(split):
     best = None
     for n, t, _bk, N, B, C, ok in _chunks(space):
         pp = N // t
-        comm = prefill_comm_mask(rate, physics.base_comm(n, t, space.req, pp_problem), space.req, pp[0])
+        comm = physics.machine_mask(n, t, pp[0], lambda nodes, v: prefill_comm_mask(
+            rate, physics.base_comm(n, t, space.req, pp_problem, nodes=nodes), space.req, v))
         ok = ok & (flops[:, None] * N >= need) & (B >= need_bw) & comm[None, :]
         for k, q in zip(*np.nonzero(ok)):
             key = (int(C[k, q]), int(N[k, q]) // t, k, n.index)
@@ -124,11 +125,18 @@ def test_cli_disaggregate_json_and_table(tmp_path, capsys):
     assert main(["solve", str(path), "--disaggregate", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["winner"] in ("split", "homogeneous", "tie")
+    assert doc["cost_basis_words"] == "build cost: estimated manufacturing cost, market price / 3"
     assert set(doc["split"]) == {"prefill_pool", "decode_pool", "kv_link", "cost_usd", "tokens_per_s",
                                  "usd_per_million_tokens", "time_to_first_token_s", "power_w"}
     assert main(["solve", str(path), "--disaggregate"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "prefill pool" in out and "cheaper per million tokens" in out
+    # progress: one line per stage on a stderr that is not a terminal
+    assert err.splitlines()[:2] == ["archsearch: --disaggregate: solving the best single (homogeneous) design",
+                                    "archsearch: --disaggregate: solving the top 5 decode pools"]
+    assert "solving the cheapest prefill pool for decode pool #1 of" in err
+    assert main(["solve", str(path), "--disaggregate", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_cli_disaggregate_without_prompts_is_one_line_exit_2(capsys):

@@ -81,8 +81,8 @@ def test_two_level_coefficients_are_each_levels_own():
     space = build_space(_problem())
     cfg = _config(space, "nvlink4 single-switch x8 + infiniband-ndr fat-tree (1-level)")
     req, p = space.req, space.problem
-    two = physics.base_comm(cfg, 4, req, p)
-    dom, fab = physics.base_comm(cfg.domain, 4, req, p), physics.base_comm(cfg.fabric, 4, req, p)
+    two = physics.base_comm(cfg, 4, req, p, nodes=20)
+    dom, fab = physics.base_comm(cfg.domain, 4, req, p, nodes=8), physics.base_comm(cfg.fabric, 4, req, p, nodes=20)
     assert (two.ar, two.ar_tok, two.hop, two.hop_tok) == (dom.ar, dom.ar_tok, dom.hop, dom.hop_tok)
     assert (two.fhop, two.fhop_tok, two.stages_per_domain) == (fab.hop, fab.hop_tok, 2)
 
@@ -99,7 +99,8 @@ def test_solve_returns_two_level_designs_when_capacity_needs_several_domains():
     assert r.status == "OPTIMAL"
     best = r.designs[0].design
     assert best.net.domain_nodes == 8 and best.nodes > 8 and 8 % best.tensor_parallel == 0
-    assert best.architecture() == ("hbm3-h100", "nvlink4 / infiniband-ndr", "single-switch / fat-tree")
+    # a 1-level fat-tree of at most 64 one-port nodes is one switch: the machine is named for what it is
+    assert best.architecture() == ("hbm3-h100", "nvlink4 / infiniband-ndr", "single-switch / single-switch")
 
 
 @pytest.mark.parametrize("name", ["llama-2-70b-chat", "llama-3-8b-edge", "llama-3.1-405b-long-context",

@@ -117,7 +117,7 @@ def test_network_items_of_a_ring_and_a_two_level_fat_tree(default):
 def test_ring_allreduce_coefficients(default):
     space = build_space(default)
     ring = next(n for n in space.nets if n.tier and n.tier.name == "ethernet-800g" and n.topology.name == "ring")
-    cc = physics.comm_coefficients(ring, 4, space.req)
+    cc = physics.comm_coefficients(ring, 4, space.req, nodes=8)
     lat = ring.latency_s
     # 2 all-reduces per layer x 80 layers, each 2(tau-1) = 6 steps of one hop
     assert cc.ar == int(2 * 80 * 6 * lat * 10**12)
@@ -156,7 +156,7 @@ def test_communication_speed_mask_is_exact_beyond_int64(default):
     space = build_space(default)
     req = dataclasses.replace(space.req, min_tokens_per_s=Fraction(333, 10))
     net = next(n for n in space.nets if n.tier and n.tier.name == "ethernet-800g" and n.topology.name == "dragonfly")
-    cc = physics.comm_coefficients(net, 1, req)
+    cc = physics.comm_coefficients(net, 1, req, nodes=200_000)
     pp = np.arange(1, 200_001, dtype=np.int64)
     mask = physics.comm_speed_mask(req, cc, pp)
     exact = [physics.comm_speed_ok(req, cc.pp_comm_ps(int(x), max(int(x), req.concurrency)), int(x))

@@ -41,7 +41,8 @@ def test_default_top10_is_certified_and_ordered(default_result):
 
 
 def test_architecture_mode_gives_distinct_medium_tier_topology(default_result):
-    keys = [(d.design.mem.memory.name, d.design.net.label.split(" (")[0]) for d in default_result.designs]
+    # the topology is the machine's: a 2-node ring and a 3-node ring are a pair and a triangle
+    keys = [d.design.architecture() for d in default_result.designs]
     assert len(keys) == len(set(keys))
 
 
@@ -79,7 +80,7 @@ def test_budget_infeasibility_names_the_cheapest_design(default):
     with pytest.raises(InfeasibleError) as exc:
         solve(_with(default, constraints={"budget_usd": 3000}))
     assert str(exc.value).startswith(
-        "infeasible: budget: the cheapest design meeting the other requirements costs $7.0k; budget_usd is $3.0k")
+        "infeasible: budget: the cheapest design meeting the other requirements costs $7.0k; budget_usd is $3.0k (build cost)")
 
 
 def test_more_context_never_raises_the_best_ratio(default):
@@ -131,3 +132,25 @@ def test_an_empty_search_space_is_an_input_problem_not_a_crash(default):
         solve(p)
     assert str(exc.value) == ("infeasible: no (node, memory, units) combination to search: the catalog's node and "
                               "memory entries, their unit ranges and search.include leave none")
+
+
+def test_a_time_limit_bounds_the_whole_call_and_marks_what_it_cut_short():
+    # the limit runs out before the model is built: the known feasible designs stand, none proven
+    from archsearch import load_problem
+    r = solve(load_problem("llama-3-8b-edge"), top_k=4, time_limit_s=1e-6)
+    assert r.status == "FEASIBLE"
+    assert len(r.designs) == 4 and not any(d.proven for d in r.designs)
+    assert all(not any(not c.ok for c in d.checks) for d in r.designs)   # each one feasible, checked exactly
+    assert len({d.design.architecture() for d in r.designs}) == 4
+
+
+def test_the_footer_says_what_distinct_did():
+    from archsearch import load_problem
+    from archsearch.report import requirements_text
+    for distinct, words in (("medium", "designs distinct by memory medium"),
+                            ("design", "designs distinct by any decision"),
+                            ("architecture", "designs distinct by memory medium, interconnect and machine topology")):
+        r = solve(load_problem("llama-3-8b-edge"), top_k=2, distinct=distinct)
+        text = requirements_text(r).plain.replace("\n", " ")
+        assert words in text
+        assert ("machine topology" in text) == (distinct == "architecture")

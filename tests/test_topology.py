@@ -44,8 +44,10 @@ def test_a_switched_topology_needs_a_switch(cat):
 def test_mesh_is_not_a_torus_by_another_name(cat):
     ici = cat.interconnects["tpu-ici"]
     link = Fraction(ici.link_bandwidth_gb_per_s) * 10**9
-    mesh = topo.shape(cat.topologies["mesh-2d"], ici, 0, 16, link)
-    torus = topo.shape(cat.topologies["torus-2d"], ici, 0, 16, link)
+    mesh_w = topo.canonical(cat.topologies["mesh-2d"], ici, 16)
+    torus_w = topo.canonical(cat.topologies["torus-2d"], ici, 16)
+    mesh = topo.shape(mesh_w, ici, link)
+    torus = topo.shape(torus_w, ici, link)
     # corners use half their ports, centre nodes all of them: edge/centre imbalance
     assert mesh.links_per_node_min == ici.links_per_node // 2 and mesh.links_per_node_max == ici.links_per_node
     assert torus.links_per_node_min == torus.links_per_node_max == ici.links_per_node
@@ -53,8 +55,8 @@ def test_mesh_is_not_a_torus_by_another_name(cat):
     assert mesh.bisection_bytes_per_s * 2 == torus.bisection_bytes_per_s
     assert mesh.diameter_hops == 6 and torus.diameter_hops == 4
     # collectives: same steps, but lines move the data over half the port bandwidth
-    am = topo.allreduce(cat.topologies["mesh-2d"], ici, 0, 16, link)
-    at = topo.allreduce(cat.topologies["torus-2d"], ici, 0, 16, link)
+    am = topo.allreduce(mesh_w, ici, 16, link)
+    at = topo.allreduce(torus_w, ici, 16, link)
     assert am.steps == at.steps == 2 * (4 - 1) * 2
     assert am.bandwidth_bytes_per_s * 2 == at.bandwidth_bytes_per_s
 
@@ -62,9 +64,10 @@ def test_mesh_is_not_a_torus_by_another_name(cat):
 def test_ring_allreduce_is_bandwidth_optimal(cat):
     eth = cat.interconnects["ethernet-800g"]
     link = Fraction(100 * 10**9)
-    c = topo.allreduce(cat.topologies["ring"], eth, 0, 8, link)
+    ring8 = topo.canonical(cat.topologies["ring"], eth, 8)
+    c = topo.allreduce(ring8, eth, 8, link)
     assert (c.steps, c.volume, c.bandwidth_bytes_per_s) == (14, Fraction(14, 8), 8 * link)
-    assert topo.allreduce(cat.topologies["ring"], eth, 0, 1, link).steps == 0
+    assert topo.allreduce(ring8, eth, 1, link).steps == 0
 
 
 def test_term_counts_round_up_and_start_beyond_the_rack():

@@ -52,7 +52,7 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
     if c.budget_usd is not None:
         b = exact(c.budget_usd)
         out.append(Check("budget", met.cost_usd <= b, float((b - met.cost_usd) / b),
-                         f"costs {format_usd(met.cost_usd)} of {format_usd(b)}"))
+                         f"costs {format_usd(met.cost_usd)} of {format_usd(b)} ({problem.cost.basis} cost)"))
     if c.max_power_w is not None:
         p = exact(c.max_power_w)
         out.append(Check("power", met.power_w <= p, float((p - met.power_w) / p),
@@ -88,7 +88,7 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
                              f"moves {float(have) / 1e9:,.1f} GB/s, swapping needs {float(need) / 1e9:,.1f} GB/s"))
     if req.max_ttft_s is not None:
         t = req.max_ttft_s
-        cc0 = base_comm(nc, tau, req, problem)
+        cc0 = base_comm(nc, tau, req, problem, nodes=n)
         ok = ttft_pair_ok(req, mc, tau) and cc0.prompt_ps(pp, req.prompt_tokens) <= math.floor(t * PS_PER_S)
         out.append(Check("time to first token", ok, float(1 - met.ttft_s / t),
                          f"TTFT {float(met.ttft_s) * 1e3:,.1f} ms, limit {float(t) * 1e3:,.1f} ms"))

@@ -96,6 +96,14 @@ class NetworkConfig:
     domain: Optional["NetworkConfig"] = None
     fabric: Optional["NetworkConfig"] = None
 
+    def wiring(self, nodes: int) -> topo.Wiring:
+        """The machine ``nodes`` nodes of this configuration really are (coinciding topologies identified)."""
+        if self.tier is None:
+            return topo.Wiring("single", (1,), 0, 1)
+        if self.domain_nodes:  # the domain's machine (the fabric's is self.fabric.wiring(nodes))
+            return self.domain.wiring(self.domain_nodes)
+        return topo.canonical(self.topology, self.tier, nodes, self.level)
+
     @property
     def label(self) -> str:
         if self.tier is None:
@@ -106,14 +114,21 @@ class NetworkConfig:
         return f"{self.tier.name} {self.topology.name}{lvl}"
 
     @property
-    def parts(self) -> tuple[str, str]:
-        """(tier, topology) names as the ranking's "distinct" sees them; a two-level network names both levels."""
+    def tier_key(self) -> str:
+        """The tier as the ranking's "distinct" sees it; a two-level network names both levels' tiers."""
+        if self.tier is None:
+            return "-"
+        return f"{self.domain.tier.name} / {self.fabric.tier.name}" if self.domain_nodes else self.tier.name
+
+    def arch(self, nodes: int) -> tuple[str, str]:
+        """(tier, machine topology) at ``nodes`` nodes as "distinct" sees them: a two-level network names the
+        domain's machine (D nodes) and the fabric's (all nodes)."""
         if self.tier is None:
             return "-", "-"
         if self.domain_nodes:
-            return (f"{self.domain.tier.name} / {self.fabric.tier.name}",
-                    f"{self.domain.topology.name} / {self.fabric.topology.name}")
-        return self.tier.name, self.topology.name
+            return self.tier_key, (f"{self.domain.wiring(self.domain_nodes).name} / "
+                                   f"{self.fabric.wiring(nodes).name}")
+        return self.tier.name, self.wiring(nodes).name
 
     @property
     def key(self) -> tuple:

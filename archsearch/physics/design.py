@@ -25,6 +25,12 @@ class Design:
     tensor_parallel: int
     backing: Optional[BackingConfig] = None
 
+    def __repr__(self) -> str:
+        net = f"{self.net.tier.name} {self.wiring.name}" if self.net.tier else "single node"
+        back = f", backing={self.backing.label!r}" if self.backing else ""
+        return (f"Design({self.mem.label!r}, nodes={self.nodes}, tp={self.tensor_parallel}, "
+                f"pp={self.pipeline_parallel}, network={net!r}{back})")
+
     @property
     def pipeline_parallel(self) -> int:
         return self.nodes // self.tensor_parallel
@@ -34,10 +40,16 @@ class Design:
         return (self.mem.index, self.net.index, self.nodes, self.tensor_parallel,
                 self.backing.index if self.backing else -1)
 
+    @property
+    def wiring(self):
+        """The physical network (topologies that coincide at this node count identified)."""
+        return self.net.wiring(self.nodes)
+
     def architecture(self) -> tuple[str, str, str]:
-        """What makes designs distinct by default: memory medium, interconnect tier, topology (a two-level
-        network names both levels' tiers and both topologies)."""
-        return (self.mem.memory.name,) + self.net.parts
+        """What makes designs distinct by default: memory medium, interconnect tier and the topology the
+        nodes are really wired as (a ring of 2 nodes and a 2-node mesh are one pair, one machine); a
+        two-level network names both levels' tiers and machines."""
+        return (self.mem.memory.name,) + self.net.arch(self.nodes)
 
     def distinct_key(self, distinct: str) -> tuple:
         """The key ranks must differ in: the architecture, the memory medium only, or (``design``) every decision."""
@@ -75,7 +87,7 @@ class Metrics:
 
 
 def design_comm(design: "Design", req: Requirements, problem) -> CommCoefficients:
-    return decode_comm(design.net, design.tensor_parallel, req, problem)
+    return decode_comm(design.net, design.tensor_parallel, req, problem, nodes=design.nodes)
 
 
 def ttft_s(design: "Design", req: Requirements, problem) -> Optional[Fraction]:
@@ -83,7 +95,7 @@ def ttft_s(design: "Design", req: Requirements, problem) -> Optional[Fraction]:
     if not req.prompt_tokens:
         return None
     mc, tau, pp = design.mem, design.tensor_parallel, design.pipeline_parallel
-    comm = Fraction(base_comm(design.net, tau, req, problem).prompt_ps(pp, req.prompt_tokens), PS_PER_S)
+    comm = Fraction(base_comm(design.net, tau, req, problem, nodes=design.nodes).prompt_ps(pp, req.prompt_tokens), PS_PER_S)
     return max(ttft_compute_s(req, mc, tau), ttft_memory_s(req, mc, tau), comm)
 
 

@@ -72,25 +72,26 @@ class CommCoefficients:
 
 
 def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_parallel: bool = False,
-                      moe=None) -> CommCoefficients:
-    """Per-token coefficients.  Tensor parallel: 2 all-reduces per layer (attention, MLP).  With expert
+                      moe=None, *, nodes: int) -> CommCoefficients:
+    """Per-token coefficients of the machine ``cfg.wiring(nodes)`` (one machine, one time).  Tensor parallel: 2 all-reduces per layer (attention, MLP).  With expert
     parallel on a MoE model, each MoE layer's MLP all-reduce becomes two all-to-alls (dispatch and combine):
     each of the tau nodes sends k_e copies of its 1/tau share of the tokens (k_e experts per token)."""
     if cfg.tier is None:
         return CommCoefficients(0, 0, 0, 0)
     if cfg.domain_nodes:
-        return two_level_comm(cfg, tau, req, expert_parallel, moe)
+        return two_level_comm(cfg, tau, req, expert_parallel, moe, nodes=nodes)
     s_tok = req.activation_bytes_per_token
-    ar = topo.allreduce(cfg.topology, cfg.tier, cfg.level, tau, cfg.link_bytes_per_s)
+    w = cfg.wiring(nodes)
+    ar = topo.allreduce(w, cfg.tier, tau, cfg.link_bytes_per_s)
     n_ar = 2 * req.layers
     a2a_lat, a2a_tok = Fraction(0), Fraction(0)
     if expert_parallel and moe is not None and tau > 1:
         n_ar -= moe.layers
-        a2a = topo.alltoall(cfg.topology, cfg.tier, cfg.level, tau, cfg.link_bytes_per_s)
+        a2a = topo.alltoall(w, cfg.tier, tau, cfg.link_bytes_per_s)
         a2a_lat = 2 * moe.layers * a2a.steps * a2a.hops * cfg.latency_s
         # TP leaves every token's activations on all tau nodes; each node dispatches its 1/tau of the tokens
         a2a_tok = 2 * moe.layers * a2a.volume * Fraction(moe.active_experts * s_tok, tau) / a2a.bandwidth_bytes_per_s
-    hops, p2p_bw = topo.point_to_point(cfg.topology, cfg.tier, cfg.level, cfg.link_bytes_per_s)
+    hops, p2p_bw = topo.point_to_point(w, cfg.tier, cfg.link_bytes_per_s)
     return CommCoefficients(
         ar=s_to_ps_ceil(n_ar * ar.steps * ar.hops * cfg.latency_s + a2a_lat),
         ar_tok=s_to_ps_ceil(n_ar * ar.volume * s_tok / ar.bandwidth_bytes_per_s + a2a_tok),
@@ -101,20 +102,20 @@ def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_pa
 
 
 def two_level_comm(cfg: NetworkConfig, tau: int, req: Requirements, expert_parallel: bool = False,
-                   moe=None) -> CommCoefficients:
+                   moe=None, *, nodes: int) -> CommCoefficients:
     """Each level's coefficients from the one-level function: all-reduces, all-to-alls and in-domain hops
-    on the domain, pipeline hops across domains on the fabric (each of the tau nodes of a stage sends its
-    shard through its own fabric ports)."""
-    dom = comm_coefficients(cfg.domain, tau, req, expert_parallel, moe)
-    fab = comm_coefficients(cfg.fabric, tau, req, expert_parallel, moe)
+    on the domain (the machine of D nodes), pipeline hops across domains on the fabric (the machine of
+    all N nodes; each of the tau nodes of a stage sends its shard through its own fabric ports)."""
+    dom = comm_coefficients(cfg.domain, tau, req, expert_parallel, moe, nodes=cfg.domain_nodes)
+    fab = comm_coefficients(cfg.fabric, tau, req, expert_parallel, moe, nodes=nodes)
     return dataclasses.replace(dom, stages_per_domain=cfg.domain_nodes // tau, fhop=fab.hop, fhop_tok=fab.hop_tok)
 
 
-def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem") -> CommCoefficients:
+def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem", *, nodes: int) -> CommCoefficients:
     """The coefficients of one decode step (gamma + 1 tokens per request slot), with the prefill's link
     traffic amortised over the step: a step yields a tokens for each of c requests, and every O tokens a
     request brings a prompt of L tokens whose all-reduces and hops are bandwidth-bound (L tokens at once)."""
-    base = comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe)
+    base = comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe, nodes=nodes)
     step = base.scaled(req.step_tokens)
     if not req.prompt_tokens:
         return step
@@ -123,9 +124,66 @@ def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Probl
                                pf_fhop=math.ceil(share * base.fhop_tok))
 
 
-def base_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem") -> CommCoefficients:
+def base_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem", *, nodes: int) -> CommCoefficients:
     """Per-token coefficients (a prompt's tokens)."""
-    return comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe)
+    return comm_coefficients(cfg, tau, req, problem.constraints.expert_parallel, problem.model.moe, nodes=nodes)
+
+
+def machine_groups(cfg: NetworkConfig, tau: int, pp):
+    """Split an array of pipeline depths by the machine at N = tau x PP (its communication class).
+
+    Yields ``(nodes, selector)``: one node count standing for the class, and a boolean array of
+    pp's shape marking the depths in it.  Communication coefficients depend on the class only, so
+    masks over many PP values are computed once per class (usually one or two).
+    """
+    import numpy as np
+    flat = np.asarray(pp).ravel()
+    if cfg.domain_nodes:  # the domain is one machine of D nodes; the fabric's machine varies with N
+        cfg = cfg.fabric
+    if cfg.tier is None or (cfg.topology.kind in ("switch", "fat_tree", "dragonfly") and int(flat.min()) * tau > 1):
+        # one machine class at every node count beyond one (switched networks do not change shape with N)
+        yield int(tau * flat[0]), np.ones(np.shape(pp), dtype=bool)
+        return
+    keys: dict = {}
+    label = np.empty(flat.shape, dtype=np.int64)
+    for i, v in enumerate(flat.tolist()):
+        n = tau * int(v)
+        label[i] = keys.setdefault(cfg.wiring(n).comm_key, (len(keys), n))[0]
+    for idx, n in keys.values():
+        yield n, (label == idx).reshape(np.shape(pp))
+
+
+def machine_mask(cfg: NetworkConfig, tau: int, pp, fn):
+    """``fn(nodes, pp_values)`` -> bool array per PP value, applied class by class over pp (any shape)."""
+    import numpy as np
+    out = np.zeros(np.shape(pp), dtype=bool)
+    for n, sel in machine_groups(cfg, tau, pp):
+        out[sel] = fn(n, np.asarray(pp)[sel])
+    return out
+
+
+def comm_speed_mask_at(req: Requirements, cfg: NetworkConfig, tau: int, problem: "Problem", pp):
+    """``comm_speed_mask`` over pp, each PP with the coefficients of its own machine."""
+    return machine_mask(cfg, tau, pp, lambda n, v: comm_speed_mask(req, decode_comm(cfg, tau, req, problem, nodes=n), v))
+
+
+def comm_rule_matrix_at(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem", node_bws: list[int],
+                        ratio: Fraction, pp):
+    """``comm_rule_matrix`` with each PP's own machine: rows x PP for a 1-D pp, one PP per row for a column."""
+    import numpy as np
+    pp = np.asarray(pp)
+    if pp.ndim == 1:
+        out = np.zeros((len(node_bws), len(pp)), dtype=bool)
+        for n, sel in machine_groups(cfg, tau, pp):
+            out[:, sel] = comm_rule_matrix(decode_comm(cfg, tau, req, problem, nodes=n), req, node_bws, tau, ratio,
+                                           pp[sel])
+        return out
+    out = np.zeros(pp.shape, dtype=bool)
+    for n, sel in machine_groups(cfg, tau, pp):
+        rows = np.nonzero(sel[:, 0])[0]
+        out[rows, 0] = comm_rule_matrix(decode_comm(cfg, tau, req, problem, nodes=n), req,
+                                        [node_bws[i] for i in rows], tau, ratio, pp[rows])[:, 0]
+    return out
 
 
 
