@@ -1,4 +1,4 @@
-"""The validation cases of ``published.yaml``, evaluated: shared by the tests and the README table."""
+"""The validation cases of ``published.yaml``, evaluated: shared by the tests and the docs table (docs/validation.md)."""
 
 from __future__ import annotations
 

@@ -49,6 +49,6 @@ def test_bands_can_fail():
         assert not row.holds(row.model * 2), row.case
 
 
-def test_readme_table_is_generated_from_this_data():
-    assert table.readme_block() == table.render(TOTALS, SPEEDS), \
-        "README's model-vs-published table is stale: run python tests/validation/table.py --write"
+def test_docs_table_is_generated_from_this_data():
+    assert table.page_block() == table.render(TOTALS, SPEEDS), \
+        "docs/validation.md's model-vs-published table is stale: run python tests/validation/table.py --write"
