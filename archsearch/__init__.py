@@ -6,14 +6,18 @@ Load a problem, solve it exactly with CP-SAT, read ranked designs::
     result = solve(load_problem("problems/llama-2-70b-chat.yaml"))
 """
 
+from .lazy_pandas import import_cp_model
+
+import_cp_model()  # first, so no archsearch import pulls in pandas (lazy_pandas)
+
 from .catalog import Catalog, load_catalog
-from .errors import (ArchsearchError, CatalogError, InfeasibleError, InputError, ProblemError, SolverError,
+from .errors import (ArchsearchError, CatalogError, InfeasibleError, InputError, ProblemError, SolverError, StudyError,
                      UsageError)
 from .problem import Problem, load_problem
 from .solve import RankedDesign, SolveResult, solve
 
 __all__ = [
     "ArchsearchError", "Catalog", "CatalogError", "InfeasibleError", "InputError", "Problem", "ProblemError",
-    "RankedDesign", "SolveResult", "SolverError", "UsageError", "load_catalog", "load_problem", "solve",
+    "RankedDesign", "SolveResult", "SolverError", "StudyError", "UsageError", "load_catalog", "load_problem", "solve",
 ]
 __version__ = "0.1.0"

@@ -64,6 +64,8 @@ class Memory:
     cost_basis: str
     source: str
     estimate: Estimate
+    # calibration (docs/calibration.md): the fraction of bandwidth that streaming weight and KV reads reach
+    bandwidth_efficiency: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,11 @@ class Node:
     cost_basis: str
     source: str
     estimate: Estimate
+    # calibration (docs/calibration.md): fixed time per layer per decode step or prompt pass (kernel
+    # launches, synchronisation), and the fractions of peak FLOP/s that decode and prefill reach
+    layer_overhead_ns: float = 0.0
+    decode_compute_efficiency: float = 1.0
+    prefill_compute_efficiency: float = 1.0
 
     def tflops(self, compute_dtype: str) -> float:
         """Dense TFLOP/s for matrix work in ``compute_dtype`` (``bf16`` or ``fp8``)."""
@@ -118,6 +125,10 @@ class Interconnect:
     domain_sizes: tuple[int, ...] = ()          # nodes per scale-up domain the tier is built in (role domain)
     fabric_links_per_node: int | None = None    # ports per node when the tier is the fabric (None: links_per_node)
     fabric_topologies: tuple[str, ...] | None = None  # topologies it is wired as when the fabric (None: all)
+    # calibration (docs/calibration.md): fixed time of one small-message collective (all-reduce,
+    # all-to-all) or pipeline hop, beyond the per-hop latency_ns; per topology kind where it differs
+    collective_latency_ns: float = 0.0
+    collective_latency_ns_by_topology: tuple[tuple[str, float], ...] = ()   # (topology kind, ns) pairs
 
 
 @dataclass(frozen=True)
@@ -243,10 +254,19 @@ def _memory(e: Entry) -> Memory:
         max_units_per_node=e.number("max_units_per_node", positive=True, integer=True),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
         cost_usd=_curve(e, "cost_usd"),
+        bandwidth_efficiency=_fraction(e, "bandwidth_efficiency"),
         **common,
     )
     e.done()
     return m
+
+
+def _fraction(e: Entry, field: str) -> float:
+    """An optional efficiency in (0, 1]; 1 (the roofline) when absent."""
+    v = e.number(field, positive=True, default=1.0)
+    if v > 1:
+        raise e.fail(field, "a fraction in (0, 1]", v)
+    return v
 
 
 def _node(e: Entry) -> Node:
@@ -260,6 +280,9 @@ def _node(e: Entry) -> Node:
         power_w=e.number("power_w", minimum=0),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
         cost_usd=_curve(e, "cost_usd"),
+        layer_overhead_ns=e.number("layer_overhead_ns", minimum=0, default=0.0),
+        decode_compute_efficiency=_fraction(e, "decode_compute_efficiency"),
+        prefill_compute_efficiency=_fraction(e, "prefill_compute_efficiency"),
         **common,
     )
     if n.min_units > n.max_units:
@@ -290,6 +313,8 @@ def _interconnect(e: Entry) -> Interconnect:
         topologies=e.string_list("topologies"),
         node_types=e.string_list("node_types", default=None),
         cost_basis=e.string("cost_basis", choices=COST_BASES),
+        collective_latency_ns=e.number("collective_latency_ns", minimum=0, default=0.0),
+        collective_latency_ns_by_topology=_by_topology(e),
         **common,
         **_levels(e),
     )
@@ -327,6 +352,16 @@ def _levels(e: Entry) -> dict[str, Any]:
             raise e.message("fabric_topologies", "given, but 'fabric' is not in roles")
     return {"roles": tuple(roles), "domain_sizes": tuple(sorted(set(sizes or ()))), "fabric_links_per_node": fab,
             "fabric_topologies": fab_topos}
+
+
+def _by_topology(e: Entry) -> tuple[tuple[str, float], ...]:
+    """Optional ``{topology kind: ns}``: a collective's fixed time where a topology kind differs from the tier's."""
+    x = e.optional_child("collective_latency_ns_by_topology")
+    if x is None:
+        return ()
+    out = tuple((kind, x.number(kind, minimum=0)) for kind in TOPOLOGY_KINDS if x.has(kind))
+    x.done()
+    return out
 
 
 def _topology(e: Entry) -> Topology:

@@ -26,6 +26,8 @@ from .solve import solve
 from . import sweep as sweep_mod
 from . import sweep_report as sweep_table
 from .pareto import frontier
+from . import validate as validation
+from .validate_report import validate_table
 from .plot import check_target as check_plot_target, grid_heatmap, pareto_plot, sweep_plot
 from .yamlio import write_atomic
 
@@ -106,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
                    "oracle or from the previous point (slower, same answer; for benchmarks)")
     w.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
 
+    y = sub.add_parser("study", help="solve a grid of any number of swept parameters from a study file",
+                       description="Solve a problem at every point of a grid of swept parameters given in a study "
+                       "file (format: docs/studies.md), streaming rows to CSV as points finish.")
+    y.add_argument("study", help="study YAML (e.g. archsearch/problems/studies/context-concurrency.yaml)")
+    y.add_argument("--workers", type=_positive_int, metavar="N", help="worker processes (default 1; with "
+                   "--cluster auto, every CPU)")
+    y.add_argument("--cluster", metavar="ADDRESS", help="solve on a Dask cluster: a scheduler address "
+                   "(tcp://host:8786) or 'auto' for a local one (needs pip install 'archsearch[cluster]')")
+    y.add_argument("--resume", action="store_true", help="keep the points already in the study's CSV and solve "
+                   "only the rest")
+    y.add_argument("--out-dir", metavar="DIR", help="folder for the study's outputs (default: the current folder)")
+    y.add_argument("--quiet", action="store_true", help="no progress bar")
+
     e = sub.add_parser("evaluate", help="evaluate one fixed design and rank it against the optimum",
                        description="Evaluate one design with the search's own equations: its figures, every "
                        "constraint (held or broken, and by how much) and how it compares with the best design.")
@@ -134,12 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--plot", metavar="FILE.png|.svg", help="plot the frontier (needs the plot extra)")
     f.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
 
+    v = sub.add_parser("validate", help="the calibrated model against published measurements",
+                       description="Evaluate every case of a measurement file (default: the bundled "
+                       "catalogs/measurements.yaml) with the calibrated speed model and print model against "
+                       "measured, with the roofline beside it. Exit 0 when every check-set case is within its "
+                       "band, 1 when one is not (docs/calibration.md).")
+    v.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
+    v.add_argument("--measurements", metavar="FILE", help="measurement file (default: the bundled one)")
+    v.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+
     c = sub.add_parser("catalog", help="list what the catalogs hold, with sources",
                        description="List catalog entries with their key figures, estimate marks and sources.")
     c.add_argument("section", nargs="?", choices=FILES, help="only this section")
     c.add_argument("--catalog", metavar="DIR", help="catalog directory (default: the bundled catalogs)")
     c.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
-    for sp in (s, w, e, m, f, c):
+    for sp in (s, w, e, m, f, c, v):
         _add_output_options(sp)
     return ap
 
@@ -227,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
         if args.command == "sweep":
             return _sweep(args, note)
+        if args.command == "study":
+            return _study(args, note)
         if args.command == "evaluate":
             problem = _load(args)
             ev = evaluate_design(problem, design_spec(args.design, problem.catalog.directory))
@@ -262,6 +288,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     note.print(f"archsearch: the frontier is incomplete ({stopped}): faster designs may exist, and "
                               "a listed design may be beaten by one of them", markup=False, soft_wrap=True)
             return 0
+        if args.command == "validate":
+            table = validation.rows(validation.load_measurements(args.measurements, args.catalog),
+                                    args.measurements or "measurements.yaml", args.catalog)
+            if args.json:
+                _print_json({"passed": validation.passed(table), "cases": validation.records(table)})
+            else:
+                _console(args).print(validate_table(table))
+            return 0 if validation.passed(table) else 1
         if args.command == "catalog":
             cat = load_catalog(args.catalog)
             if args.json:
@@ -391,6 +425,53 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
         else:
             out.print(sweep_table.grid_table(points, specs, out.width))
     return 0
+
+
+def _study(args: argparse.Namespace, err: Console) -> int:
+    from .study import load_study, run_study
+    from .study_engines import default_workers
+    from .study_output import check_outputs, summary
+    if args.out_dir and not Path(args.out_dir).is_dir():
+        raise UsageError(f"--out-dir: {args.out_dir}: no such folder")
+    spec = load_study(args.study, args.out_dir)
+    check_outputs(spec.outputs)
+    workers = args.workers or default_workers(args.cluster)
+    with _study_progress(err, spec.name, quiet=args.quiet) as progress:
+        run = run_study(spec, workers=workers, cluster=args.cluster, resume=args.resume, progress=progress)
+    s = summary(run.rows)
+    out = Console(highlight=False)
+    engines = ", ".join(f"{n:,} by {e}" for e, n in sorted(s["engines"].items()))
+    out.print(f"{spec.name}: {s['points']:,} points ({s['infeasible']:,} infeasible; {engines}); solved "
+              f"{run.solved:,} now{f', {run.resumed:,} resumed' if run.resumed else ''} in {run.seconds:,.1f} s "
+              f"({run.engine}, {workers} worker{'s' if workers != 1 else ''})", markup=False, soft_wrap=True)
+    for kind, target in run.written.items():
+        out.print(f"  {kind}: {target}", markup=False, soft_wrap=True)
+    return 0
+
+
+@contextlib.contextmanager
+def _study_progress(console: Console, label: str, quiet: bool):
+    """A progress bar on stderr with points done, rate and time left (none when quiet or not a terminal)."""
+    if quiet or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("points"),
+                   TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn(),
+                   console=console, transient=True)
+    task = bar.add_task(label, total=None, rate="")
+    import time
+    first: list = []
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if not first:
+            first.append((now, done))
+        t0, d0 = first[0]
+        rate = (done - d0) / (now - t0) if now > t0 and done > d0 else 0.0
+        bar.update(task, completed=done, total=total, rate=f"{rate:,.1f}/s" if rate else "")
+    with bar:
+        yield progress
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,7 +4,8 @@
     ├── InputError             bad input (exit code 2)
     │   ├── CatalogError       a catalog file or entry is malformed
     │   ├── ProblemError       a problem file is malformed or names something missing
-    │   └── UsageError         a command-line argument is malformed
+    │   ├── UsageError         a command-line argument is malformed
+    │   └── StudyError         a study file is malformed
     ├── InfeasibleError        no design meets the requirements (exit code 1)
     └── SolverError            CP-SAT failed, timed out without a design, or would overflow (exit code 3)
 
@@ -36,6 +37,10 @@ class ProblemError(InputError):
 
 class UsageError(InputError):
     """A command-line argument is malformed."""
+
+
+class StudyError(InputError):
+    """A study file (``archsearch study``) is malformed."""
 
 
 class InfeasibleError(ArchsearchError):

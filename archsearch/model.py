@@ -47,6 +47,12 @@ class Space:
     backs: tuple[physics.BackingConfig, ...] = ()
 
     @functools.cached_property
+    def physics_cache(self):
+        """Per-(network, TP) physics computed once, shared by the oracle bounds and the model (physics_cache)."""
+        from .physics_cache import PhysicsCache
+        return PhysicsCache(self)
+
+    @functools.cached_property
     def flops_column(self):
         """Per-node FLOP/s as exact integers in one common unit."""
         return scale_column([Fraction(m.compute_flops) for m in self.mems])
@@ -102,12 +108,17 @@ class DesignModel:
         self.groups = groups
         self.model = cp_model.CpModel()
         self._net_tp_lits: dict = {}
+        self._pp_sets: dict = {}   # (j, t) -> (PP values, configurations x PP allowed), stated after the groups
         self._variables()
         self._structure()
         self._totals()
         for group in GROUPS:
             if group in groups:
                 getattr(self, f"_{group}")()
+        for (j, t), (pp, allowed) in self._pp_sets.items():
+            if not self._allow_pp_intervals(self._net_tp(j, t), pp, allowed):  # bounds too large for two rows
+                for u, ok in zip(self.use_mem, allowed):
+                    self._allow_pp([self._net_tp(j, t), u], pp, ok)
         # indicator of each medium, for medium and architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in space.mems], self.use_mem)
 
@@ -136,7 +147,7 @@ class DesignModel:
         md.add_exactly_one(self.use_net)
         md.add_exactly_one(list(self.use_tp.values()))
         for m, u, x in zip(mems, self.use_mem, self.nodes_mem):
-            lo, hi = node_bounds(space, m, groups)
+            lo, hi = space.physics_cache.node_bounds(m, tuple(groups))
             if lo > hi:  # this configuration cannot hold the model, or be fast enough, within the limits
                 md.add(u == 0)
                 md.add(x == 0)
@@ -148,8 +159,9 @@ class DesignModel:
             md.add(y <= n.n_max * u)
             md.add(y >= n.n_min * u)
         md.add(sum(self.nodes_net) == self.N)
+        compatible = space.physics_cache.compatible
         for n, u in zip(nets, self.use_net):
-            barred = [a for m, a in zip(mems, self.use_mem) if not physics.compatible(m, n)]
+            barred = [a for m, a in zip(mems, self.use_mem) if not compatible[m.index, n.index]]
             if barred:  # this tier cannot join these node types
                 md.add(u + sum(barred) <= 1)
             too_wide = [self.use_tp[t] for t in tps if not physics.tp_fits(n, t)]
@@ -259,13 +271,21 @@ class DesignModel:
 
     # -- constraint groups (GROUPS) -------------------------------------------------------------
     def _capacity(self) -> None:
-        """All weights and all KV fit: N x U x unit capacity >= capacity required."""
+        """All weights and all KV fit: N x U x unit capacity >= capacity required.
+
+        Calibrated, TP beyond the KV heads replicates the KV: the requirement at TP t is the base plus an
+        extra that depends on t alone, stated linearly as base + sum_t extra_t x use_tp[t]."""
         space = self.space
+        req, tps = space.req, space.tps
+        needs = {t: physics.capacity_for_tp(req, t) for t in tps}
         capc = scale_column([Fraction(m.capacity_bytes) for m in space.mems]
-                            + [Fraction(space.req.capacity_required_bytes)])
-        need = capc.ints[-1]  # the requirement shares the column's unit, so this is exact
+                            + [Fraction(req.capacity_required_bytes)]
+                            + [Fraction(needs[t] - req.capacity_required_bytes) for t in tps])
+        k = len(space.mems)
+        need = capc.ints[k]  # the requirement shares the column's unit, so this is exact
+        extra = sum(w * self.use_tp[t] for w, t in zip(capc.ints[k + 1:], tps) if w)
         check_linear("capacity", [(w, space.max_nodes) for w in capc.ints])
-        self.model.add(sum(w * x for w, x in zip(capc.ints[:-1], self.nodes_mem)) >= need)
+        self.model.add(sum(w * x for w, x in zip(capc.ints[:k], self.nodes_mem)) >= need + extra)
 
     def _budget(self) -> None:
         """Cost <= budget: stated as the upper bound of C (``_totals``) and per configuration in ``node_bounds``."""
@@ -298,7 +318,7 @@ class DesignModel:
         enforced rows with coefficients above 2^31 (see the README).
         """
         md, space = self.model, self.space
-        p, req, nets, tps, nmax = space.problem, space.req, space.nets, space.tps, space.max_nodes
+        req, nets, tps, nmax = space.req, space.nets, space.tps, space.max_nodes
         conc = req.concurrency
         if req.min_tokens_per_s <= 0:
             return
@@ -319,31 +339,37 @@ class DesignModel:
         cm, c0, cf = physics.compute_coefficients(req, fcol.unit)
         check_linear("compute speed", [(cm, max(nmax, conc)), (c0, 1)] + [(cf * w, nmax) for w in fcol.ints])
         md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
+        if req.calibrated:  # the rows above are the roofline, a relaxation; the calibrated time per class
+            memo: dict = {}
+            self._class_pp(lambda n, t, cls, pp: physics.speed_matrix_at(req, n, t, space.problem, cls, pp, memo))
+            return
         for n in nets:
             for t in tps:
                 pp = self._pp_range(n, t)
                 if pp is None:
                     continue
-                ok = physics.comm_speed_mask_at(req, n, t, p, pp)
+                ok = space.physics_cache.comm_speed_mask(n, t)
                 self._allow_pp(self._net_tp(n.index, t), pp, ok)
 
     def _ttft(self) -> None:
         """Time to first token: compute and memory by (node, TP); communication by (network, TP) as PP sets."""
         md, space = self.model, self.space
-        p, req = space.problem, space.req
+        req = space.req
         if req.max_ttft_s is None:
             return
-        for m, a in zip(space.mems, self.use_mem):
-            for t in space.tps:
-                if not physics.ttft_pair_ok(req, m, t):
+        if req.calibrated:
+            self._class_pp(lambda n, t, cls, pp: physics.ttft_matrix_at(req, n, t, space.problem, cls, pp))
+            return
+        for t in space.tps:
+            pair_ok = space.physics_cache.ttft_pair_ok(t)
+            for m, a in zip(space.mems, self.use_mem):
+                if not pair_ok[m.index]:
                     md.add_bool_or([~a, ~self.use_tp[t]])
         for n in space.nets:
             for t in space.tps:
                 pp = self._pp_range(n, t)
                 if pp is not None:
-                    self._allow_pp(self._net_tp(n.index, t), pp, physics.machine_mask(
-                        n, t, pp, lambda nodes, v, n=n, t=t: physics.ttft_comm_mask(
-                            req, physics.base_comm(n, t, req, p, nodes=nodes), v)))
+                    self._allow_pp(self._net_tp(n.index, t), pp, space.physics_cache.ttft_comm_mask(n, t))
 
     def _swap(self) -> None:
         """KV swapping: the backing tier's units fit the nodes' hosts, and the nodes' paths carry the I/O."""
@@ -370,20 +396,22 @@ class DesignModel:
                                          (exact(bal.pipeline_parallel_ratio), self.pp_multi, True)):
                 if ratio == 0:
                     continue
-                keep_up = physics.links_keep_up_matrix(mems, nets, ratio, pipeline)
+                keep_up = space.physics_cache.keep_up(ratio, pipeline)
                 for k, a in enumerate(self.use_mem):
                     good = [b for j, (n, b) in enumerate(zip(nets, self.use_net)) if n.tier is not None and keep_up[k, j]]
                     md.add_bool_or([~a, ~lit] + good)  # more than one stage or TP group: links must keep up
         if bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)
             # t_comm <= ratio * t_mem is harder the more bandwidth a node has: per-node bandwidth classes
-            levels = sorted({m.bandwidth_bytes_per_s for m in mems})
+            levels = space.physics_cache.bandwidth_levels   # effective (streaming) bandwidths when calibrated
+            bws = [physics.effective_bandwidth(req, m) for m in mems]
             at_least = {}
-            for v in levels:
-                members = [a for m, a in zip(mems, self.use_mem) if m.bandwidth_bytes_per_s >= v]
-                lit = md.new_bool_var(f"node_bw_at_least[{v}]")
-                md.add(sum(members) == lit)
-                at_least[v] = lit
+
+            def at_least_lit(v: int):  # the chosen configuration's node bandwidth is >= v (made on first use)
+                if v not in at_least:
+                    at_least[v] = md.new_bool_var(f"node_bw_at_least[{v}]")
+                    md.add(sum(a for b, a in zip(bws, self.use_mem) if b >= v) == at_least[v])
+                return at_least[v]
             for n in nets:
                 if n.tier is None:
                     continue
@@ -391,22 +419,112 @@ class DesignModel:
                     pp = self._pp_range(n, t)
                     if pp is None:
                         continue
-                    masks = physics.comm_rule_matrix_at(n, t, req, p, levels, ratio, pp)
+                    masks = space.physics_cache.comm_rule_matrix(n, t, ratio)
+                    row_of = {v: i for i, v in enumerate(levels)}
+                    if self._collect_intervals(n.index, t, pp, masks[[row_of[b] for b in bws]]):
+                        continue
                     # the rule tightens as node bandwidth grows: a level whose allowed PP set equals the
                     # level below it is implied by that level's constraint (its nodes are a subset)
                     changed = np.ones(len(levels), dtype=bool)
                     changed[1:] = (masks[1:] != masks[:-1]).any(axis=1)
                     for v, ok, new in zip(levels, masks, changed):
                         if new:
-                            self._allow_pp([self._net_tp(n.index, t), at_least[v]], pp, ok)
+                            self._allow_pp([self._net_tp(n.index, t), at_least_lit(v)], pp, ok)
+
+    def _class_pp(self, matrix) -> None:
+        """A calibrated limit, stated per (network j, TP t, node class) as the PP values it allows.
+
+        ``matrix(n, t, classes, pp)`` is the physics' exact rows x PP mask.  Classes of one group (the same
+        per-layer time and FLOP/s) differ only in streaming bandwidth, and the limit loosens as it grows, so
+        each group gets a chain of literals ``node_bw_at_most[g, v]`` (the chosen configuration is in group g
+        with bandwidth <= v); the constraint of level v binds every class at or below it, and a level whose
+        allowed set equals the next level's is implied by it.  Coefficient-1 rows with enforcement literals
+        only (see ``_speed``)."""
+        space = self.space
+        terms = self._node_terms()
+        every = sorted(set(terms))   # one list for every pair, so the physics' coefficients are reused
+        row_all = {c: i for i, c in enumerate(every)}
+        for n in space.nets:
+            classes = sorted({terms[k] for k, m in enumerate(space.mems) if physics.compatible(m, n)})
+            rows_n = [row_all[c] for c in classes]
+            for t in space.tps:
+                pp = self._pp_range(n, t)
+                if pp is None or not classes:
+                    continue
+                masks = matrix(n, t, every, pp)[rows_n]
+                row_of = {c: i for i, c in enumerate(classes)}
+                per_config = np.ones((len(space.mems), len(pp)), dtype=bool)  # incompatible: no condition
+                for k, m in enumerate(space.mems):
+                    if physics.compatible(m, n):
+                        per_config[k] = masks[row_of[terms[k]]]
+                if self._collect_intervals(n.index, t, pp, per_config):
+                    continue
+                rows = {}
+                for i, c in enumerate(classes):  # sorted: by group, then by bandwidth
+                    rows.setdefault(c.group(), []).append(i)
+                for g, idx in rows.items():
+                    for pos, i in enumerate(idx):
+                        last = pos + 1 == len(idx)
+                        if (last and masks[i].all()) or (not last and (masks[i] == masks[idx[pos + 1]]).all()):
+                            continue
+                        self._allow_pp([self._net_tp(n.index, t), self._bw_at_most(g, classes[i].eff_bw)], pp, masks[i])
+
+    def _collect_intervals(self, j: int, t: int, pp: "np.ndarray", masks: "np.ndarray") -> bool:
+        """Keep a (network j, TP t) limit whose allowed PP set is one interval for every memory configuration,
+        to be stated with the others of the same pair as one pair of rows (their intersection is an interval
+        too); False (nothing kept) when some configuration's set is not an interval."""
+        if masks.all():
+            return True
+        if not _intervals(masks):
+            return False
+        if (j, t) in self._pp_sets:
+            masks = masks & self._pp_sets[(j, t)][1]
+        self._pp_sets[(j, t)] = (pp, masks)
+        return True
+
+    def _allow_pp_intervals(self, lit, pp: "np.ndarray", masks: "np.ndarray") -> bool:
+        """Enforced by lit: PP lies in the chosen memory configuration's allowed set, stated as two rows
+        lo_k <= PP <= hi_k with lo and hi picked by the one-hot use_mem (PP <= sum hi_k use_mem[k], PP >= sum
+        lo_k use_mem[k]; coefficients at most max_nodes + 1, and below 2^31 in total or not stated).  Exact only when every
+        configuration's allowed set is one interval of ``pp``: returns False (nothing stated) otherwise, and
+        the caller states the sets as domains.  ``masks``: configurations x PP (an empty set gives lo > hi)."""
+        if masks.all():
+            return True
+        if not _intervals(masks):
+            return False
+        count = masks.sum(axis=1)
+        first = masks.argmax(axis=1)
+        last = masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)
+        top, bottom = int(pp.max()), int(pp.min())
+        hi = [int(pp[j]) if c else 0 for j, c in zip(last, count)]
+        lo = [int(pp[j]) if c else top + 1 for j, c in zip(first, count)]
+        if sum(hi) + sum(lo) >= 2**31:  # keep enforced rows far from CP-SAT 9.15's 32-bit sum (#5293)
+            return False
+        if min(hi) < top:
+            self.model.add(self.PP <= cp_model.LinearExpr.weighted_sum(self.use_mem, hi)).only_enforce_if(lit)
+        if max(lo) > bottom:
+            self.model.add(self.PP >= cp_model.LinearExpr.weighted_sum(self.use_mem, lo)).only_enforce_if(lit)
+        return True
+
+    def _node_terms(self) -> list:
+        if not hasattr(self, "_terms"):
+            self._terms = [physics.node_terms(self.space.req, m) for m in self.space.mems]
+            self._at_most_lits: dict = {}
+        return self._terms
+
+    def _bw_at_most(self, group, v: int):
+        """Literal: the chosen memory configuration is of node-class group ``group`` with streaming bandwidth <= v."""
+        key = (group, v)
+        if key not in self._at_most_lits:
+            members = [a for tm, a in zip(self._node_terms(), self.use_mem) if tm.group() == group and tm.eff_bw <= v]
+            lit = self.model.new_bool_var(f"node_bw_at_most[{group},{v}]")
+            self.model.add(sum(members) == lit)
+            self._at_most_lits[key] = lit
+        return self._at_most_lits[key]
 
     def _pp_range(self, n: NetworkConfig, t: int):
         """The pipeline depths PP with N = t * PP inside network n's node range, or None if there are none."""
-        if (n.tier is None and t > 1) or not physics.tp_fits(n, t):
-            return None
-        lo = max(1, -(-n.n_min // t))
-        hi = min(n.n_max, self.space.max_nodes) // t
-        return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None
+        return self.space.physics_cache.pp_range(n, t)
 
     def _allow_pp(self, lits, pp: "np.ndarray", ok: "np.ndarray") -> None:
         """Enforced by lits: PP takes one of the values pp[ok] (nothing if all of pp are allowed)."""
@@ -501,3 +619,11 @@ class DesignModel:
         t = next(t for t, u in self.use_tp.items() if solver.boolean_value(u))
         b = next((s.backs[i] for i, u in enumerate(self.use_back) if solver.boolean_value(u)), None)
         return physics.Design(s.mems[k], s.nets[j], int(solver.value(self.N)), t, b)
+
+
+def _intervals(masks: "np.ndarray") -> bool:
+    """Whether every row's True values are one contiguous run (or none)."""
+    count = masks.sum(axis=1)
+    first = masks.argmax(axis=1)
+    last = masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)
+    return bool(((count == 0) | (count == last - first + 1)).all())

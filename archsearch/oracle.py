@@ -10,6 +10,7 @@ candidates; near-ties in floating point are settled with exact fractions.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,6 +36,10 @@ class Candidate:
     cost_usd: int
 
     def sort_key(self):
+        return self._sort_key
+
+    @functools.cached_property
+    def _sort_key(self):  # computed once: sorting and the top-K merge compare candidates many times
         d = self.design
         return (-Fraction(self.bandwidth_units, self.cost_usd), self.cost_usd, d.pipeline_parallel,
                 d.mem.index, d.net.index, d.backing.index if d.backing else -1)
@@ -84,29 +89,30 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                      [(w, int(t.count(nmax, n.rack_nodes))) for n in nets for w, t in zip(pw_terms[n.index], n.terms)]
                      + [(w, 1) for w in pw_back])
     bal = c.balance
-    tp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.tensor_parallel_ratio))
-    pp_keep_up = physics.links_keep_up_matrix(mems, nets, exact(bal.pipeline_parallel_ratio), pipeline=True)
-    compatible = np.array([[physics.compatible(m, n) for n in nets] for m in mems], dtype=bool)
-    node_bws = [m.bandwidth_bytes_per_s for m in mems]
-    ttft_rows = {t: np.array([physics.ttft_pair_ok(req, m, t) for m in mems], dtype=bool) for t in tps}
+    cache = space.physics_cache  # per-(network, TP) physics shared with the model (physics_cache)
+    tp_keep_up = cache.keep_up(exact(bal.tensor_parallel_ratio))
+    pp_keep_up = cache.keep_up(exact(bal.pipeline_parallel_ratio), pipeline=True)
+    compatible = cache.compatible
+    level_of_mem = cache.level_of_mem   # rows of the comm-time rule (effective bandwidths when calibrated)
+    terms = [physics.node_terms(req, m) for m in mems] if req.calibrated else []
+    memo: dict = {}   # the calibrated coefficients of each (TP, node class), worked out once
     for n in nets:
         tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
         for t in tps:
-            if (n.tier is None and t > 1) or not physics.tp_fits(n, t):
+            full = cache.pp_range(n, t)
+            if full is None:
                 continue
-            lo_pp = max(1, -(-n.n_min // t))
-            hi_pp = min(n.n_max, nmax) // t
-            if hi_pp < lo_pp:
-                continue
-            pp = np.arange(lo_pp, hi_pp + 1, dtype=np.int64)
+            lo_pp, hi_pp = int(full[0]), int(full[-1])
+            pp = full
             if n_of_k is not None:  # quick mode: one column per k, the smallest N >= n_of_k[k]
                 pp = np.clip(-(-np.maximum(n_of_k, n.n_min) // t), lo_pp, hi_pp).astype(np.int64)[:, None]
+            at = pp - lo_pp  # positions in the full PP range, where the cached masks are
             N = t * pp
             m_ = np.maximum(pp, conc)
-            net_cost = physics.network_cost_usd(n, N)
+            net_cost = cache.network_cost_usd(n)[N]
             C0 = cost[:, None] * N + net_cost
             B = bw_units[:, None] * N
-            ok0 = cap[:, None] * N >= req.capacity_required_bytes
+            ok0 = cap[:, None] * N >= physics.capacity_for_tp(req, t)
             if pcol is not None:
                 pw0 = pw_mem[:, None] * N
                 for w, term in zip(pw_terms[n.index], n.terms):
@@ -116,20 +122,24 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 x = physics.moe_extra(req, pp)
                 ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
                 ok0 &= cm * m_ + c0 <= cf * (flops_units[:, None] * N)
-                ok0 &= physics.comm_speed_mask_at(req, n, t, p, pp)
+                if req.calibrated:
+                    ok0 &= physics.speed_matrix_at(req, n, t, p, terms, pp, memo)
+                else:
+                    ok0 &= cache.comm_speed_mask(n, t)[at]
                 ok0 &= N >= io_nodes
-            if req.max_ttft_s is not None:
-                ok0 &= ttft_rows[t][:, None]
-                ok0 &= physics.machine_mask(n, t, pp, lambda nodes, v: physics.ttft_comm_mask(
-                    req, physics.base_comm(n, t, req, p, nodes=nodes), v))
+            if req.max_ttft_s is not None and req.calibrated:
+                ok0 &= physics.ttft_matrix_at(req, n, t, p, terms, pp)
+            elif req.max_ttft_s is not None:
+                ok0 &= cache.ttft_pair_ok(t)[:, None]
+                ok0 &= cache.ttft_comm_mask(n, t)[at]
             if n.tier is not None and bal.rule == "ratio":
                 if t > 1 and bal.tensor_parallel_ratio > 0:
                     ok0 &= tp_ok[:, None]
                 if bal.pipeline_parallel_ratio > 0:
                     ok0 &= (pp <= 1) | pp_ok[:, None]
             if n.tier is not None and bal.rule == "comm_time":
-                ratio = exact(bal.comm_time_ratio)
-                ok0 &= physics.comm_rule_matrix_at(n, t, req, p, node_bws, ratio, pp)
+                rule = cache.comm_rule_matrix(n, t, exact(bal.comm_time_ratio))
+                ok0 &= rule[level_of_mem[:, None], at] if n_of_k is not None else rule[level_of_mem]
             ok0 &= compatible[:, n.index][:, None]
             for bk in backs:
                 C = C0 + (bk.cost_usd if bk else 0)
@@ -148,8 +158,9 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
     """The top-K feasible designs in the solver's exact order (ratio, then cost, PP, catalog order)."""
     n_of_k = None
     if quick:
-        from .model import node_bounds
-        n_of_k = np.array([max(1, node_bounds(space, m)[0]) for m in space.mems], dtype=np.int64)
+        from .model import GROUPS
+        n_of_k = np.array([max(1, space.physics_cache.node_bounds(m, GROUPS)[0]) for m in space.mems],
+                          dtype=np.int64)
     mems = space.mems
     best: dict[tuple, Candidate] = {}
     pool: list[Candidate] = []

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .catalog import FILES, Catalog, ModelSpec, load_catalog, model_from_entry
 from .errors import ProblemError
@@ -20,6 +20,9 @@ from .yamlio import Entry, read_yaml
 
 DEFAULT_PROBLEM = "llama-2-70b-chat.yaml"
 BALANCE_RULES = ("ratio", "comm_time")
+SPEED_MODELS = ("calibrated", "roofline")   # docs/calibration.md
+DEFAULT_SPEED_MODEL = "calibrated"
+DEFAULT_BALANCE_RULE = "comm_time"          # the physics; "ratio" is the essay's rule of thumb
 DISTINCT = ("architecture", "medium", "design")
 SWAP_MODES = ("swap", "recompute", "best")
 TP_RULES = ("divides_heads", "any")
@@ -53,7 +56,8 @@ class Workload:
     activation_dtype: str
     compute_dtype: str
     prompt_tokens: int                  # prompt length per request; 0 = prefill not modelled
-    prefill_compute_efficiency: float   # fraction of peak FLOP/s a prefill reaches
+    prefill_compute_efficiency: float | None   # fraction of peak FLOP/s a prefill reaches (None: the node's,
+                                               # or 0.5 under the roofline speed model)
     kv_read_fraction: float             # share of a request's KV read per decode step (KV sparsity)
     speculative: Speculative | None
     kv_swap: KvSwap | None
@@ -79,6 +83,7 @@ class Constraints:
     expert_parallel: bool
     max_ttft_ms: float | None
     balance: Balance
+    speed_model: str = DEFAULT_SPEED_MODEL   # calibrated (measured terms) or roofline (the upper bound)
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ class Search:
     seed: int
     workers: int
     include: Mapping[str, tuple[str, ...]]
-    two_level: bool = True          # designs may join scale-up domains by a scale-out fabric (issue 11)
+    two_level: bool = False         # opt-in: designs may join scale-up domains by a scale-out fabric (issue 11)
 
 
 @dataclass(frozen=True)
@@ -161,8 +166,12 @@ def read_problem_dict(path: Path | str | None = None) -> tuple[Any, str]:
     return read_yaml(path, ProblemError), str(path)
 
 
-def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None) -> Problem:
-    """Check a problem given as the mapping a problem file holds; ``file`` names it in messages."""
+def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None, *,
+                      catalog_loader: Callable[..., Catalog] | None = None) -> Problem:
+    """Check a problem given as the mapping a problem file holds; ``file`` names it in messages.
+
+    ``catalog_loader``: called as ``load_catalog`` is (a study passes a memo of it, so thousands of points
+    share one catalog)."""
     raw = copy.deepcopy(raw)
     top = Entry(raw, file, "problem", ProblemError)
     name = top.string("name")
@@ -170,7 +179,7 @@ def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None
     overrides = top.pop("overrides", {}) or {}
     if not isinstance(overrides, dict):
         raise top.fail("overrides", "a mapping of catalog sections", overrides)
-    catalog = load_catalog(catalog_dir, overrides, overrides_file=file)
+    catalog = (catalog_loader or load_catalog)(catalog_dir, overrides, overrides_file=file)
 
     model = _model(top, catalog, file)
     workload = _workload(top.child("workload"), catalog)
@@ -259,12 +268,12 @@ def _workload(e: Entry, catalog: Catalog) -> Workload:
         activation_dtype=e.string("activation_dtype", choices=DTYPES, default="bf16"),
         compute_dtype=e.string("compute_dtype", choices=COMPUTE_DTYPES, default="bf16"),
         prompt_tokens=e.number("prompt_tokens", minimum=0, integer=True, default=0),
-        prefill_compute_efficiency=e.number("prefill_compute_efficiency", positive=True, default=0.5),
+        prefill_compute_efficiency=e.number("prefill_compute_efficiency", positive=True, default=None),
         kv_read_fraction=e.number("kv_read_fraction", positive=True, default=1.0),
         speculative=_speculative(e),
         kv_swap=_kv_swap(e, catalog),
     )
-    if w.prefill_compute_efficiency > 1:
+    if w.prefill_compute_efficiency is not None and w.prefill_compute_efficiency > 1:
         raise e.fail("prefill_compute_efficiency", "a fraction in (0, 1]", w.prefill_compute_efficiency)
     if w.kv_read_fraction > 1:
         raise e.fail("kv_read_fraction", "a fraction in (0, 1]", w.kv_read_fraction)
@@ -278,7 +287,7 @@ def _workload(e: Entry, catalog: Catalog) -> Workload:
 def _constraints(e: Entry) -> Constraints:
     b = e.child("balance", default={})
     balance = Balance(
-        rule=b.string("rule", choices=BALANCE_RULES, default="ratio"),
+        rule=b.string("rule", choices=BALANCE_RULES, default=DEFAULT_BALANCE_RULE),
         tensor_parallel_ratio=b.number("tensor_parallel_ratio", minimum=0, default=1.0),
         pipeline_parallel_ratio=b.number("pipeline_parallel_ratio", minimum=0, default=0.1),
         comm_time_ratio=b.number("comm_time_ratio", positive=True, default=0.5),
@@ -295,6 +304,7 @@ def _constraints(e: Entry) -> Constraints:
         expert_parallel=e.boolean("expert_parallel", default=False),
         max_ttft_ms=e.number("max_ttft_ms", positive=True, default=None, allow_none=True),
         balance=balance,
+        speed_model=e.string("speed_model", choices=SPEED_MODELS, default=DEFAULT_SPEED_MODEL),
     )
     e.done()
     return c
@@ -330,7 +340,7 @@ def _search(e: Entry, catalog: Catalog) -> Search:
         seed=e.number("seed", integer=True, minimum=0, default=0),
         workers=e.number("workers", integer=True, positive=True, default=1),
         include=include,
-        two_level=e.boolean("two_level", default=True),
+        two_level=e.boolean("two_level", default=False),
     )
     e.done()
     return s

@@ -74,6 +74,11 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "compute_flops": _f(m.compute_flops),
         "link_bandwidth_bytes_per_s": _f(m.link_bandwidth_bytes_per_s),
         "time_to_first_token_s": _f(m.ttft_s) if m.ttft_s is not None else None,
+        # the speed model (docs/calibration.md): calibrated figures above, the roofline bound beside them
+        "speed_model": m.speed_model,
+        "time_per_token_fixed_s": _f(m.t_fixed_s),
+        "decode_tokens_per_s_per_user_bound": _f(m.decode_tokens_per_s_per_user_bound),
+        "time_to_first_token_bound_s": _f(m.ttft_bound_s) if m.ttft_bound_s is not None else None,
         "time_per_token_io_s": _f(m.t_io_s),
         "backing": ({"memory": d.backing.memory.name, "units": d.backing.units, "cost_usd": d.backing.cost_usd}
                     if d.backing else None),
@@ -139,7 +144,8 @@ def to_json(result: SolveResult) -> dict[str, Any]:
         "problem": {"name": p.name, "path": p.path, "description": p.description, "model": p.model.name,
                     "cost_basis": p.cost.basis, "cost_basis_words": basis_words(p.cost),
                     "budget_usd": _f(p.constraints.budget_usd) if p.constraints.budget_usd is not None else None,
-                    "catalog": p.catalog.directory},
+                    "catalog": p.catalog.directory,
+                    "speed_model": p.constraints.speed_model, "balance_rule": p.constraints.balance.rule},
         "distinct": distinct_words(result.settings["distinct"]) if "distinct" in result.settings else None,
         "requirements": {
             "weights_bytes": req.weights_bytes,
@@ -204,6 +210,13 @@ def ratio_cell(r: dict[str, Any]) -> str:
     return f"{tb_per_s_per_million_usd(r['bandwidth_per_dollar']):,.2f}"
 
 
+def _with_bound(value: float, r: dict, bound_key: str, scale: float) -> str:
+    """A calibrated figure with its roofline bound beside it ("23.2 (roofline 107)"); the roofline alone as is."""
+    if r.get("speed_model") != "calibrated" or r.get(bound_key) is None:
+        return f"{value:,.1f}"
+    return f"{value:,.1f} (roofline {r[bound_key] * scale:,.0f})"
+
+
 #: (header, justify, cell) for every column of the designs table
 _COLUMNS = (
     ("#", "right", lambda r, rd: "-" if r["rank"] == 0 else f"{r['rank']}{'' if rd.proven else '*'}"),
@@ -217,9 +230,9 @@ _COLUMNS = (
     ("mem TB/s", "right", lambda r, rd: f"{r['memory_bandwidth_bytes_per_s'] / 1e12:,.1f}"),
     ("cost", "right", lambda r, rd: format_usd(r["cost_usd"])),
     ("TB/s per $M", "right", lambda r, rd: ratio_cell(r)),
-    ("tok/s user", "right", lambda r, rd: f"{r['decode_tokens_per_s_per_user']:,.1f}"),
+    ("tok/s user", "right", lambda r, rd: _with_bound(r["decode_tokens_per_s_per_user"], r, "decode_tokens_per_s_per_user_bound", 1)),
     ("tok/s system", "right", lambda r, rd: f"{r['system_tokens_per_s']:,.0f}"),
-    ("TTFT ms", "right", lambda r, rd: f"{r['time_to_first_token_s'] * 1e3:,.1f}"),
+    ("TTFT ms", "right", lambda r, rd: _with_bound(r["time_to_first_token_s"] * 1e3, r, "time_to_first_token_bound_s", 1e3)),
     ("KV backing", "left", lambda r, rd: f"{r['backing']['memory']} x{r['backing']['units']}" if r["backing"] else "-"),
     ("link/mem", "right", lambda r, rd: _ratio(r["balance_ratio"])),
     ("comm/mem", "right", lambda r, rd: _ratio(r["comm_time_ratio"])),
@@ -286,7 +299,8 @@ def requirements_text(result: SolveResult) -> Text:
         f"{format_bytes(req.kv_bytes_per_request)}; {w.concurrency} requests {format_bytes(req.kv_bytes_total)}",
         f"capacity required {format_bytes(req.capacity_required_bytes)} "
         f"(+{p.constraints.capacity_overhead_fraction:.0%} overhead); target "
-        f"{float(req.min_tokens_per_s):g} tokens/s per user",
+        f"{float(req.min_tokens_per_s):g} tokens/s per user"
+        + (f" (calibrated speed; balance rule {p.constraints.balance.rule})" if req.calibrated else ""),
         *serving_lines(p, req),
         f"solver: {result.status}, {result.iterations} CP-SAT solves, {result.wall_time_s:.2f} s, "
         f"seed {result.settings['seed']}, {result.settings['workers']} worker(s); "

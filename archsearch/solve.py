@@ -31,7 +31,7 @@ from .oracle import enumerate_top
 from .physics import Check, Design, Metrics, Requirements
 from .problem import DISTINCT
 from .scaling import INT_LIMIT, check_bound
-from .units import format_bytes, format_usd
+from .units import PS_PER_S, format_bytes, format_usd
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,16 @@ def _short(rd: "RankedDesign") -> str:
     return f"'{d.mem.label}, {d.nodes} nodes, {net}: {tbps:,.2f} TB/s per $M'"
 
 
+#: CP-SAT parameters of every solve, chosen by measurement on every bundled problem (docs/benchmarks.md;
+#: ``benchmarks/cpsat_parameters.py`` re-measures them).  None changes an answer: each solve is still proved.
+CP_SAT_PARAMETERS = {
+    "cp_model_probing_level": 0,   # 3-5x faster on models this size (cpsat.md 4)
+    "cp_model_presolve": False,    # faster here, and away from presolve bug #5293 (README)
+    "linearization_level": 0,      # with symmetry_level 0: 0.76-0.96x CPU time on 8 of 10 bundled problems,
+    "symmetry_level": 0,           # 1.02-1.07x on the other two, same top K (docs/benchmarks.md)
+}
+
+
 class _Solver:
     """Runs CP-SAT solves with fixed settings against one deadline."""
 
@@ -110,8 +120,8 @@ class _Solver:
         s = cp_model.CpSolver()
         s.parameters.num_workers = self.workers
         s.parameters.random_seed = self.seed
-        s.parameters.cp_model_probing_level = 0          # 3-5x faster on models this size (cpsat.md 4)
-        s.parameters.cp_model_presolve = False           # faster here, and away from presolve bug #5293 (README)
+        for name, value in CP_SAT_PARAMETERS.items():
+            setattr(s.parameters, name, value)
         s.parameters.max_time_in_seconds = left
         status = s.solve(model)
         self.solves += 1
@@ -465,6 +475,8 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             b = s.value(dm.B) * dm.bw_unit
             best = float(b * req.accepted_per_step / physics.step_bytes(req, 1))
+            if req.calibrated:  # the calibrated speed of that design (its roofline is the bound above)
+                best = float(physics.evaluate(dm.design_from(s), req, p).decode_tokens_per_s_per_user)
             parts.append(f"speed: needs {float(req.min_tokens_per_s):g} tokens/s per user; without pipelining, the "
                          f"most memory bandwidth meeting the other requirements ({float(b) / 1e12:,.1f} TB/s) gives "
                          f"{best:,.1f}")
@@ -481,8 +493,15 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
                      f"({float(req.swap.node_io_bytes_per_s) / 1e9:g} GB/s each, max_nodes {space.max_nodes:,}); "
                      f"{physics.backing_shortfall(p, req)}")
     if "ttft" in culprits:
-        fastest = min((max(physics.ttft_compute_s(req, m, t), physics.ttft_memory_s(req, m, t))
-                       for m in space.mems for t in space.tps), default=None)
+        if req.calibrated:  # compute or weight reads, plus the per-layer time: no communication counted
+            import numpy as np
+            none = physics.CommCoefficients(0, 0, 0, 0)
+            fastest = min((Fraction(int(physics.ttft_ps(req, none, [physics.node_terms(req, m)], t,
+                                                        np.array([1]))[0, 0]), PS_PER_S)
+                           for m in space.mems for t in space.tps), default=None)
+        else:
+            fastest = min((max(physics.ttft_compute_s(req, m, t), physics.ttft_memory_s(req, m, t))
+                           for m in space.mems for t in space.tps), default=None)
         what = (f"a {req.prompt_tokens:,}-token prompt" if req.prompt_tokens == p.workload.prompt_tokens else
                 f"{req.prompt_tokens:,} tokens before the first token ({p.workload.prompt_tokens:,} of prompt, the "
                 "rest recomputed history)")

@@ -25,6 +25,7 @@ from .catalog import FILES
 from .errors import InfeasibleError, InputError, UsageError
 from .problem import problem_from_dict, read_problem_dict
 from .solve import SolveResult, solve
+from .study import shared_catalog
 
 #: suffixes of swept values; token counts use binary multiples (a "4k" context is 4,096 tokens)
 DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9}
@@ -202,7 +203,7 @@ def _scaled_curve(curve: dict, factor: float, path: str) -> dict:
 
 def _solve_point(args: tuple) -> Point:
     raw, file, catalog_dir, value, top_k, distinct, warm_designs, start = args
-    problem = problem_from_dict(raw, file, catalog_dir)
+    problem = problem_from_dict(raw, file, catalog_dir, catalog_loader=shared_catalog)
     try:
         return Point(value, solve(problem, top_k=top_k, distinct=distinct, start=start, warm=warm_designs), None)
     except InfeasibleError as exc:
@@ -228,7 +229,7 @@ def sweep(path: Optional[str | Path], param: str | Sequence[str], values: Sequen
     if basis is not None and isinstance(raw, dict):
         cost = raw.get("cost")
         raw["cost"] = {**(cost if isinstance(cost, dict) else {}), "basis": basis}
-    problem_from_dict(raw, file, catalog_dir)  # the problem itself must be sound before any value is set
+    problem_from_dict(raw, file, catalog_dir, catalog_loader=shared_catalog)  # sound before any value is set
     from .catalog import default_directory
     from .errors import CatalogError
     from .yamlio import read_yaml_cached
@@ -248,7 +249,7 @@ def sweep(path: Optional[str | Path], param: str | Sequence[str], values: Sequen
         for pth, x in zip(params, vs):
             r = apply(r, pth, x, catalog_raw)
         try:  # refuse a bad value before any solve, with the loader's own message
-            problem_from_dict(r, file, catalog_dir)
+            problem_from_dict(r, file, catalog_dir, catalog_loader=shared_catalog)
         except InputError as exc:
             shown = ", ".join(f"{pth} = {x:g}" for pth, x in zip(params, vs))
             raise UsageError(f"--param {shown}: {exc}") from None

@@ -38,6 +38,25 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+if getattr(yaml, "__with_libyaml__", False):
+    class _StrictCLoader(yaml.CSafeLoader):
+        """The same strict loader on libyaml's C parser (about 10x faster on the catalogs)."""
+
+    _StrictCLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+else:  # pragma: no cover - PyYAML built without libyaml
+    _StrictCLoader = None
+
+
+def load_strict(text: str) -> Any:
+    """Parse YAML text with the C loader where PyYAML has one; on any error, parse again with the pure-Python
+    loader and raise its error, so messages (line, column, problem) do not depend on which loader is installed."""
+    if _StrictCLoader is not None:
+        try:
+            return yaml.load(text, Loader=_StrictCLoader)  # noqa: S506 - a CSafeLoader subclass
+        except yaml.YAMLError:
+            pass
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
 
 _CACHE: dict[tuple[str, int, int], Any] = {}
 
@@ -66,7 +85,7 @@ def read_yaml(path: Path, error: type[InputError]) -> Any:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read: {exc.__class__.__name__}") from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return load_strict(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -30,7 +30,7 @@ def problem(max_nodes: int):
         "workload": {"context_length": 524288, "concurrency": 16, "min_decode_tokens_per_s_per_user": 10,
                      "weight_dtype": "fp8", "kv_dtype": "fp8"},
         "constraints": {"max_nodes": max_nodes, "balance": {"rule": "comm_time"}},
-        "search": {"top_k": 10, "time_limit_s": 120}}, "bench_two_level")
+        "search": {"top_k": 10, "time_limit_s": 120, "two_level": True}}, "bench_two_level")
 
 
 def cells(space) -> int:

@@ -29,6 +29,7 @@ def _two_level(rng: random.Random, memory: list[dict], tiers: list[dict], model:
         model["active_parameters"] = model["parameters"] * 0.3
     for m in memory:
         m["max_units_per_node"] = min(m["max_units_per_node"], 2)
+    problem["search"]["two_level"] = True   # opt-in (search.two_level defaults to false)
     cons = problem["constraints"]
     cons["max_nodes"] = rng.randint(16, 64)
     cons.pop("budget_usd", None)
@@ -117,6 +118,21 @@ def write_random(tmp: Path, seed: int, serving: bool = False, two_level: bool = 
                              bandwidth_gb_per_s=rng.choice([14, 36, 51.2]), power_w=rng.choice([0, 20]),
                              max_units_per_node=rng.choice([1, 4, 16]), cost_basis="market",
                              cost_usd={"points": [[1, rng.choice([160, 900])]]}))
+    # calibration terms (docs/calibration.md), drawn from their own generator so the spaces above stay as they were
+    cal = random.Random(seed * 7919 + 1)
+    for m in memory:
+        if cal.random() < 0.8:
+            m["bandwidth_efficiency"] = cal.choice([0.55, 0.8, 0.9, 1.0])
+    for n in nodes:
+        if cal.random() < 0.8:
+            n["layer_overhead_ns"] = cal.choice([0, 500, 5000, 40000])
+            n["decode_compute_efficiency"] = cal.choice([0.3, 0.6, 1.0])
+            n["prefill_compute_efficiency"] = cal.choice([0.4, 0.7])
+    for t in tiers:
+        if cal.random() < 0.8:
+            t["collective_latency_ns"] = cal.choice([0, 3000, 20000])
+        if cal.random() < 0.3:
+            t["collective_latency_ns_by_topology"] = {cal.choice(KINDS)[1]: cal.choice([1000, 50000])}
     for fname, key, items in (("memory", "memory", memory), ("nodes", "nodes", nodes),
                               ("interconnects", "interconnects", tiers), ("topologies", "topologies", topologies),
                               ("models", "models", [model])):
@@ -166,6 +182,9 @@ def write_random(tmp: Path, seed: int, serving: bool = False, two_level: bool = 
         _two_level(random.Random(f"two-level-{seed}"), memory, tiers, model, problem)
         for fname, items in (("memory", memory), ("interconnects", tiers), ("models", [model])):
             (cat / f"{fname}.yaml").write_text(yaml.safe_dump({fname: items}, sort_keys=False))
+    problem["constraints"]["speed_model"] = cal.choice(["calibrated", "calibrated", "roofline"])
+    if serving and "prefill_compute_efficiency" in problem["workload"] and cal.random() < 0.5:
+        del problem["workload"]["prefill_compute_efficiency"]   # the node's figure applies
     path = tmp / "problem.yaml"
     path.write_text(yaml.safe_dump(problem, sort_keys=False))
     return path

@@ -35,7 +35,7 @@ def test_bundled_catalogs_load(bundled: Catalog) -> None:
 
 
 def test_default_directory_holds_the_five_files_and_the_reference_designs() -> None:
-    assert sorted(p.stem for p in default_directory().glob("*.yaml")) == sorted(FILES + ("designs",))
+    assert sorted(p.stem for p in default_directory().glob("*.yaml")) == sorted(FILES + ("designs", "measurements"))
 
 
 @pytest.mark.parametrize("section", FILES)
@@ -214,7 +214,7 @@ def test_estimate_naming_an_unknown_field_is_rejected() -> None:
     with pytest.raises(CatalogError) as exc:
         load_catalog(overrides={"memory": {"hbm3": {"estimate": ["cost_usd", "no_such_field"]}}})
     assert str(exc.value).endswith("memory[hbm3]: estimate: 'no_such_field' is not a field of this entry (fields: "
-                                   "attach, bandwidth_gb_per_s, capacity_gb, cost_basis, cost_usd, max_units_per_node, "
+                                   "attach, bandwidth_efficiency, bandwidth_gb_per_s, capacity_gb, cost_basis, cost_usd, max_units_per_node, "
                                    "power_w)")
 
 

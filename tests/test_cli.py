@@ -169,7 +169,7 @@ def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[s
 
 
 def test_subcommands() -> None:
-    assert subcommands() == ["catalog", "compare", "evaluate", "pareto", "solve", "sweep"]
+    assert subcommands() == ["catalog", "compare", "evaluate", "pareto", "solve", "study", "sweep", "validate"]
 
 
 # -- bad input: exit 2 and one line --------------------------------------------------------------
@@ -255,6 +255,20 @@ def test_python_m_archsearch_default_problem(tmp_path: Path) -> None:
     check_document(doc, top=1)
     assert doc["problem"]["name"] == "llama-2-70b-chat"
     assert len(doc["designs"]) == 1
+
+
+@pytest.mark.calibrated
+def test_json_carries_calibrated_figures_and_the_roofline_bound(small_problem_dict, write_problem, capsys):
+    small_problem_dict["constraints"].pop("balance")   # the shipped defaults: calibrated, comm_time
+    small_problem_dict["workload"]["prompt_tokens"] = 1024
+    assert main(["solve", str(write_problem(small_problem_dict)), "--json", "--top", "2"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["problem"]["speed_model"], doc["problem"]["balance_rule"]) == ("calibrated", "comm_time")
+    for d in doc["designs"]:
+        assert d["speed_model"] == "calibrated"
+        assert d["decode_tokens_per_s_per_user"] < d["decode_tokens_per_s_per_user_bound"]
+        assert d["time_to_first_token_s"] > d["time_to_first_token_bound_s"]
+        assert d["time_per_token_fixed_s"] > 0
 
 
 def test_basis_and_width_on_solve(small_problem: Path, capsys: pytest.CaptureFixture[str]) -> None:

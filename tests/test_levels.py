@@ -125,6 +125,35 @@ def test_sram_only_answer_changes_with_two_levels():
     flat = dataclasses.replace(p, search=dataclasses.replace(p.search, two_level=False))
     assert [[rd.design.mem.label, rd.design.net.label, rd.design.nodes, rd.design.tensor_parallel,
              str(rd.metrics.bandwidth_per_dollar)] for rd in solve(flat).designs] == want
-    best = solve(p).designs[0]
+    assert not p.search.two_level  # opt-in: the bundled problem stays one-level unless asked
+    best = solve(dataclasses.replace(p, search=dataclasses.replace(p.search, two_level=True))).designs[0]
     assert best.design.net.label == "ucie-d2d ring x2 + groq-c2c dragonfly"
     assert best.metrics.bandwidth_per_dollar / Fraction(want[0][4]) > 2
+
+
+@pytest.mark.calibrated
+def test_calibrated_collective_latency_is_each_levels_own():
+    """Calibrated: the 2 x 126 TP all-reduces and in-domain hops pay NVLink-4's 2,700 ns collective latency,
+    the hop between domains pays InfiniBand NDR's 35,000 ns; the roofline pays neither."""
+    space = build_space(_problem())
+    nc = _config(space, "nvlink4 single-switch x8 + infiniband-ndr fat-tree (1-level)")
+    cal = physics.base_comm(nc, 8, space.req, space.problem, nodes=16)
+    roof_req = dataclasses.replace(space.req, speed_model="roofline")
+    roof = physics.base_comm(nc, 8, roof_req, space.problem, nodes=16)
+    assert cal.stages_per_domain == 1
+    assert cal.ar - roof.ar == 2 * 126 * 2_700_000        # picoseconds
+    assert cal.hop - roof.hop == 2_700_000
+    assert cal.fhop - roof.fhop == 35_000_000
+    assert (cal.ar_tok, cal.hop_tok, cal.fhop_tok) == (roof.ar_tok, roof.hop_tok, roof.fhop_tok)
+
+
+@pytest.mark.calibrated
+def test_calibrated_two_level_metrics_split_the_calibrated_comm_time_by_level():
+    space = build_space(_problem())
+    nc = _config(space, "nvlink4 single-switch x8 + infiniband-ndr fat-tree (1-level)")
+    mc = space.mems[0]
+    m = physics.evaluate(physics.Design(mc, nc, 16, 8, None), space.req, space.problem)
+    assert m.speed_model == "calibrated"
+    assert m.level_comm["fabric_hops"] == 1 and m.level_comm["domain_hops"] == 0
+    assert m.level_comm["domain"] + m.level_comm["fabric"] == m.t_comm_s
+    assert m.decode_tokens_per_s_per_user < m.decode_tokens_per_s_per_user_bound

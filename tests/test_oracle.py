@@ -50,6 +50,23 @@ def test_default_problem_top10_matches_oracle():
     assert _compare(load_problem()) == 10
 
 
+@pytest.mark.calibrated
+def test_default_problem_with_the_shipped_defaults_matches_oracle():
+    """The calibrated speed model and the comm_time rule (the shipped defaults) on the bundled problem."""
+    p = load_problem()
+    assert (p.constraints.speed_model, p.constraints.balance.rule) == ("calibrated", "comm_time")
+    assert _compare(p) == 10
+
+
+@pytest.mark.calibrated
+def test_ttft_limit_under_the_calibrated_model_matches_oracle():
+    import dataclasses
+    p = load_problem("long-document-prefill")
+    assert p.constraints.speed_model == "calibrated" and p.constraints.max_ttft_ms is not None
+    p = dataclasses.replace(p, search=dataclasses.replace(p.search, top_k=4))
+    assert _compare(p) >= 1
+
+
 def test_design_mode_matches_oracle():
     import dataclasses
     p = load_problem()

@@ -19,8 +19,16 @@ from archsearch.problem import bundled_problems, problem_from_dict, read_problem
 GOLDEN = json.loads((Path(__file__).parent / "data" / "core_results.json").read_text())
 
 
+#: balance settings of the bundled problems as they were when the core results were recorded (calibration
+#: raised llama-2-70b-sram-only's comm_time_ratio from 1 to 4: calibrated collectives put every SRAM design
+#: above 1)
+RECORDED_BALANCE = {"llama-2-70b-sram-only": {"rule": "comm_time", "comm_time_ratio": 1.0}}
+
+
 def options_off(raw: dict) -> dict:
     w, c = raw["workload"], raw.setdefault("constraints", {})
+    if raw["name"] in RECORDED_BALANCE:
+        c["balance"] = dict(RECORDED_BALANCE[raw["name"]])
     w.update(prompt_tokens=0, kv_read_fraction=1.0, speculative=None, kv_swap=None)
     c.update(max_ttft_ms=None, expert_parallel=False)
     raw.setdefault("overrides", {}).setdefault("models", {})[raw["model"]] = {"moe": None}

@@ -134,6 +134,21 @@ def test_an_empty_search_space_is_an_input_problem_not_a_crash(default):
                               "memory entries, their unit ranges and search.include leave none")
 
 
+def test_the_chosen_cp_sat_parameters_give_the_same_top_k_on_every_bundled_problem(monkeypatch) -> None:
+    import importlib
+    from archsearch.problem import bundled_problems
+    solve_mod = importlib.import_module("archsearch.solve")
+    chosen = dict(solve_mod.CP_SAT_PARAMETERS)
+    assert chosen["linearization_level"] == 0 and chosen["symmetry_level"] == 0
+    without = {k: v for k, v in chosen.items() if k not in ("linearization_level", "symmetry_level")}
+    for path in bundled_problems():
+        p = load_problem(path)
+        got = [rd.design.key() for rd in solve_mod.solve(p).designs]
+        monkeypatch.setattr(solve_mod, "CP_SAT_PARAMETERS", without)
+        assert [rd.design.key() for rd in solve_mod.solve(p).designs] == got, path.stem
+        monkeypatch.setattr(solve_mod, "CP_SAT_PARAMETERS", chosen)
+
+
 def test_a_time_limit_bounds_the_whole_call_and_marks_what_it_cut_short():
     # the limit runs out before the model is built: the known feasible designs stand, none proven
     from archsearch import load_problem

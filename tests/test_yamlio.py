@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import yaml
 
 from archsearch.errors import CatalogError, ProblemError
 from archsearch.yamlio import Entry, entries, read_yaml, write_atomic
@@ -238,3 +239,28 @@ def test_write_atomic_keyboard_interrupt_also_cleans_up(tmp_path: Path, monkeypa
     monkeypatch.undo()
     assert path.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_the_c_loader_reads_every_bundled_file_as_the_pure_loader_does() -> None:
+    import archsearch
+    from archsearch import yamlio
+    root = Path(archsearch.__file__).parent
+    files = sorted(root.glob("catalogs/*.yaml")) + sorted(root.glob("problems/*.yaml"))
+    assert yamlio._StrictCLoader is not None and files
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert yamlio.load_strict(text) == yaml.load(text, Loader=yamlio._StrictLoader), f.name
+
+
+def test_a_c_loader_error_is_reported_by_the_pure_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    from archsearch import yamlio
+    calls = []
+    real = yaml.load
+
+    def spy(text, Loader):
+        calls.append(Loader)
+        return real(text, Loader=Loader)
+    monkeypatch.setattr(yamlio.yaml, "load", spy)
+    with pytest.raises(yaml.YAMLError):
+        yamlio.load_strict("a: 1\na: 2\n")
+    assert calls == [yamlio._StrictCLoader, yamlio._StrictLoader]

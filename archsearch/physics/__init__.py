@@ -33,7 +33,8 @@ dollars; communication coefficients are whole picoseconds rounded up.
 # reports use is re-exported here, so callers write ``physics.evaluate`` whichever file holds it.
 from ..units import s_to_ps_ceil  # noqa: F401  (re-exported: tests state coefficients with it)
 from .requirements import (  # noqa: F401
-    Requirements, SwapNeed, moe_weight_bytes, prefill_flops, requirements,
+    Requirements, SwapNeed, moe_weight_bytes, prefill_flops, requirements, kv_replication, capacity_for_tp,
+    kv_read_for_tp,
 )
 from .costs import (  # noqa: F401
     basis_factor, die_max_units, die_cost_usd, curve_domain, curve_value, network_term_usd, network_cost_usd, network_power_w, network_counts,
@@ -49,14 +50,18 @@ from .decode import (  # noqa: F401
     micro_batch_m, moe_extra, step_bytes, step_rate, speed_ok, speed_coefficients, compute_per_token_flops, compute_ok, compute_coefficients,
 )
 from .network import (  # noqa: F401
-    CommCoefficients, comm_coefficients, decode_comm, base_comm, comm_speed_ok, comm_speed_mask, comm_rule_matrix,
-    machine_groups, machine_mask, comm_speed_mask_at, comm_rule_matrix_at,
+    CommCoefficients, collective_latency_s, comm_coefficients, decode_comm, base_comm, comm_speed_ok, comm_speed_mask,
+    comm_rule_matrix, machine_groups, machine_mask, comm_speed_mask_at, comm_rule_matrix_at,
 )
 from .prefill import (  # noqa: F401
     ttft_compute_s, ttft_memory_s, ttft_pair_ok, prompt_comm_mask, ttft_comm_mask,
 )
+from .calibrated import (  # noqa: F401
+    NodeTerms, prefill_efficiency, effective_bandwidth, node_terms, step_times, speed_matrix, ttft_ps, ttft_matrix,
+    speed_matrix_at, ttft_matrix_at,
+)
 from .design import (  # noqa: F401
-    Design, Metrics, design_comm, ttft_s, io_bandwidth_bytes_per_s, evaluate,
+    Design, Metrics, design_comm, ttft_s, roofline, io_bandwidth_bytes_per_s, evaluate,
 )
 from .checks import (  # noqa: F401
     Check, checks, BINDING_SLACK, tightest, binding,

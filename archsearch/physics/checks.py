@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Optional
 
+import numpy as np
+
 from ..units import PS_PER_S, exact, gb_to_bytes
 from .configs import links_keep_up, tp_fits
 from .decode import compute_ok, micro_batch_m, speed_ok
 from .design import Design, design_comm, evaluate, io_bandwidth_bytes_per_s
 from .network import base_comm, comm_rule_matrix, comm_speed_ok
 from .prefill import ttft_pair_ok
-from .requirements import Requirements
+from .requirements import Requirements, capacity_for_tp
+from .calibrated import effective_bandwidth, node_terms, speed_matrix, ttft_matrix
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..problem import Problem
@@ -38,7 +41,7 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
     pp = n // tau
     m = micro_batch_m(pp, req.concurrency)
     out = []
-    need = req.capacity_required_bytes
+    need = capacity_for_tp(req, tau)
     out.append(Check("capacity", met.capacity_bytes >= need, float(Fraction(met.capacity_bytes - need, need)),
                      f"holds {format_bytes(met.capacity_bytes)}, needs {format_bytes(need)}"))
     out.append(Check("max_nodes", n <= c.max_nodes, float(Fraction(c.max_nodes - n, c.max_nodes)),
@@ -57,7 +60,17 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
         p = exact(c.max_power_w)
         out.append(Check("power", met.power_w <= p, float((p - met.power_w) / p),
                          f"draws {float(met.power_w) / 1e3:,.1f} kW of {float(p) / 1e3:,.1f} kW"))
-    if req.min_tokens_per_s > 0:
+    if req.min_tokens_per_s > 0 and req.calibrated:
+        r = req.min_tokens_per_s
+        ok = bool(speed_matrix(req, design_comm(design, req, problem), [node_terms(req, mc)], tau,
+                               np.array([pp], dtype=np.int64))[0, 0])
+        t = max(met.t_mem_s, met.t_comp_s) + met.t_comm_s + met.t_fixed_s
+        part = "memory" if met.t_mem_s >= met.t_comp_s else "compute"
+        out.append(Check("speed", ok, float(1 - t * r),
+                         f"{float(t) * 1e3:.3g} ms per token ({part} {float(max(met.t_mem_s, met.t_comp_s)) * 1e3:.3g}"
+                         f" + communication {float(met.t_comm_s) * 1e3:.3g} + fixed {float(met.t_fixed_s) * 1e3:.3g}),"
+                         f" target {float(1 / r) * 1e3:.3g} ms"))
+    elif req.min_tokens_per_s > 0:
         r = req.min_tokens_per_s
         target = f"target {float(1 / r) * 1e3:.3g} ms"
         ok = speed_ok(req, pp, m, met.bandwidth_bytes_per_s)
@@ -89,7 +102,10 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
     if req.max_ttft_s is not None:
         t = req.max_ttft_s
         cc0 = base_comm(nc, tau, req, problem, nodes=n)
-        ok = ttft_pair_ok(req, mc, tau) and cc0.prompt_ps(pp, req.prompt_tokens) <= math.floor(t * PS_PER_S)
+        if req.calibrated:
+            ok = bool(ttft_matrix(req, cc0, [node_terms(req, mc)], tau, np.array([pp], dtype=np.int64))[0, 0])
+        else:
+            ok = ttft_pair_ok(req, mc, tau) and cc0.prompt_ps(pp, req.prompt_tokens) <= math.floor(t * PS_PER_S)
         out.append(Check("time to first token", ok, float(1 - met.ttft_s / t),
                          f"TTFT {float(met.ttft_s) * 1e3:,.1f} ms, limit {float(t) * 1e3:,.1f} ms"))
     bal = c.balance
@@ -103,9 +119,8 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
                 out.append(Check(name, ok, float(have / ratio - 1),
                                  f"links {float(have):.3g}x node memory bandwidth, rule {float(ratio):g}x"))
     if nc.tier is not None and bal.rule == "comm_time":
-        import numpy as np
         ratio = exact(bal.comm_time_ratio)
-        ok = bool(comm_rule_matrix(design_comm(design, req, problem), req, [mc.bandwidth_bytes_per_s], tau, ratio,
+        ok = bool(comm_rule_matrix(design_comm(design, req, problem), req, [effective_bandwidth(req, mc)], tau, ratio,
                                    np.array([pp], dtype=np.int64))[0, 0])
         out.append(Check("balance (communication time)", ok, float(1 - met.comm_ratio / ratio),
                          f"t_comm {float(met.comm_ratio):.3g}x t_mem, rule {float(ratio):g}x"))

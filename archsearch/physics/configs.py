@@ -274,10 +274,23 @@ def links_keep_up(nc: NetworkConfig, mc: MemoryConfig, ratio: Fraction, pipeline
 
 
 def links_keep_up_matrix(mems, nets, ratio: Fraction, pipeline: bool = False):
-    """``links_keep_up`` for every (memory configuration, network configuration) pair, as a K x J bool array."""
+    """``links_keep_up`` for every (memory configuration, network configuration) pair, as a K x J bool array.
+    ``pipeline``: the links pipeline hops use (both levels of a two-level network), else tensor parallel's.
+
+    Vectorised and exact: for a whole number of bytes/s b, link >= ratio x b  iff  b <= floor(link / ratio),
+    so each network's threshold is computed once in integers.
+    """
     import numpy as np
-    return np.array([[links_keep_up(n, m, ratio, pipeline) for n in nets] for m in mems],
-                    dtype=bool).reshape(len(mems), len(nets))
+    ratio = Fraction(ratio)
+    bws = [m.bandwidth_bytes_per_s for m in mems]
+    if ratio <= 0 or not mems or not nets or any(not isinstance(b, int) for b in bws):
+        return np.array([[links_keep_up(n, m, ratio, pipeline) for n in nets] for m in mems],
+                        dtype=bool).reshape(len(mems), len(nets))
+    cap = max(bws)  # thresholds above every bandwidth all mean "keeps up": clip them so they fit int64
+    links = [n.pp_link_bytes_per_s if pipeline else n.node_link_bytes_per_s for n in nets]
+    limits = [min(cap, (link.numerator * ratio.denominator) // (ratio.numerator * link.denominator))
+              for link in links]
+    return np.array(bws, dtype=np.int64)[:, None] <= np.array(limits, dtype=np.int64)[None, :]
 
 
 

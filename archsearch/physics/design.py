@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
@@ -14,6 +15,7 @@ from .levels import level_comm_s
 from .network import CommCoefficients, base_comm, decode_comm
 from .prefill import ttft_compute_s, ttft_memory_s
 from .requirements import Requirements
+from .calibrated import node_terms, step_times, ttft_ps as calibrated_ttft_ps
 
 
 # -- one design, evaluated --------------------------------------------------------------------
@@ -83,6 +85,13 @@ class Metrics:
     link_bandwidth_bytes_per_s: Fraction    # every node's (scale-up) links, both directions summed (0 for one node)
     ttft_s: Optional[Fraction]              # time to first token of one prompt (None without prefill)
     network_counts: dict
+    # the speed model (docs/calibration.md): under ``calibrated`` the times above are the calibrated parts,
+    # time per token = max(t_mem, t_comp) + t_comm + t_fixed (and t_io), and the roofline stays beside
+    # them as the upper bound it is; under ``roofline`` the bound is the figure itself
+    speed_model: str = "roofline"
+    t_fixed_s: Fraction = Fraction(0)       # layers x the node's per-layer overhead, per token per user
+    decode_tokens_per_s_per_user_bound: Optional[Fraction] = None
+    ttft_bound_s: Optional[Fraction] = None
     level_comm: Optional[dict] = None       # two-level: t_comm on the domain and on the fabric, and their hops
 
 
@@ -91,12 +100,23 @@ def design_comm(design: "Design", req: Requirements, problem) -> CommCoefficient
 
 
 def ttft_s(design: "Design", req: Requirements, problem) -> Optional[Fraction]:
-    """max(compute, memory, communication) of one prompt, stage after stage (None without prefill)."""
+    """Time to first token of one prompt, stage after stage (None without prefill): under the roofline
+    max(compute, memory, communication); calibrated, max(compute, memory) + communication + layers x t_layer."""
     if not req.prompt_tokens:
         return None
     mc, tau, pp = design.mem, design.tensor_parallel, design.pipeline_parallel
-    comm = Fraction(base_comm(design.net, tau, req, problem, nodes=design.nodes).prompt_ps(pp, req.prompt_tokens), PS_PER_S)
+    cc = base_comm(design.net, tau, req, problem, nodes=design.nodes)
+    if req.calibrated:
+        import numpy as np
+        ps = calibrated_ttft_ps(req, cc, [node_terms(req, mc)], tau, np.array([pp], dtype=np.int64))
+        return Fraction(int(ps[0, 0]), PS_PER_S)
+    comm = Fraction(cc.prompt_ps(pp, req.prompt_tokens), PS_PER_S)
     return max(ttft_compute_s(req, mc, tau), ttft_memory_s(req, mc, tau), comm)
+
+
+def roofline(req: Requirements) -> Requirements:
+    """The same requirements under the roofline speed model (prefill at peak when calibrated): the bound."""
+    return dataclasses.replace(req, speed_model="roofline") if req.calibrated else req
 
 
 def io_bandwidth_bytes_per_s(design: "Design", req: Requirements) -> Fraction:
@@ -118,14 +138,21 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
     cost = node_cost + net_cost + back_cost
     m = micro_batch_m(pp, req.concurrency)
     a = req.accepted_per_step
+    roof = roofline(req)
     t_mem = Fraction(step_bytes(req, pp, m), bw) / a
-    cc = design_comm(design, req, problem)
-    t_comm = Fraction(cc.pp_comm_ps(pp, m), pp * PS_PER_S) / a
+    cc = design_comm(design, req, problem)   # the speed model's own coefficients (per level when two-level)
+    t_comm = Fraction(design_comm(design, roof, problem).pp_comm_ps(pp, m), pp * PS_PER_S) / a
     t_comp = compute_per_token_flops(req, m) / (n * mc.compute_flops)
     t_io = (req.swap.io_bytes_per_user_token / io_bandwidth_bytes_per_s(design, req)
             if design.backing else Fraction(0))
-    t_user = max(t_mem, t_comm, t_comp, t_io)
-    per_user = 1 / t_user
+    per_user = bound = 1 / max(t_mem, t_comm, t_comp, t_io)
+    t_fix = Fraction(0)
+    if req.calibrated:
+        import numpy as np
+        parts = step_times(req, cc, [node_terms(req, mc)], tau,
+                           np.array([pp], dtype=np.int64))
+        t_mem, t_comp, t_comm, t_fix = (Fraction(int(x[0, 0]), pp * PS_PER_S) / a for x in parts)
+        per_user = 1 / max(max(t_mem, t_comp) + t_comm + t_fix, t_io)
     balance = (nc.node_link_bytes_per_s / mc.bandwidth_bytes_per_s) if nc.tier else Fraction(0)
     power = n * mc.power_w + network_power_w(nc, n) + (design.backing.power_w if design.backing else 0)
     return Metrics(
@@ -137,5 +164,7 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
         comm_ratio=t_comm / t_mem, compute_flops=Fraction(n * mc.compute_flops),
         link_bandwidth_bytes_per_s=2 * n * nc.node_link_bytes_per_s if nc.tier else Fraction(0),
         ttft_s=ttft_s(design, req, problem), network_counts=network_counts(nc, n),
+        speed_model=req.speed_model, t_fixed_s=t_fix, decode_tokens_per_s_per_user_bound=bound,
+        ttft_bound_s=ttft_s(design, roof, problem),
         level_comm=level_comm_s(nc, cc, pp, m, a) if nc.domain_nodes else None,
     )

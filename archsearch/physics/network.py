@@ -10,11 +10,11 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .. import topology as topo
-from ..units import PS_PER_S, s_to_ps_ceil
+from ..units import PS_PER_S, ns_to_s, s_to_ps_ceil
 from .configs import NetworkConfig
 from .decode import micro_batch_m, step_rate
 from .levels import fabric_hops
-from .requirements import Requirements
+from .requirements import Requirements, kv_read_for_tp
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..problem import Problem
@@ -71,6 +71,18 @@ class CommCoefficients:
                 + f * (self.fhop + self.fhop_tok * tokens))
 
 
+def collective_latency_s(cfg: NetworkConfig, wiring=None) -> Fraction:
+    """The fixed time of one small-message collective or hop on this tier and machine (kernel launch,
+    synchronisation, protocol), beyond the per-hop ``latency_ns``: the tier's ``collective_latency_ns``, or its
+    ``collective_latency_ns_by_topology`` entry for the kind of the machine's wiring (``cfg.wiring(nodes)``;
+    the catalog topology's kind when none is given).  Zero for a single node."""
+    if cfg.tier is None:
+        return Fraction(0)
+    kind = wiring.kind if wiring is not None else cfg.topology.kind
+    ns = dict(cfg.tier.collective_latency_ns_by_topology).get(kind, cfg.tier.collective_latency_ns)
+    return ns_to_s(ns)
+
+
 def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_parallel: bool = False,
                       moe=None, *, nodes: int) -> CommCoefficients:
     """Per-token coefficients of the machine ``cfg.wiring(nodes)`` (one machine, one time).  Tensor parallel: 2 all-reduces per layer (attention, MLP).  With expert
@@ -82,20 +94,23 @@ def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_pa
         return two_level_comm(cfg, tau, req, expert_parallel, moe, nodes=nodes)
     s_tok = req.activation_bytes_per_token
     w = cfg.wiring(nodes)
+    # calibrated: every collective and hop also pays its fixed small-message time (0 under the roofline)
+    fixed = collective_latency_s(cfg, w) if req.calibrated else Fraction(0)
     ar = topo.allreduce(w, cfg.tier, tau, cfg.link_bytes_per_s)
     n_ar = 2 * req.layers
     a2a_lat, a2a_tok = Fraction(0), Fraction(0)
     if expert_parallel and moe is not None and tau > 1:
         n_ar -= moe.layers
         a2a = topo.alltoall(w, cfg.tier, tau, cfg.link_bytes_per_s)
-        a2a_lat = 2 * moe.layers * a2a.steps * a2a.hops * cfg.latency_s
+        a2a_lat = 2 * moe.layers * (a2a.steps * a2a.hops * cfg.latency_s + fixed)
         # TP leaves every token's activations on all tau nodes; each node dispatches its 1/tau of the tokens
         a2a_tok = 2 * moe.layers * a2a.volume * Fraction(moe.active_experts * s_tok, tau) / a2a.bandwidth_bytes_per_s
     hops, p2p_bw = topo.point_to_point(w, cfg.tier, cfg.link_bytes_per_s)
+    ar_fixed = fixed if tau > 1 else Fraction(0)
     return CommCoefficients(
-        ar=s_to_ps_ceil(n_ar * ar.steps * ar.hops * cfg.latency_s + a2a_lat),
+        ar=s_to_ps_ceil(n_ar * (ar.steps * ar.hops * cfg.latency_s + ar_fixed) + a2a_lat),
         ar_tok=s_to_ps_ceil(n_ar * ar.volume * s_tok / ar.bandwidth_bytes_per_s + a2a_tok),
-        hop=s_to_ps_ceil(hops * cfg.latency_s),
+        hop=s_to_ps_ceil(hops * cfg.latency_s + fixed),
         # each of the tau nodes of a stage sends its 1/tau shard of the activations in parallel
         hop_tok=s_to_ps_ceil(Fraction(s_tok, tau) / p2p_bw),
     )
@@ -209,7 +224,8 @@ def comm_rule_matrix(cc: "CommCoefficients", req: Requirements, node_bws: list[i
 
     ratio x PP x t_mem = ratio x step bytes / (tau x b_node) picoseconds, taken term by term, each
     floored: floor(ratio W1 / (tau b)) PP + floor(ratio KV / (tau b)) M + floor(ratio X(min(PP, c)) / (tau b)).
-    ``node_bws``: one per-node memory bandwidth (bytes/s) for each row; ``pp``: a 1-D array (the same
+    ``node_bws``: one per-node memory bandwidth (bytes/s) for each row (calibrated: the streaming bandwidth,
+    and the KV read grows with replication, ``kv_read_for_tp``); ``pp``: a 1-D array (the same
     PP values for every row, giving rows x PP) or a column (one PP per row).
     """
     import numpy as np
@@ -221,7 +237,8 @@ def comm_rule_matrix(cc: "CommCoefficients", req: Requirements, node_bws: list[i
         return (num * x) // (ratio.denominator * tau * b)
 
     cw = [fl(req.step_weight_bytes, b) for b in node_bws]
-    ck = [fl(req.kv_read_bytes_per_request, b) for b in node_bws]
+    kv = kv_read_for_tp(req, tau)
+    ck = [fl(kv, b) for b in node_bws]
     xt = ([[0] + [fl(x, b) for x in req.moe_extra_bytes] for b in node_bws] if req.moe_extra_bytes
           else [[0] for _ in node_bws])
     top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())),

@@ -47,6 +47,19 @@ class Requirements:
     output_tokens: int
     # KV swapping (zero when off): parked KV and the I/O a turn costs
     swap: Optional["SwapNeed"]
+    # the speed model (docs/calibration.md); under ``calibrated`` the roofline fields above are the bound
+    # (prefill at peak FLOP/s) and these add what the calibrated time per token needs
+    speed_model: str = "roofline"
+    kv_heads: int = 1                   # KV heads: TP beyond them replicates each head (capacity and reads)
+    attention_flops_per_m: int = 0      # decode attention FLOPs of a step per request slot (calibrated only)
+    amortised_prefill_flops: Fraction = Fraction(0)  # c x (prefill + recompute FLOPs) / O per user token
+    prefill_efficiency_override: Optional[Fraction] = None  # the workload's prefill_compute_efficiency, if set
+    held_weight_bytes: int = 0          # weights and draft weights held (capacity without KV and overhead)
+    capacity_overhead: Fraction = Fraction(0)
+
+    @property
+    def calibrated(self) -> bool:
+        return self.speed_model == "calibrated"
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,28 @@ def prefill_flops(model, tokens: int) -> int:
     return 2 * math.ceil(exact(model.active_parameters)) * tokens + 2 * model.layers * tokens * tokens * d
 
 
+def kv_replication(req: Requirements, tau: int) -> Fraction:
+    """How many nodes hold and read each KV head: TP / KV heads when TP exceeds them (calibrated only)."""
+    if not req.calibrated or tau <= req.kv_heads:
+        return Fraction(1)
+    return Fraction(tau, req.kv_heads)
+
+
+def capacity_for_tp(req: Requirements, tau: int) -> int:
+    """Capacity a design at TP degree tau must hold: the KV held rep(tau) times over (see kv_replication)."""
+    rep = kv_replication(req, tau)
+    if rep == 1:
+        return req.capacity_required_bytes
+    return math.ceil((req.held_weight_bytes + req.kv_bytes_total * rep) * (1 + req.capacity_overhead))
+
+
+def kv_read_for_tp(req: Requirements, tau: int) -> int:
+    """KV bytes one request's step reads, over all nodes, at TP degree tau."""
+    if not req.calibrated or tau <= req.kv_heads:
+        return req.kv_read_bytes_per_request
+    return math.ceil(req.kv_read_bytes_per_request * kv_replication(req, tau))
+
+
 def requirements(problem: "Problem") -> Requirements:
     m, w = problem.model, problem.workload
     wb, kb, ab = dtype_bytes(w.weight_dtype), dtype_bytes(w.kv_dtype), dtype_bytes(w.activation_dtype)
@@ -108,7 +143,11 @@ def requirements(problem: "Problem") -> Requirements:
         top = min(c, problem.constraints.max_nodes)
         extra = tuple(p * (moe_weight_bytes(m, wb, Fraction(step * c, p)) - base) for p in range(1, top + 1))
     active = math.ceil(exact(m.active_parameters))
-    eff = exact(w.prefill_compute_efficiency)
+    calibrated = problem.constraints.speed_model == "calibrated"
+    override = exact(w.prefill_compute_efficiency) if w.prefill_compute_efficiency is not None else None
+    # the roofline's prefill efficiency: the workload's (0.5 when unset, as before calibration); the calibrated
+    # model's bound is prefill at peak, and its own time uses the node's efficiency (prefill.prefill_efficiency)
+    eff = Fraction(1) if calibrated else (override if override is not None else Fraction(1, 2))
     lp = w.prompt_tokens
     pf = prefill_flops(m, lp) if lp else 0
     amort = Fraction(c * pf, w.output_tokens_per_request) / eff if lp and w.prefill_here else Fraction(0)
@@ -126,6 +165,9 @@ def requirements(problem: "Problem") -> Requirements:
     recompute = w.kv_swap is not None and w.kv_swap.mode == "recompute"
     first = w.context_length if recompute and lp else lp
     ttft = problem.constraints.max_ttft_ms
+    # decode attention: QK^T and AV, 2 FLOPs per multiply-add each, over the KV a step reads, per verified token
+    attn = (step * 4 * m.layers * math.ceil(exact(w.kv_read_fraction) * w.context_length) * m.attention_heads
+            * m.head_dim) if calibrated else 0
     return Requirements(
         weights_bytes=weights, active_weight_bytes=moe_weight_bytes(m, wb, Fraction(1)), kv_bytes_per_token=kv_tok,
         kv_bytes_per_request=kv_req, kv_bytes_total=kv_total,
@@ -142,4 +184,9 @@ def requirements(problem: "Problem") -> Requirements:
         prefill_efficiency=eff, amortised_flops_per_token=amort,
         max_ttft_s=exact(ttft) / 1000 if ttft is not None else None,
         output_tokens=w.output_tokens_per_request, swap=swap,
+        # an MLA latent cache (kv_elements override) is shared by every head: one "KV head"
+        speed_model=problem.constraints.speed_model, attention_flops_per_m=attn,
+        kv_heads=1 if m.kv_elements_per_token_per_layer is not None else m.kv_heads,
+        held_weight_bytes=weights + draft_bytes, capacity_overhead=overhead,
+        amortised_prefill_flops=amort * eff, prefill_efficiency_override=override,
     )

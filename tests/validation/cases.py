@@ -1,25 +1,24 @@
-"""The validation cases of ``published.yaml``, evaluated: shared by the tests and the docs table (docs/validation.md)."""
+"""The validation cases of ``published.yaml`` (machine totals) and of the bundled measurement file (speed and
+latency), evaluated: shared by the tests and the docs tables (docs/validation.md, docs/calibration.md)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
-from archsearch.evaluate import DesignSpec, evaluate_fixed
-from archsearch.problem import load_problem, problem_from_dict
+from archsearch import validate
+from archsearch.evaluate import evaluate_fixed
+from archsearch.problem import load_problem
 from archsearch.reference import Reference, load_references, totals
 
 DATA = Path(__file__).with_name("published.yaml")
 FIGURES = ("memory_capacity_gb", "memory_bandwidth_tb_per_s", "interconnect_tb_per_s", "price_usd")
 LABELS = {"memory_capacity_gb": ("memory capacity", "GB"), "memory_bandwidth_tb_per_s": ("memory bandwidth", "TB/s"),
           "interconnect_tb_per_s": ("interconnect, both directions", "TB/s"), "price_usd": ("price", "USD")}
-METRICS = {"decode_tokens_per_s_per_user": "tokens/s per user", "system_tokens_per_s": "tokens/s, system",
-           "system_tokens_per_s_per_node": "tokens/s per accelerator",
-           "end_to_end_tokens_per_s_per_user": "output tokens / (TTFT + decode time), per user"}
 
 
 def data() -> dict[str, Any]:
@@ -95,40 +94,10 @@ def total_rows() -> list[Row]:
     return out
 
 
-def speed_problem(case: dict[str, Any]):
-    raw = {"name": "validation", "description": case["name"], "cost": {"basis": "market"},
-           "constraints": {"max_nodes": 100000}, **case["problem"]}
-    return problem_from_dict(raw, f"{DATA.name}: {case['name']}")
+def measured_rows() -> list[validate.Row]:
+    """Every case of the bundled measurement file, evaluated with the calibrated model and the roofline."""
+    return validate.rows(validate.load_measurements())
 
 
-def speed_spec(case: dict[str, Any]) -> DesignSpec:
-    d = case["design"]
-    if isinstance(d, str):
-        return references()[d].spec
-    return DesignSpec(memory=d["memory"], units=d["units"], nodes=d["nodes"], tensor_parallel=d.get("tp", 1),
-                      node=d.get("node"), interconnect=d.get("interconnect"), topology=d.get("topology"))
-
-
-def speed_value(case: dict[str, Any]) -> tuple[float, Optional[str]]:
-    """The model's figure for a speed case, and the constraint it is bound by."""
-    problem = speed_problem(case)
-    ev = evaluate_fixed(problem, speed_spec(case), best=None)
-    m, nodes = ev.design.metrics, ev.design.design.nodes
-    out_tokens = problem.workload.output_tokens_per_request
-    value = {"decode_tokens_per_s_per_user": lambda: m.decode_tokens_per_s_per_user,
-             "system_tokens_per_s": lambda: m.system_tokens_per_s,
-             "system_tokens_per_s_per_node": lambda: m.system_tokens_per_s / nodes,
-             "end_to_end_tokens_per_s_per_user":
-                 lambda: out_tokens / (m.ttft_s + out_tokens / m.decode_tokens_per_s_per_user)}[case["metric"]]()
-    times = {"memory": m.t_mem_s, "communication": m.t_comm_s, "compute": m.t_comp_s}
-    return float(value), max(times, key=times.get)
-
-
-def speed_rows() -> list[Row]:
-    out = []
-    for case in data()["speed"]:
-        value, bound = speed_value(case)
-        pub = float(case["published"])
-        out.append(Row(case["name"], f"{METRICS[case['metric']]} ({bound}-bound)", value, f"{pub:,g}", pub, pub,
-                       case["low"], case["high"], case["kind"], "independent", case["why"]))
-    return out
+#: the name benchmarks/refresh_docs.py calls: the speed rows are now the measured cases
+speed_rows = measured_rows

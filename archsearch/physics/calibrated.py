@@ -1,0 +1,204 @@
+"""The calibrated time per token and time to first token (docs/calibration.md).
+
+Per decode step (one micro-batch passing every stage), per user, in whole picoseconds times PP:
+
+    PP t_mem  = ceil(W1 / (tau b_eff)) PP + ceil(KV_t / (tau b_eff)) M + ceil(X(min(PP, c)) / (tau b_eff))
+    PP t_comp = ceil((F_step + F_attn) / (tau F_dec)) M + ceil(a F_amort / (tau F_pf))
+    PP t_comm = the network's coefficients (CommCoefficients.pp_comm_ps), collective latencies included
+    PP t_fix  = PP x layers x t_layer
+    step time = max(t_mem, t_comp) + t_comm + t_fix          (memory and compute of the same kernels
+                                                              overlap; a TP all-reduce sits between GEMMs
+                                                              and the per-layer launch and sync cost adds)
+    time per token per user = step time / a,   speed ok  <=>  (r / a) x PP x step time <= PP seconds
+
+b_eff = bandwidth_efficiency x node bandwidth (memory medium), t_layer, F_dec = decode_compute_efficiency
+x F and F_pf = prefill_compute_efficiency x F (node; the workload's prefill_compute_efficiency overrides
+it), KV_t = the KV a step reads, times TP / kv_heads when TP exceeds the KV heads (each head is then held
+and read on TP / kv_heads nodes; an MLA latent cache, shared by every head, on all TP nodes).  Every time
+is rounded up to a picosecond term by term, so the search, the oracle and the reports compare the same
+integers.  TTFT = ceil(max(prefill FLOPs / (tau F_pf), W_prefill / (tau b_eff))) + prompt communication
++ layers x t_layer.
+
+The rows of these matrices are node classes (``NodeTerms``); a class's figures are what the time depends
+on, so the CP-SAT model states one allowed set of PP per (network, TP, class) and the oracle evaluates
+every memory configuration with the same function.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from ..units import PS_PER_S, exact
+from .configs import MemoryConfig
+from .decode import micro_batch_m, step_rate
+from .network import CommCoefficients, base_comm, decode_comm, machine_groups
+from .requirements import Requirements, kv_read_for_tp
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+
+@dataclass(frozen=True, order=True)
+class NodeTerms:
+    """What the calibrated time of a node depends on: one class of memory configurations."""
+
+    overhead_ps: int        # fixed time per layer per step (kernel launch, synchronisation)
+    decode_flops: int       # decode FLOP/s of one node: decode_compute_efficiency x peak
+    prefill_flops: int      # prefill FLOP/s of one node: prefill efficiency x peak
+    eff_bw: int             # streaming bandwidth of one node: bandwidth_efficiency x peak (bytes/s)
+
+    def group(self) -> tuple[int, int, int]:
+        """Classes of one group differ only in bandwidth; the speed and TTFT limits loosen as it grows."""
+        return (self.overhead_ps, self.decode_flops, self.prefill_flops)
+
+
+def prefill_efficiency(req: Requirements, mc: MemoryConfig) -> Fraction:
+    """The fraction of peak FLOP/s a prefill reaches: the workload's override, else the node's (calibrated),
+    else the roofline's workload figure."""
+    if req.prefill_efficiency_override is not None:
+        return req.prefill_efficiency_override
+    return exact(mc.node.prefill_compute_efficiency) if req.calibrated else req.prefill_efficiency
+
+
+def effective_bandwidth(req: Requirements, mc: MemoryConfig) -> int:
+    """Bytes/s one node's streaming reads reach (the datasheet figure under the roofline), rounded down."""
+    if not req.calibrated:
+        return mc.bandwidth_bytes_per_s
+    return math.floor(exact(mc.memory.bandwidth_efficiency) * mc.bandwidth_bytes_per_s)
+
+
+def node_terms(req: Requirements, mc: MemoryConfig) -> NodeTerms:
+    return NodeTerms(
+        overhead_ps=math.ceil(exact(mc.node.layer_overhead_ns) * 1000),
+        decode_flops=max(1, math.floor(exact(mc.node.decode_compute_efficiency) * mc.compute_flops)),
+        prefill_flops=max(1, math.floor(prefill_efficiency(req, mc) * mc.compute_flops)),
+        eff_bw=max(1, effective_bandwidth(req, mc)))
+
+
+def _ceil(num: int, den: int) -> int:
+    return -(-num // den)
+
+
+def _column(values: Sequence[int], kind):
+    import numpy as np
+    return np.array(values, dtype=kind)[:, None]
+
+
+def _class_coefficients(req: Requirements, tau: int, t: NodeTerms) -> tuple:
+    """(cw, ck, cf, c0, fixed, X table) of one node class at TP degree tau, in picoseconds, rounded up."""
+    a = req.accepted_per_step
+    kv = kv_read_for_tp(req, tau)
+    am = a * req.amortised_prefill_flops * PS_PER_S
+    return (_ceil(PS_PER_S * req.step_weight_bytes, tau * t.eff_bw), _ceil(PS_PER_S * kv, tau * t.eff_bw),
+            _ceil(PS_PER_S * (req.step_flops_per_m + req.attention_flops_per_m), tau * t.decode_flops),
+            _ceil(am.numerator, am.denominator * tau * t.prefill_flops), req.layers * t.overhead_ps,
+            (0,) + tuple(_ceil(PS_PER_S * x, tau * t.eff_bw) for x in req.moe_extra_bytes))
+
+
+def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp,
+               memo: Optional[dict] = None):
+    """(mem, comp, comm, fixed): PP times each part of one decode step per user, in picoseconds, for each
+    node class (rows) and pipeline depth (``pp``: a 1-D array, or a column with one PP per row).
+    ``memo``: a dict the caller keeps for one ``req``, so each (TP, class) is worked out once."""
+    import numpy as np
+    from ..scaling import INT_LIMIT
+    memo = {} if memo is None else memo
+    key = (tau, id(terms))   # the memo keeps ``terms`` alive (below), so its id names it while the memo lives
+    if key not in memo or memo[key][4] is not terms:  # the rows' coefficients, as Python integers and (where they fit) int64 columns
+        cw, ck, cf, c0, fx, xt = zip(*(_class_coefficients(req, tau, t) for t in terms))
+        cols = {"cw": cw, "ck": ck, "cf": cf, "c0": c0, "fx": fx}
+        peak = {name: max(v) for name, v in cols.items()}
+        peak["xt"] = max(max(r) for r in xt)
+        small = all(v < INT_LIMIT for v in peak.values())
+        arrays = {name: _column(v, np.int64) for name, v in cols.items()} if small else {}
+        if small and req.moe_extra_bytes:
+            arrays["xt"] = np.array(xt, dtype=np.int64)
+        memo[key] = (cols, xt, peak, arrays, terms)
+    cols, xt, peak, arrays, _ = memo[key]
+    xs = req.moe_extra_bytes
+    m = micro_batch_m(pp, req.concurrency)
+    top_pp, top_m = int(pp.max()), int(m.max())
+    top = (peak["cw"] * top_pp + peak["ck"] * top_m + peak["xt"] + peak["cf"] * top_m + peak["c0"]
+           + cc.pp_comm_ps(top_pp, top_m) + peak["fx"] * top_pp)
+    top *= max(step_rate(req).numerator, 1)
+    kind = np.int64 if top < INT_LIMIT and PS_PER_S * top_pp * step_rate(req).denominator < INT_LIMIT else object
+    if kind is not np.int64 or not arrays:
+        arrays = {name: _column(v, kind) for name, v in cols.items()}
+        if xs:
+            arrays["xt"] = np.array(xt, dtype=kind)
+    pp_k, m_k = pp.astype(kind), m.astype(kind)
+    mem = arrays["cw"] * pp_k + arrays["ck"] * m_k
+    if xs:
+        shape = np.broadcast_shapes((len(terms), 1), pp.shape)
+        idx = np.broadcast_to(np.minimum(pp, req.concurrency).astype(np.int64), shape)
+        mem = mem + arrays["xt"][np.arange(len(terms))[:, None], idx]
+    comp = arrays["cf"] * m_k + arrays["c0"]
+    fixed = arrays["fx"] * pp_k
+    comm = np.broadcast_to(cc.pp_comm_ps(pp_k, m_k), fixed.shape)
+    return mem, comp, comm, fixed
+
+
+def speed_matrix(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp,
+                 memo: Optional[dict] = None):
+    """The calibrated speed target, rows x PP, exact:  (r / a) (max(mem, comp) + comm + fixed) <= PP seconds."""
+    import numpy as np
+    mem, comp, comm, fixed = step_times(req, cc, terms, tau, pp, memo)
+    sr = step_rate(req)
+    total = np.maximum(mem, comp) + comm + fixed
+    return np.asarray(sr.numerator * total <= sr.denominator * PS_PER_S * pp.astype(total.dtype), dtype=bool)
+
+
+def ttft_ps(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp):
+    """Calibrated time to first token in picoseconds, rows x PP (cc: per-token coefficients):
+    ceil(max(FLOPs / (tau F_pf), W / (tau b_eff))) + the prompt's communication + layers x t_layer."""
+    import numpy as np
+    work = [max(_ceil(PS_PER_S * req.prefill_flops, tau * t.prefill_flops),
+                _ceil(PS_PER_S * req.prefill_weight_bytes, tau * t.eff_bw)) + req.layers * t.overhead_ps
+            for t in terms]
+    top = max(work) + cc.prompt_ps(int(pp.max()), req.prompt_tokens)
+    kind = np.int64 if top < 2**62 else object
+    pp_k = pp.astype(kind)
+    return _column(work, kind) + cc.prompt_ps(pp_k, req.prompt_tokens)
+
+
+def ttft_matrix(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp):
+    """The calibrated TTFT limit, rows x PP, exact (all true without a limit)."""
+    import numpy as np
+    if req.max_ttft_s is None:
+        return np.ones(np.broadcast_shapes((len(terms), 1), pp.shape), dtype=bool)
+    return np.asarray(ttft_ps(req, cc, terms, tau, pp) <= math.floor(req.max_ttft_s * PS_PER_S), dtype=bool)
+
+
+def _per_machine(cfg, tau: int, terms: Sequence[NodeTerms], pp, fn):
+    """``fn(nodes, terms, pp values)`` (rows x PP) applied machine class by machine class of N = tau x PP
+    (communication depends on the machine): rows x PP for a 1-D pp, one PP per row for a column."""
+    import numpy as np
+    pp = np.asarray(pp)
+    if pp.ndim == 1:
+        out = np.zeros((len(terms), len(pp)), dtype=bool)
+        for n, sel in machine_groups(cfg, tau, pp):
+            out[:, sel] = fn(n, terms, pp[sel])
+        return out
+    out = np.zeros(pp.shape, dtype=bool)
+    for n, sel in machine_groups(cfg, tau, pp):
+        if sel.all():  # one machine for every row: the caller's own list (its coefficients are memoised)
+            return fn(n, terms, pp)
+        rows = np.nonzero(sel[:, 0])[0]
+        out[rows, 0] = fn(n, [terms[i] for i in rows], pp[rows])[:, 0]
+    return out
+
+
+def speed_matrix_at(req: Requirements, cfg, tau: int, problem, terms: Sequence[NodeTerms], pp,
+                    memo: Optional[dict] = None):
+    """``speed_matrix`` with each PP's own machine (its decode communication)."""
+    return _per_machine(cfg, tau, terms, pp, lambda n, ts, v: speed_matrix(
+        req, decode_comm(cfg, tau, req, problem, nodes=n), ts, tau, v, memo))
+
+
+def ttft_matrix_at(req: Requirements, cfg, tau: int, problem, terms: Sequence[NodeTerms], pp):
+    """``ttft_matrix`` with each PP's own machine (its prompt communication)."""
+    return _per_machine(cfg, tau, terms, pp, lambda n, ts, v: ttft_matrix(
+        req, base_comm(cfg, tau, req, problem, nodes=n), ts, tau, v))

@@ -1,0 +1,120 @@
+"""The physics of one design space, computed once and shared by the oracle bounds and the CP-SAT model.
+
+A solve reads the same per-(network, TP) figures several times: the oracle's quick lower bounds, the
+model's speed, TTFT and balance groups, and the infeasibility diagnosis (which builds the model once
+per constraint group).  ``PhysicsCache`` computes each figure on first use with the functions of
+``physics`` and keeps it for the life of its ``Space`` (``Space.physics``): no module-level state, so
+two problems never share an entry.  Every value is exactly what ``physics`` returns.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING, Callable, Optional
+
+import numpy as np
+
+from . import physics
+from .physics import NetworkConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Space
+
+
+class PhysicsCache:
+    """Per-(network, TP) and per-(memory, network) physics of one ``Space``, each computed once."""
+
+    def __init__(self, space: "Space") -> None:
+        self.space = space
+        self._memo: dict = {}
+
+    def _once(self, key: tuple, compute: Callable):
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
+
+    # -- per (network, TP) ----------------------------------------------------------------------
+    def pp_range(self, n: NetworkConfig, t: int) -> Optional[np.ndarray]:
+        """The pipeline depths PP with N = t x PP inside network n's node range (None if there are none)."""
+        def compute():
+            if (n.tier is None and t > 1) or not physics.tp_fits(n, t):
+                return None  # no TP without links; a two-level network keeps TP inside one domain
+            lo = max(1, -(-n.n_min // t))
+            hi = min(n.n_max, self.space.max_nodes) // t
+            return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None
+        return self._once(("pp", n.index, t), compute)
+
+    def comm_speed_mask(self, n: NetworkConfig, t: int) -> np.ndarray:
+        """``physics.comm_speed_mask_at`` over ``pp_range(n, t)`` (each PP with its own machine's coefficients)."""
+        s = self.space
+        return self._once(("speed", n.index, t),
+                          lambda: physics.comm_speed_mask_at(s.req, n, t, s.problem, self.pp_range(n, t)))
+
+    def ttft_comm_mask(self, n: NetworkConfig, t: int) -> np.ndarray:
+        """``physics.ttft_comm_mask`` over ``pp_range(n, t)``, each PP with its own machine's coefficients."""
+        s, req = self.space, self.space.req
+
+        def compute():
+            return physics.machine_mask(n, t, self.pp_range(n, t), lambda nodes, v: physics.ttft_comm_mask(
+                req, physics.base_comm(n, t, req, s.problem, nodes=nodes), v))
+        return self._once(("ttft", n.index, t), compute)
+
+    def comm_rule_matrix(self, n: NetworkConfig, t: int, ratio: Fraction) -> np.ndarray:
+        """``physics.comm_rule_matrix_at`` over ``pp_range(n, t)``: one row per node bandwidth level
+        (``bandwidth_levels``)."""
+        s = self.space
+        return self._once(("rule", n.index, t, ratio),
+                          lambda: physics.comm_rule_matrix_at(n, t, s.req, s.problem, self.bandwidth_levels, ratio,
+                                                              self.pp_range(n, t)))
+
+    # -- per memory configuration -----------------------------------------------------------------
+    def node_bounds(self, m, groups: tuple[str, ...]) -> tuple[int, int]:
+        """``model.node_bounds`` of memory configuration m with these constraint groups."""
+        from .model import node_bounds
+        return self._once(("node_bounds", m.index, groups), lambda: node_bounds(self.space, m, groups))
+
+    @property
+    def bandwidth_levels(self) -> list[int]:
+        """The distinct per-node memory bandwidths, ascending (the comm-time rule's rows): the streaming
+        bandwidth a node reaches when the speed model is calibrated, the datasheet figure under the roofline."""
+        s = self.space
+        return self._once(("levels",), lambda: sorted({physics.effective_bandwidth(s.req, m) for m in s.mems}))
+
+    @property
+    def level_of_mem(self) -> np.ndarray:
+        """For each memory configuration, its row in ``bandwidth_levels``."""
+        def compute():
+            where = {v: i for i, v in enumerate(self.bandwidth_levels)}
+            return np.array([where[physics.effective_bandwidth(self.space.req, m)] for m in self.space.mems],
+                            dtype=np.int64)
+        return self._once(("level_of_mem",), compute)
+
+    def ttft_pair_ok(self, t: int) -> np.ndarray:
+        """``physics.ttft_pair_ok`` of every memory configuration at TP degree t."""
+        s = self.space
+        return self._once(("ttft_pair", t),
+                          lambda: np.array([physics.ttft_pair_ok(s.req, m, t) for m in s.mems], dtype=bool))
+
+    # -- per (memory, network) ----------------------------------------------------------------------
+    def keep_up(self, ratio: Fraction, pipeline: bool = False) -> np.ndarray:
+        """``physics.links_keep_up_matrix`` at this ratio (memory configurations x network configurations);
+        ``pipeline``: on the links pipeline hops use (both levels of a two-level network)."""
+        s = self.space
+        return self._once(("keep_up", ratio, pipeline),
+                          lambda: physics.links_keep_up_matrix(s.mems, s.nets, ratio, pipeline))
+
+    @property
+    def compatible(self) -> np.ndarray:
+        """``physics.compatible`` for every (memory configuration, network configuration) pair."""
+        s = self.space
+        return self._once(("compatible",), lambda: np.array(
+            [[physics.compatible(m, n) for n in s.nets] for m in s.mems], dtype=bool).reshape(len(s.mems),
+                                                                                             len(s.nets)))
+
+    def network_cost_usd(self, n: NetworkConfig) -> np.ndarray:
+        """``physics.network_cost_usd`` of network n at every node count 0..n.n_max (index = node count)."""
+        return self._once(("net_cost", n.index),
+                          lambda: np.asarray(physics.network_cost_usd(n, np.arange(n.n_max + 1, dtype=np.int64)),
+                                             dtype=np.int64))

@@ -1,0 +1,128 @@
+"""archsearch.physics.calibrated: the calibrated time per token and TTFT, and what feeds them."""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from archsearch import physics
+from archsearch.problem import problem_from_dict
+from archsearch.units import PS_PER_S
+
+pytestmark = pytest.mark.calibrated
+
+
+def problem(speed_model="calibrated", overrides=None, **workload):
+    raw = {"name": "t", "model": "llama-2-70b",
+           "workload": {"context_length": 4096, "concurrency": 1, "min_decode_tokens_per_s_per_user": 10, **workload},
+           "constraints": {"max_nodes": 64, "speed_model": speed_model},
+           **({"overrides": overrides} if overrides else {})}
+    return problem_from_dict(raw, "test")
+
+
+def design(p, nodes=8, tp=8, tier="nvlink4", topology="single-switch"):
+    mc = next(m for m in physics.memory_configs(p) if m.node.name == "h100-sxm")
+    nc = next(n for n in physics.network_configs(p)[1:] if n.tier.name == tier and n.topology.name == topology
+              and n.n_min <= nodes <= n.n_max)
+    return physics.Design(mc, nc, nodes, tp)
+
+
+# round numbers: 1 us per layer, 10 us per collective, half the bandwidth, a quarter of the FLOP/s
+ROUND = {"nodes": {"h100-sxm": {"layer_overhead_ns": 1000, "decode_compute_efficiency": 0.25,
+                                "prefill_compute_efficiency": 0.5}},
+         "memory": {"hbm3-h100": {"bandwidth_efficiency": 0.5}},
+         "interconnects": {"nvlink4": {"collective_latency_ns": 10000}}}
+
+
+def test_time_per_token_is_max_of_memory_and_compute_plus_communication_plus_fixed():
+    p = problem(overrides=ROUND)
+    req, d = physics.requirements(p), design(p)
+    met = physics.evaluate(d, req, p)
+    weights, kv = 2 * 68980000000, 80 * 2 * 8 * 128 * 2 * 4096
+    assert met.t_mem_s == pytest.approx((weights + kv) / (8 * 0.5 * 3350e9), rel=1e-9)
+    assert met.t_fixed_s == Fraction(80 * 1000, 10**9)
+    # 160 all-reduces: 2 steps x 1 hop x 1 us (tier latency) + 10 us each, plus the bandwidth part
+    roof = physics.evaluate(d, physics.roofline(req), p)
+    assert met.t_comm_s - roof.t_comm_s == pytest.approx(160 * 10e-6, rel=1e-6)
+    t = max(met.t_mem_s, met.t_comp_s) + met.t_comm_s + met.t_fixed_s
+    assert met.decode_tokens_per_s_per_user == 1 / t
+    assert met.decode_tokens_per_s_per_user_bound == 1 / max(roof.t_mem_s, roof.t_comm_s, roof.t_comp_s)
+
+
+def test_decode_attention_flops_count_the_kv_read():
+    p = problem(kv_read_fraction=0.5)
+    req = physics.requirements(p)
+    assert req.attention_flops_per_m == 4 * 80 * 2048 * 64 * 128
+    assert physics.requirements(problem("roofline", kv_read_fraction=0.5)).attention_flops_per_m == 0
+
+
+def test_the_speed_check_agrees_with_the_figure():
+    p = problem(overrides=ROUND)
+    req, d = physics.requirements(p), design(p)
+    met = physics.evaluate(d, req, p)
+    for target in (met.decode_tokens_per_s_per_user * Fraction(99, 100), met.decode_tokens_per_s_per_user * 2):
+        p2 = problem(overrides=ROUND, min_decode_tokens_per_s_per_user=float(target))
+        req2 = physics.requirements(p2)
+        [chk] = [c for c in physics.checks(d, req2, p2) if c.name == "speed"]
+        assert chk.ok == (req2.min_tokens_per_s <= met.decode_tokens_per_s_per_user)
+
+
+def test_the_roofline_is_unchanged_and_its_own_bound():
+    p = problem("roofline", overrides=ROUND)
+    req, d = physics.requirements(p), design(p)
+    met = physics.evaluate(d, req, p)
+    assert met.decode_tokens_per_s_per_user == met.decode_tokens_per_s_per_user_bound
+    assert met.t_mem_s == Fraction(2 * 68980000000 + 80 * 2 * 8 * 128 * 2 * 4096, 8 * 3350 * 10**9)
+    assert met.t_fixed_s == 0 and met.speed_model == "roofline"
+
+
+def test_ttft_is_max_of_compute_and_weight_reads_plus_communication_plus_fixed():
+    p = problem(overrides=ROUND, prompt_tokens=4096)
+    req, d = physics.requirements(p), design(p)
+    met = physics.evaluate(d, req, p)
+    flops = 2 * 68980000000 * 4096 + 2 * 80 * 4096 * 4096 * 64 * 128
+    work = max(flops / (8 * 0.5 * 989.4e12), 2 * 68980000000 / (8 * 0.5 * 3350e9))
+    comm = physics.base_comm(d.net, 8, req, p, nodes=8).prompt_ps(1, 4096) / PS_PER_S
+    assert float(met.ttft_s) == pytest.approx(work + comm + 80e-6, rel=1e-9)
+    # the workload's prefill_compute_efficiency overrides the node's
+    p2 = problem(overrides=ROUND, prompt_tokens=4096, prefill_compute_efficiency=0.25)
+    assert physics.prefill_efficiency(physics.requirements(p2), d.mem) == Fraction(1, 4)
+
+
+def test_collective_latency_per_topology_kind():
+    over = {"interconnects": {"nvlink4": {"collective_latency_ns": 10000,
+                                          "collective_latency_ns_by_topology": {"switch": 2500}}}}
+    p = problem(overrides=over)
+    nets = {n.topology.name: n for n in physics.network_configs(p)[1:] if n.tier.name == "nvlink4"}
+    assert physics.collective_latency_s(nets["single-switch"]) == Fraction(25, 10**7)
+    assert physics.collective_latency_s(nets["all-to-all"]) == Fraction(1, 10**5)
+
+
+def test_kv_is_replicated_beyond_the_kv_heads():
+    req = physics.requirements(problem(concurrency=4))
+    kv = 80 * 2 * 8 * 128 * 2 * 4096
+    assert physics.kv_replication(req, 8) == 1 and physics.kv_replication(req, 16) == 2
+    assert physics.kv_read_for_tp(req, 32) == 4 * kv
+    assert physics.capacity_for_tp(req, 16) - physics.capacity_for_tp(req, 8) == pytest.approx(4 * kv * 1.1, abs=1)
+    roof = physics.requirements(problem("roofline", concurrency=4))
+    assert physics.kv_replication(roof, 16) == 1
+
+
+def test_an_mla_cache_is_held_on_every_tensor_parallel_node():
+    raw = {"name": "t", "model": "deepseek-v3", "workload": {"context_length": 4096, "concurrency": 1},
+           "constraints": {"max_nodes": 64}}
+    req = physics.requirements(problem_from_dict(raw, "test"))
+    assert physics.kv_replication(req, 8) == 8
+
+
+def test_matrix_rows_are_node_classes_and_loosen_with_bandwidth():
+    p = problem(overrides=ROUND)
+    req, d = physics.requirements(p), design(p)
+    terms = physics.node_terms(req, d.mem)
+    faster = dataclasses.replace(terms, eff_bw=terms.eff_bw * 4)
+    pp = np.arange(1, 5, dtype=np.int64)
+    ok = physics.speed_matrix(req, physics.decode_comm(d.net, 8, req, p, nodes=8), [terms, faster], 8, pp)
+    assert ok.shape == (2, 4) and (ok[1] >= ok[0]).all()

@@ -1,0 +1,41 @@
+"""archsearch.physics_cache: every cached figure equals what physics computes, and is computed once."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from archsearch import load_problem, physics
+from archsearch.model import build_space
+from archsearch.physics_cache import PhysicsCache
+from archsearch.problem import bundled_problems
+
+
+def test_cached_figures_equal_physics_on_every_bundled_problem() -> None:
+    for path in bundled_problems():
+        space = build_space(load_problem(path))
+        cache, req, p = space.physics_cache, space.req, space.problem
+        for n in space.nets[:6]:
+            for t in space.tps[:4]:
+                pp = cache.pp_range(n, t)
+                if pp is None:
+                    continue
+                assert (cache.comm_speed_mask(n, t) == physics.comm_speed_mask_at(req, n, t, p, pp)).all()
+                assert (cache.ttft_comm_mask(n, t) == physics.machine_mask(n, t, pp, lambda nodes, v, n=n, t=t: (
+                    physics.ttft_comm_mask(req, physics.base_comm(n, t, req, p, nodes=nodes), v)))).all()
+            assert (cache.network_cost_usd(n)[1:] == physics.network_cost_usd(n, np.arange(1, n.n_max + 1))).all()
+        for ratio in (Fraction(0), Fraction(1, 8), Fraction(1, 2), Fraction(7, 3)):
+            slow = [[physics.links_keep_up(n, m, ratio) for n in space.nets] for m in space.mems]
+            assert (cache.keep_up(ratio) == np.array(slow, dtype=bool)).all(), (path.stem, ratio)
+
+
+def test_each_figure_is_computed_once_per_space(monkeypatch) -> None:
+    space = build_space(load_problem())
+    calls = []
+    real = physics.comm_speed_mask_at
+    monkeypatch.setattr(physics, "comm_speed_mask_at", lambda *a: calls.append(a[1:3]) or real(*a))
+    n, t = space.nets[1], space.tps[0]
+    first = space.physics_cache.comm_speed_mask(n, t)
+    assert space.physics_cache.comm_speed_mask(n, t) is first and len(calls) == 1
+    assert (PhysicsCache(space).comm_speed_mask(n, t) == first).all() and len(calls) == 2  # a new cache: afresh
