@@ -47,6 +47,7 @@ def test_small_problem_loads_with_defaults(write_problem: Callable[..., Path], s
     assert p.search.workers == 1 and p.search.distinct == "architecture" and dict(p.search.include) == {}
     assert p.constraints.max_power_w is None
     assert p.constraints.max_tensor_parallel == 16  # capped at max_nodes
+    assert p.search.two_level is False  # two-level networks are opt-in (docs/two-level-networks.md)
 
 
 def test_minimal_problem_takes_every_default(write_problem: Callable[..., Path]) -> None:
