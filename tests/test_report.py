@@ -66,8 +66,9 @@ def test_two_level_rows_split_cost_and_communication_by_level():
         "name": "dgx", "model": "llama-3.1-405b",
         "workload": {"context_length": 131072, "concurrency": 16, "weight_dtype": "fp8", "kv_dtype": "fp8"},
         "constraints": {"max_nodes": 64, "balance": {"rule": "comm_time"}},
-        "search": {"top_k": 1, "include": {"interconnects": ["nvlink4", "infiniband-ndr"],
-                                           "topologies": ["single-switch", "fat-tree"], "nodes": ["h100-sxm"]}}},
+        "search": {"top_k": 1, "two_level": True,
+                   "include": {"interconnects": ["nvlink4", "infiniband-ndr"],
+                               "topologies": ["single-switch", "fat-tree"], "nodes": ["h100-sxm"]}}},
         "test.yaml")
     r = design_row(solve(p).designs[0])
     lv = r["levels"]
