@@ -123,6 +123,10 @@ class Interconnect:
     cost_basis: str
     source: str
     estimate: Estimate
+    roles: tuple[str, ...] = ()                 # two-level networks: "domain" (scale-up), "fabric" (scale-out)
+    domain_sizes: tuple[int, ...] = ()          # nodes per scale-up domain the tier is built in (role domain)
+    fabric_links_per_node: int | None = None    # ports per node when the tier is the fabric (None: links_per_node)
+    fabric_topologies: tuple[str, ...] | None = None  # topologies it is wired as when the fabric (None: all)
     # calibration (docs/calibration.md): fixed time of one small-message collective (all-reduce,
     # all-to-all) or pipeline hop, beyond the per-hop latency_ns; per topology kind where it differs
     collective_latency_ns: float = 0.0
@@ -317,9 +321,48 @@ def _interconnect(e: Entry) -> Interconnect:
         collective_latency_ns=e.number("collective_latency_ns", minimum=0, default=0.0),
         collective_latency_ns_by_topology=_by_topology(e),
         **common,
+        **_levels(e),
     )
+    for t in i.fabric_topologies or ():
+        if t not in i.topologies:
+            raise e.message("fabric_topologies", f"'{t}' is not one of the tier's topologies")
     e.done()
     return i
+
+
+ROLES = ("domain", "fabric")
+
+
+#: the largest scale-up domain a catalog may state (the largest interconnect reach the ranges allow)
+MAX_DOMAIN_NODES = 10**6
+
+
+def _levels(e: Entry) -> dict[str, Any]:
+    """The two-level fields of a tier: the roles it may play, its domain sizes, its ports as a fabric."""
+    roles = e.string_list("roles", default=())
+    for r in roles:
+        if r not in ROLES:
+            raise e.message("roles", f"unknown role '{r}' (known: {', '.join(ROLES)})")
+    sizes = e.pop("domain_sizes", None)
+    if sizes is not None:
+        if (not isinstance(sizes, list) or not sizes
+                or not all(isinstance(x, int) and not isinstance(x, bool) and 2 <= x <= MAX_DOMAIN_NODES
+                           for x in sizes)):
+            raise e.message("domain_sizes", f"expected a non-empty list of integers in [2, {MAX_DOMAIN_NODES:,}], "
+                                            f"found {shown(sizes)}")
+        if "domain" not in roles:
+            raise e.message("domain_sizes", "given, but 'domain' is not in roles")
+    elif "domain" in roles:
+        raise e.message("domain_sizes", "missing: a tier with role 'domain' lists the domain sizes it is built in")
+    fab = e.number("fabric_links_per_node", positive=True, integer=True, default=None)
+    if fab is not None and "fabric" not in roles:
+        raise e.message("fabric_links_per_node", "given, but 'fabric' is not in roles")
+    fab_topos = e.string_list("fabric_topologies", default=None)
+    if fab_topos is not None:
+        if "fabric" not in roles:
+            raise e.message("fabric_topologies", "given, but 'fabric' is not in roles")
+    return {"roles": tuple(roles), "domain_sizes": tuple(sorted(set(sizes or ()))), "fabric_links_per_node": fab,
+            "fabric_topologies": fab_topos}
 
 
 def _by_topology(e: Entry) -> tuple[tuple[str, float], ...]:

@@ -4,7 +4,10 @@ A design is written ``memory=hbm4,units=6,node=gpu-hbm,nodes=2,tp=2,interconnect
 (``node`` may be left out when one node type carries the memory; ``interconnect`` and ``topology`` when
 ``nodes`` is 1; ``tp`` defaults to 1, so PP = nodes / tp; ``backing`` names the KV backing medium of a
 problem that swaps KV, the cheapest by default; under kv_swap mode ``best`` a design without ``backing``
-takes the better of swapping and recomputing).  It is evaluated even when it breaks the
+takes the better of swapping and recomputing).  A two-level design adds ``domain`` (nodes per scale-up
+domain, D), ``fabric`` and ``fabric_topology``: ``interconnect`` and ``topology`` then wire each domain
+and the fabric joins all nodes, e.g. ``...,nodes=256,tp=8,interconnect=nvlink4,topology=single-switch,
+domain=8,fabric=infiniband-ndr,fabric_topology=fat-tree``.  It is evaluated even when it breaks the
 problem's constraints: every constraint says whether it holds and by how much.
 """
 
@@ -22,7 +25,9 @@ from .solve import RankedDesign, SolveResult, solve
 from .ranges import RANGES
 from .yamlio import check_number, shown
 
-FIELDS = ("memory", "units", "node", "nodes", "tp", "interconnect", "topology", "backing")
+FIELDS = ("memory", "units", "node", "nodes", "tp", "interconnect", "topology", "backing", "domain", "fabric",
+          "fabric_topology")
+LEVEL_FIELDS = ("domain", "fabric", "fabric_topology")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,9 @@ class DesignSpec:
     interconnect: Optional[str]
     topology: Optional[str]
     backing: Optional[str] = None       # KV backing medium (problems with kv_swap)
+    domain: Optional[int] = None        # two-level: nodes per scale-up domain
+    fabric: Optional[str] = None        # two-level: the scale-out tier
+    fabric_topology: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -71,12 +79,59 @@ def parse_design(text: str) -> DesignSpec:
     spec = DesignSpec(memory=fields["memory"], units=whole("units"), nodes=whole("nodes"),
                       tensor_parallel=whole("tp", 1), node=fields.get("node"),
                       interconnect=fields.get("interconnect"), topology=fields.get("topology"),
-                      backing=fields.get("backing"))
+                      backing=fields.get("backing"), domain=whole("domain"), fabric=fields.get("fabric"),
+                      fabric_topology=fields.get("fabric_topology"))
+    check_levels(spec)
     if spec.nodes % spec.tensor_parallel:
         raise UsageError(f"--design: tp {spec.tensor_parallel} does not divide nodes {spec.nodes} (PP = nodes / tp)")
     if spec.nodes > 1 and (spec.interconnect is None or spec.topology is None):
         raise UsageError("--design: more than one node needs an interconnect and a topology")
     return spec
+
+
+def check_levels(spec: DesignSpec, where: str = "--design") -> None:
+    """A two-level design gives domain, fabric and fabric_topology together, more nodes than one domain,
+    and a TP that divides the domain."""
+    given = [k for k in LEVEL_FIELDS if getattr(spec, k) is not None]
+    if not given:
+        return
+    if len(given) < len(LEVEL_FIELDS):
+        missing = [k for k in LEVEL_FIELDS if k not in given]
+        raise UsageError(f"{where}: a two-level design gives {', '.join(LEVEL_FIELDS)}; missing {', '.join(missing)}")
+    if spec.nodes <= spec.domain:
+        raise UsageError(f"{where}: nodes {spec.nodes} fit in one domain of {spec.domain}; a two-level design "
+                         f"has more nodes than its domain")
+    if spec.domain % spec.tensor_parallel:
+        raise UsageError(f"{where}: tp {spec.tensor_parallel} does not divide domain {spec.domain} "
+                         f"(tensor parallel stays inside a domain)")
+
+
+def _two_level_config(unlimited, spec: DesignSpec):
+    """The two-level configuration of ``spec`` (domain tier and topology, D, fabric tier and topology)."""
+    cat = unlimited.catalog
+    for key, name in (("interconnect", spec.interconnect), ("fabric", spec.fabric)):
+        if name not in cat.interconnects:
+            raise UsageError(f"--design: {key}: unknown interconnect '{name}' "
+                             f"(known: {', '.join(sorted(cat.interconnects))})")
+    dom, fab = cat.interconnects[spec.interconnect], cat.interconnects[spec.fabric]
+    if spec.domain not in dom.domain_sizes:
+        sizes = ", ".join(map(str, dom.domain_sizes)) or "none: it has no domain role"
+        raise UsageError(f"--design: domain: {spec.interconnect} is built in domains of {sizes}, not {spec.domain}")
+    if "fabric" not in fab.roles:
+        raise UsageError(f"--design: fabric: {spec.fabric} has no fabric role")
+    open_ = dataclasses.replace(unlimited, search=dataclasses.replace(unlimited.search, two_level=True),
+                                constraints=dataclasses.replace(unlimited.constraints, balance=dataclasses.replace(
+                                    unlimited.constraints.balance, pipeline_parallel_ratio=0)))
+    nets = [n for n in physics.two_level_configs(open_, 0)
+            if n.domain_nodes == spec.domain and n.tier.name == spec.interconnect
+            and n.topology.name == spec.topology and n.fabric.tier.name == spec.fabric
+            and n.fabric.topology.name == spec.fabric_topology]
+    nc = next((n for n in nets if n.n_min <= spec.nodes <= n.n_max), None)
+    if nc is None:
+        spans = ", ".join(f"{n.n_min}..{n.n_max}" for n in nets) or "no node counts"
+        raise UsageError(f"--design: {spec.interconnect} {spec.topology} x{spec.domain} + {spec.fabric} "
+                         f"{spec.fabric_topology} spans {spans}, not {spec.nodes} nodes")
+    return nc
 
 
 def build_design(problem, spec: DesignSpec) -> Design:
@@ -101,14 +156,16 @@ def build_design(problem, spec: DesignSpec) -> Design:
         offered = f"{mems[0].units}..{mems[-1].units}" if mems else "none"
         raise UsageError(f"--design: units: {spec.units} units of {spec.memory} on {node} are not offered "
                          f"(offered: {offered})")
-    if spec.nodes == 1:
+    if spec.domain is not None:
+        nc = _two_level_config(unlimited, spec)
+    elif spec.nodes == 1:
         nc = physics.network_configs(unlimited)[0]
     else:
         if spec.interconnect not in cat.interconnects:
             raise UsageError(f"--design: unknown interconnect '{spec.interconnect}' "
                              f"(known: {', '.join(sorted(cat.interconnects))})")
         nets = [n for n in physics.network_configs(unlimited)[1:]
-                if n.tier.name == spec.interconnect and n.topology.name == spec.topology]
+                if not n.domain_nodes and n.tier.name == spec.interconnect and n.topology.name == spec.topology]
         if not nets:
             tier = cat.interconnects[spec.interconnect]
             raise UsageError(f"--design: {spec.interconnect} cannot be wired as '{spec.topology}' "
@@ -169,10 +226,12 @@ def structure_checks(problem, design: Design) -> list[Check]:
     inc = problem.search.include
     if inc:
         net = design.net
-        parts = {"memory": design.mem.memory.name, "nodes": design.mem.node.name,
-                 "interconnects": net.tier.name if net.tier else None,
-                 "topologies": net.topology.name if net.topology else None}
-        outside = [f"{sec} {name}" for sec, name in parts.items() if name and sec in inc and name not in inc[sec]]
+        parts = [("memory", design.mem.memory.name), ("nodes", design.mem.node.name),
+                 ("interconnects", net.tier.name if net.tier else None),
+                 ("topologies", net.topology.name if net.topology else None)]
+        if net.domain_nodes:
+            parts += [("interconnects", net.fabric.tier.name), ("topologies", net.fabric.topology.name)]
+        outside = [f"{sec} {name}" for sec, name in parts if name and sec in inc and name not in inc[sec]]
         out.append(Check("search.include", not outside, 0.0,
                          f"outside the problem's include lists: {', '.join(outside)}" if outside
                          else "every part is in the problem's include lists"))

@@ -164,6 +164,9 @@ class DesignModel:
             barred = [a for m, a in zip(mems, self.use_mem) if not compatible[m.index, n.index]]
             if barred:  # this tier cannot join these node types
                 md.add(u + sum(barred) <= 1)
+            too_wide = [self.use_tp[t] for t in tps if not physics.tp_fits(n, t)]
+            if too_wide:  # a two-level network keeps tensor parallel inside one scale-up domain
+                md.add(u + sum(too_wide) <= 1)
         for t in tps:
             md.add(self.pp_tp[t] <= (nmax // t) * self.use_tp[t])
         md.add(sum(t * self.pp_tp[t] for t in tps) == self.N)
@@ -195,7 +198,10 @@ class DesignModel:
 
         node_cost = sum(m.cost_usd * x for m, x in zip(mems, self.nodes_mem))
         net_cost_terms, self.net_power_terms = [], []
+        self._shared_level_terms(net_cost_terms)
         for n, u, y in zip(nets, self.use_net, self.nodes_net):
+            if n.domain_nodes:  # counted by _shared_level_terms
+                continue
             beyond = None
             for t in n.terms:
                 usd_each = physics.network_term_usd(t)
@@ -226,6 +232,42 @@ class DesignModel:
         self.cost_max = max(cmax, 1)
         self.C = md.new_int_var(1, self.cost_max, "C")
         md.add(self.C == node_cost + sum(c_ * v for c_, v, _ in net_cost_terms) + back_cost)
+
+    def _shared_level_terms(self, net_cost_terms: list) -> None:
+        """The items of two-level configurations, one count variable per distinct term.
+
+        Many two-level configurations share a level (one domain under several fabrics, one fabric over
+        several domains), so they share its terms: at most one configuration is chosen, so a term's
+        count over the sum of its configurations' node variables is the chosen one's count (0 if none).
+        """
+        md, nets = self.model, self.space.nets
+        groups: dict[tuple, list[int]] = {}
+        for n in nets:
+            if not n.domain_nodes:
+                continue
+            for t in n.terms:
+                usd_each = physics.network_term_usd(t)
+                if usd_each == 0 and t.w == 0:
+                    continue
+                if t.base == BEYOND_RACK and n.n_max <= n.rack_nodes:
+                    continue
+                rack = n.rack_nodes if t.base == BEYOND_RACK else 0
+                groups.setdefault((t.label, t.num, t.den, t.base, t.mult, usd_each, t.w, rack), []).append(n.index)
+        for (label, num, den, base_kind, mult, usd_each, w, rack), js in groups.items():
+            y = sum(self.nodes_net[j] for j in js)
+            hi = max(nets[j].n_max for j in js)
+            if base_kind == BEYOND_RACK:
+                hi -= rack
+                base = md.new_int_var(0, hi, f"beyond_rack[{label}, {len(net_cost_terms)}]")
+                md.add_max_equality(base, [0, y - rack * sum(self.use_net[j] for j in js)])
+            else:
+                base = y
+            top = -((-num * hi) // den)
+            cnt = md.new_int_var(0, top, f"{label}[shared {len(net_cost_terms)}]")
+            md.add(den * cnt >= num * base)
+            md.add(den * cnt <= num * base + den - 1)
+            net_cost_terms.append((usd_each * mult, cnt, top))
+            self.net_power_terms.append((w * mult, cnt, top))
 
     # -- constraint groups (GROUPS) -------------------------------------------------------------
     def _capacity(self) -> None:
@@ -350,11 +392,11 @@ class DesignModel:
             md.add(self.PP >= 2).only_enforce_if(self.pp_multi)
             md.add(self.PP <= 1).only_enforce_if(~self.pp_multi)
             tp_multi = ~self.use_tp[1]
-            for ratio, lit in ((exact(bal.tensor_parallel_ratio), tp_multi),
-                               (exact(bal.pipeline_parallel_ratio), self.pp_multi)):
+            for ratio, lit, pipeline in ((exact(bal.tensor_parallel_ratio), tp_multi, False),
+                                         (exact(bal.pipeline_parallel_ratio), self.pp_multi, True)):
                 if ratio == 0:
                     continue
-                keep_up = space.physics_cache.keep_up(ratio)
+                keep_up = space.physics_cache.keep_up(ratio, pipeline)
                 for k, a in enumerate(self.use_mem):
                     good = [b for j, (n, b) in enumerate(zip(nets, self.use_net)) if n.tier is not None and keep_up[k, j]]
                     md.add_bool_or([~a, ~lit] + good)  # more than one stage or TP group: links must keep up
@@ -538,10 +580,10 @@ class DesignModel:
         medium, tier, topology = design.architecture()
         md, a = self.model, self.medium_lits[medium]
         for n, u in zip(self.space.nets, self.use_net):
-            if (n.tier.name if n.tier else "-") != tier:
+            if n.tier_key != tier:
                 continue
             lo, hi = n.n_min, min(n.n_max, self.space.max_nodes)
-            same = [k for k in range(lo, hi + 1) if (n.wiring(k).name if n.tier else "-") == topology]
+            same = [k for k in range(lo, hi + 1) if n.arch(k)[1] == topology]
             if not same:
                 continue
             if len(same) == hi - lo + 1:

@@ -91,7 +91,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     bal = c.balance
     cache = space.physics_cache  # per-(network, TP) physics shared with the model (physics_cache)
     tp_keep_up = cache.keep_up(exact(bal.tensor_parallel_ratio))
-    pp_keep_up = cache.keep_up(exact(bal.pipeline_parallel_ratio))
+    pp_keep_up = cache.keep_up(exact(bal.pipeline_parallel_ratio), pipeline=True)
     compatible = cache.compatible
     level_of_mem = cache.level_of_mem   # rows of the comm-time rule (effective bandwidths when calibrated)
     terms = [physics.node_terms(req, m) for m in mems] if req.calibrated else []

@@ -39,8 +39,8 @@ class PhysicsCache:
     def pp_range(self, n: NetworkConfig, t: int) -> Optional[np.ndarray]:
         """The pipeline depths PP with N = t x PP inside network n's node range (None if there are none)."""
         def compute():
-            if n.tier is None and t > 1:
-                return None
+            if (n.tier is None and t > 1) or not physics.tp_fits(n, t):
+                return None  # no TP without links; a two-level network keeps TP inside one domain
             lo = max(1, -(-n.n_min // t))
             hi = min(n.n_max, self.space.max_nodes) // t
             return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None
@@ -98,10 +98,12 @@ class PhysicsCache:
                           lambda: np.array([physics.ttft_pair_ok(s.req, m, t) for m in s.mems], dtype=bool))
 
     # -- per (memory, network) ----------------------------------------------------------------------
-    def keep_up(self, ratio: Fraction) -> np.ndarray:
-        """``physics.links_keep_up_matrix`` at this ratio (memory configurations x network configurations)."""
+    def keep_up(self, ratio: Fraction, pipeline: bool = False) -> np.ndarray:
+        """``physics.links_keep_up_matrix`` at this ratio (memory configurations x network configurations);
+        ``pipeline``: on the links pipeline hops use (both levels of a two-level network)."""
         s = self.space
-        return self._once(("keep_up", ratio), lambda: physics.links_keep_up_matrix(s.mems, s.nets, ratio))
+        return self._once(("keep_up", ratio, pipeline),
+                          lambda: physics.links_keep_up_matrix(s.mems, s.nets, ratio, pipeline))
 
     @property
     def compatible(self) -> np.ndarray:

@@ -106,6 +106,7 @@ class Search:
     seed: int
     workers: int
     include: Mapping[str, tuple[str, ...]]
+    two_level: bool = False         # opt-in: designs may join scale-up domains by a scale-out fabric (issue 11)
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,7 @@ def _search(e: Entry, catalog: Catalog) -> Search:
         seed=e.number("seed", default=0),
         workers=e.number("workers", default=1),
         include=include,
+        two_level=e.boolean("two_level", default=False),
     )
     e.done()
     return s

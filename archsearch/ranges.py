@@ -123,6 +123,7 @@ RANGES: dict[str, Range] = {
     "interconnects.port_cost_usd": R(0, 1e7, "USD"),
     "interconnects.cable_cost_usd": R(0, 1e7, "USD"),
     "interconnects.optics_cost_usd": R(0, 1e7, "USD"),
+    "interconnects.fabric_links_per_node": I(1, 10**4),  # two levels: ports per node into the fabric
     "interconnects.collective_latency_ns": R(0, 1e9, "ns"),  # calibrated: fixed time of one collective
     "interconnects.collective_latency_ns_by_topology.ring": R(0, 1e9, "ns"),
     "interconnects.collective_latency_ns_by_topology.torus": R(0, 1e9, "ns"),
@@ -184,6 +185,7 @@ RANGES: dict[str, Range] = {
     "designs.design.units": I(1, 10**4),
     "designs.design.nodes": I(1, 10**6),
     "designs.design.tp": I(1, 10**6),
+    "designs.design.domain": I(2, 10**6),  # two levels: nodes per scale-up domain
     "designs.published.memory_capacity_gb": R(1e-6, 1e9, "GB"),
     "designs.published.memory_bandwidth_tb_per_s": R(1e-6, 1e9, "TB/s"),
     "designs.published.interconnect_tb_per_s": R(1e-6, 1e9, "TB/s"),

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from .catalog import default_directory
 from .errors import CatalogError, InfeasibleError, UsageError
-from .evaluate import DesignSpec, Evaluation, evaluate_fixed, parse_design
+from .evaluate import DesignSpec, Evaluation, check_levels, evaluate_fixed, parse_design
 from .solve import SolveResult, solve
 from .units import gb_to_bytes
 from .ranges import RANGES
@@ -56,8 +56,14 @@ def _spec(e: Entry) -> DesignSpec:
         memory=d.string("memory"), units=d.number("units"),
         node=d.string("node", default=None), nodes=d.number("nodes"),
         tensor_parallel=d.number("tp", default=1),
-        interconnect=d.string("interconnect", default=None), topology=d.string("topology", default=None))
+        interconnect=d.string("interconnect", default=None), topology=d.string("topology", default=None),
+        domain=d.number("domain", default=None), fabric=d.string("fabric", default=None),
+        fabric_topology=d.string("fabric_topology", default=None))
     d.done()
+    try:
+        check_levels(spec, f"{d.file}: {d.entry}")
+    except UsageError as exc:
+        raise CatalogError(str(exc)) from None
     if spec.nodes % spec.tensor_parallel:
         raise d.message("tp", f"tp {spec.tensor_parallel} does not divide nodes {spec.nodes}")
     if spec.nodes > 1 and (spec.interconnect is None or spec.topology is None):

@@ -90,6 +90,7 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "constraints": [{"name": c.name, "ok": c.ok, "slack_fraction": round(c.slack, 6), "detail": c.detail}
                         for c in rd.checks],
         "network_items": m.network_counts,
+        "levels": levels_row(rd),
         "sources": {
             "memory": d.mem.memory.source, "node": d.mem.node.source,
             "interconnect": net.tier.source if net.tier else None,
@@ -104,6 +105,30 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
             "interconnect": net.tier.estimate if net.tier else None,
         },
     }
+
+
+def levels_row(rd: RankedDesign) -> dict[str, Any] | None:
+    """A two-level design's domain and fabric: tier, topology, size, cost, items, links and communication
+    time per token on each (None for a one-level design)."""
+    from . import physics
+    d, m = rd.design, rd.metrics
+    net = d.net
+    if not net.domain_nodes:
+        return None
+    items, cost = physics.level_items(net, d.nodes), physics.level_cost_usd(net, d.nodes)
+    comm = m.level_comm
+    out = {}
+    for name, cfg, size in (("domain", net.domain, net.domain_nodes), ("fabric", net.fabric, d.nodes)):
+        out[name] = {
+            "interconnect": cfg.tier.name, "topology": cfg.wiring(size).name,
+            "fat_tree_levels": cfg.level if cfg.wiring(size).kind == "fat_tree" else None,
+            "cost_usd": cost[name], "items": items[name],
+            "link_bandwidth_bytes_per_s_per_node": _f(cfg.node_link_bytes_per_s),
+            "time_per_token_comm_s": _f(comm[name]), "pipeline_hops": comm[f"{name}_hops"],
+        }
+    out["domain"]["nodes_per_domain"] = net.domain_nodes
+    out["domain"]["domains"] = physics.domains(net, d.nodes)
+    return out
 
 
 def _tightest(rd: RankedDesign) -> dict[str, Any] | None:
@@ -163,8 +188,21 @@ def memory_cell(r: dict[str, Any]) -> str:
 
 
 def network_cell(r: dict[str, Any]) -> str:
-    """A design row's network as tables show it: tier and topology, or 'single node'."""
-    return "single node" if r["interconnect"] == "none" else f"{r['interconnect']} {r['topology']}"
+    """A design row's network as tables show it: tier and topology (and the fabric), or 'single node'."""
+    if r["interconnect"] == "none":
+        return "single node"
+    return f"{r['interconnect']} {r['topology']}" + (f" {fabric_cell(r)}" if r.get("levels") else "")
+
+
+def fabric_cell(r: dict[str, Any]) -> str:
+    """A two-level design's domains and fabric: 'x8 (3 domains) + infiniband-ndr fat-tree L1'; '-' for one level."""
+    lv = r.get("levels")
+    if not lv:
+        return "-"
+    dom, fab = lv["domain"], lv["fabric"]
+    lvl = f" L{fab['fat_tree_levels']}" if fab["fat_tree_levels"] else ""
+    return (f"x{dom['nodes_per_domain']} ({dom['domains']} domains) + {fab['interconnect']} "
+            f"{fab['topology']}{lvl}")
 
 
 def ratio_cell(r: dict[str, Any]) -> str:
@@ -187,6 +225,7 @@ _COLUMNS = (
     ("TPxPP", "right", lambda r, rd: f"{r['tensor_parallel']}x{r['pipeline_parallel']}"),
     ("interconnect", "left", lambda r, rd: r["interconnect"]),
     ("topology", "left", lambda r, rd: r["topology"] + (f" L{r['fat_tree_levels']}" if r["fat_tree_levels"] else "")),
+    ("fabric", "left", lambda r, rd: fabric_cell(r)),
     ("capacity", "right", lambda r, rd: format_bytes(r["capacity_bytes"])),
     ("mem TB/s", "right", lambda r, rd: f"{r['memory_bandwidth_bytes_per_s'] / 1e12:,.1f}"),
     ("cost", "right", lambda r, rd: format_usd(r["cost_usd"])),
@@ -201,7 +240,8 @@ _COLUMNS = (
 )
 #: below this console width the table is split in two: the design, then its figures
 WIDE = 180
-_DESIGN_COLS = ("#", "memory", "nodes", "TPxPP", "interconnect", "topology", "KV backing", "TB/s per $M", "binding")
+_DESIGN_COLS = ("#", "memory", "nodes", "TPxPP", "interconnect", "topology", "fabric", "KV backing", "TB/s per $M",
+                "binding")
 _FIGURE_COLS = ("#", "capacity", "mem TB/s", "cost", "tok/s user", "tok/s system", "TTFT ms", "link/mem", "comm/mem")
 #: columns shown only when the problem uses them
 _OPTIONAL = {"TTFT ms": lambda req: req.prompt_tokens > 0, "KV backing": lambda req: req.swap is not None}
@@ -213,7 +253,8 @@ WIN_STYLE, BREAK_STYLE = "bold green", "bold red"
 
 def _table_parts(result: SolveResult, names: tuple[str, ...] | None):
     cols = [c for c in _COLUMNS if (names is None or c[0] in names)
-            and (c[0] not in _OPTIONAL or _OPTIONAL[c[0]](result.requirements))]
+            and (c[0] not in _OPTIONAL or _OPTIONAL[c[0]](result.requirements))
+            and (c[0] != "fabric" or any(rd.design.net.domain_nodes for rd in result.designs))]
     rows, styles = [], []
     for rd in result.designs:
         r = design_row(rd)

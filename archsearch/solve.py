@@ -251,7 +251,7 @@ def _carry_over(space: Space, designs: tuple[Design, ...]) -> list:
     """Designs of a neighbouring problem, rebuilt in this space and kept if feasible here (warm start)."""
     from .oracle import Candidate
     mems = {(m.node.name, m.memory.name, m.units): m for m in space.mems}
-    nets = {(n.tier.name if n.tier else "-", n.topology.name if n.topology else "-", n.level): n for n in space.nets}
+    nets = {n.key: n for n in space.nets}
     backs = {b.memory.name: b for b in space.backs}
     out = []
     for d in designs:
@@ -259,8 +259,7 @@ def _carry_over(space: Space, designs: tuple[Design, ...]) -> list:
         if (back is None) != (not space.backs):
             continue
         mc = mems.get((d.mem.node.name, d.mem.memory.name, d.mem.units))
-        nc = nets.get((d.net.tier.name if d.net.tier else "-", d.net.topology.name if d.net.topology else "-",
-                       d.net.level))
+        nc = nets.get(d.net.key)
         if mc is None or nc is None or d.tensor_parallel not in space.tps or not nc.n_min <= d.nodes <= nc.n_max:
             continue
         here = Design(mc, nc, d.nodes, d.tensor_parallel, back)

@@ -17,11 +17,53 @@ def _entry(name: str, **fields) -> dict:
             "estimate": True, **fields}
 
 
-def write_random(tmp: Path, seed: int, serving: bool = False) -> Path:
+def _two_level(rng: random.Random, memory: list[dict], tiers: list[dict], model: dict, problem: dict) -> None:
+    """Make a space where designs span several domains: a larger model, at most 2 units per node, room for
+    up to 64 nodes; give every tier roles at random (at least one domain tier, domain sizes below
+    max_nodes, and one fabric tier with some ports per node); scale-up tiers often reach no further
+    than their largest domain."""
+    model["parameters"] = model["active_parameters"] = rng.choice([70e9, 400e9])
+    model["layers"] = 80
+    if "moe" in model:
+        model["moe"].update(expert_parameters=model["parameters"] * 0.8, layers=80)
+        model["active_parameters"] = model["parameters"] * 0.3
+    for m in memory:
+        m["max_units_per_node"] = min(m["max_units_per_node"], 2)
+    problem["search"]["two_level"] = True   # opt-in (search.two_level defaults to false)
+    cons = problem["constraints"]
+    cons["max_nodes"] = rng.randint(16, 64)
+    cons.pop("budget_usd", None)
+    cons["balance"]["rule"] = rng.choice(["ratio", "comm_time"])
+    cons["balance"]["pipeline_parallel_ratio"] = rng.choice([0, 0.01])
+    w = problem["workload"]
+    w["min_decode_tokens_per_s_per_user"] = rng.choice([5, 20] if "kv_swap" in w else [0, 5, 20])
+    sizes = [2, 3, 4, 6, 8, 12]
+    for i, tier in enumerate(tiers):
+        roles = [r for r in ("domain", "fabric") if rng.random() < 0.6]
+        if i == 0 and "domain" not in roles:
+            roles.append("domain")
+        if i == len(tiers) - 1 and "fabric" not in roles:
+            roles.append("fabric")
+        if not roles:
+            continue
+        tier["roles"] = roles
+        if "domain" in roles:
+            tier["domain_sizes"] = rng.sample(sizes, rng.randint(1, 2))
+            if rng.random() < 0.7:  # a scale-up tier that reaches no further than its largest domain
+                tier["reach_nodes"] = max(tier["domain_sizes"])
+        if "fabric" in roles:
+            tier["reach_nodes"] = 64
+            if rng.random() < 0.7:
+                tier["fabric_links_per_node"] = rng.choice([1, 2, tier["links_per_node"]])
+
+
+def write_random(tmp: Path, seed: int, serving: bool = False, two_level: bool = False) -> Path:
     """Write a random catalog directory and problem under tmp; return the problem path.
 
     ``serving`` adds the options beyond plain decode at random: MoE with or without expert parallel,
-    prefill with a TTFT limit, KV read fraction, speculative decoding and KV swapping.
+    prefill with a TTFT limit, KV read fraction, speculative decoding and KV swapping.  ``two_level``
+    gives the tiers domain and fabric roles (from a second random stream, so the other fields of a
+    seed are those it has without).
     """
     rng = random.Random(seed)
     cat = tmp / "catalog"
@@ -136,6 +178,10 @@ def write_random(tmp: Path, seed: int, serving: bool = False) -> Path:
                             "backing": rng.sample(names + ["backing"], rng.randint(1, 2)),
                             "mode": rng.choice(["swap", "recompute", "best"]),
                             "node_io_gb_per_s": rng.choice([16, 64])}
+    if two_level:  # rewrite the catalog for several domains (a second random stream: the rest is unchanged)
+        _two_level(random.Random(f"two-level-{seed}"), memory, tiers, model, problem)
+        for fname, items in (("memory", memory), ("interconnects", tiers), ("models", [model])):
+            (cat / f"{fname}.yaml").write_text(yaml.safe_dump({fname: items}, sort_keys=False))
     problem["constraints"]["speed_model"] = cal.choice(["calibrated", "calibrated", "roofline"])
     if serving and "prefill_compute_efficiency" in problem["workload"] and cal.random() < 0.5:
         del problem["workload"]["prefill_compute_efficiency"]   # the node's figure applies

@@ -335,3 +335,41 @@ def test_overrides_must_be_a_mapping() -> None:
     with pytest.raises(ProblemError) as exc:
         load_catalog(overrides=False, overrides_file="p.yaml")  # type: ignore[arg-type]
     assert str(exc.value) == "p.yaml: overrides: expected a mapping of catalog sections, found false (a boolean)"
+
+
+# -- two-level fields (roles, domain sizes, fabric ports) ----------------------------------------
+@pytest.mark.parametrize("name, change, message", [
+    ("nvlink4", lambda e: e.update(roles=["spine"]),
+     "interconnects[nvlink4]: roles: unknown role 'spine' (known: domain, fabric)"),
+    ("nvlink4", lambda e: e.pop("domain_sizes"),
+     "interconnects[nvlink4]: domain_sizes: missing: a tier with role 'domain' lists the domain sizes it is built in"),
+    ("nvlink4", lambda e: e.update(domain_sizes=[8, 1]),
+     "interconnects[nvlink4]: domain_sizes: expected a non-empty list of integers in [2, 1,000,000], found [8, 1]"),
+    ("nvlink4", lambda e: e.update(roles=["fabric"]),
+     "interconnects[nvlink4]: domain_sizes: given, but 'domain' is not in roles"),
+    ("infiniband-ndr", lambda e: e.update(roles=["domain"]),
+     "interconnects[infiniband-ndr]: domain_sizes: missing: a tier with role 'domain' lists the domain sizes it is "
+     "built in"),
+    ("nvlink4", lambda e: e.update(fabric_links_per_node=2),
+     "interconnects[nvlink4]: fabric_links_per_node: given, but 'fabric' is not in roles"),
+    ("infiniband-ndr", lambda e: e.update(fabric_links_per_node=0),
+     "interconnects[infiniband-ndr]: fabric_links_per_node: expected an integer in [1, 10,000], found 0"),
+], ids=["unknown-role", "domain-without-sizes", "size-one", "sizes-without-role", "fabric-as-domain",
+        "fabric-ports-without-role", "zero-fabric-ports"])
+def test_bad_two_level_fields(catalog_dir: Path, name: str, change, message: str) -> None:
+    path = catalog_dir / "interconnects.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(_item(doc, "interconnects", name))
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(catalog_dir)
+    assert str(exc.value) == f"{path}: {message}"
+
+
+def test_bundled_two_level_roles(bundled: Catalog) -> None:
+    ic = bundled.interconnects
+    assert ic["nvlink4"].roles == ("domain",) and ic["nvlink4"].domain_sizes == (8, 256)
+    assert ic["nvlink5"].domain_sizes == (8, 72, 576)
+    assert ic["infiniband-ndr"].roles == ("fabric",) and ic["infiniband-ndr"].fabric_links_per_node == 1
+    assert ic["groq-c2c"].roles == ("domain", "fabric")
+    assert ic["cs3-ethernet"].roles == ()

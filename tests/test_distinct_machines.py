@@ -43,13 +43,16 @@ def test_torus_sides_of_one_node_vanish(cat):
 
 
 def _machines(space):
-    """(tier, machine, N) -> {network configuration index} for every node count each configuration spans."""
+    """(tier, machine, N) -> {network configuration index} for every node count each configuration spans
+    (a two-level network: both tiers, both machines and D)."""
     out: dict = {}
     for n in space.nets:
         if n.tier is None:
             continue
         for k in range(n.n_min, min(n.n_max, 24) + 1):
-            out.setdefault((n.tier.name, n.wiring(k), k), []).append(n)
+            # a two-level network is one machine per level: the domain's at D, the fabric's at k
+            key = ((n.tier_key, n.domain_nodes, n.fabric.wiring(k) if n.domain_nodes else None), n.wiring(k), k)
+            out.setdefault(key, []).append(n)
     return out
 
 
@@ -100,7 +103,7 @@ def test_top_ten_are_ten_different_machines(name):
     r = solve(load_problem(name), top_k=10, workers=2)
     # a machine: its parts, node count, and the wiring of its ports and links (tier, graph)
     machines = {(d.design.mem.node.name, d.design.mem.memory.name, d.design.mem.units, d.design.nodes,
-                 d.design.net.tier.name if d.design.net.tier else "-", d.design.wiring,
+                 d.design.net.arch(d.design.nodes), d.design.net.domain_nodes, d.design.wiring,
                  d.design.backing.label if d.design.backing else "-") for d in r.designs}
     assert len(r.designs) == FEWER.get(name, 10)
     assert len(machines) == len(r.designs)

@@ -48,7 +48,14 @@ def test_a_design_outside_max_nodes_says_by_how_much(default):
 @pytest.mark.parametrize("text, message", [
     ("memory=hbm4", "--design: missing 'units'"),
     ("memory=hbm4,units=6,nodes=2,colour=red", "--design: unknown key 'colour' (keys: memory, units, node, nodes, "
-                                              "tp, interconnect, topology, backing)"),
+                                              "tp, interconnect, topology, backing, domain, fabric, fabric_topology)"),
+    ("memory=hbm4,units=6,nodes=16,tp=8,interconnect=nvlink4,topology=single-switch,domain=8",
+     "--design: a two-level design gives domain, fabric, fabric_topology; missing fabric, fabric_topology"),
+    ("memory=hbm4,units=6,nodes=8,tp=8,interconnect=nvlink4,topology=single-switch,domain=8,fabric=infiniband-ndr,"
+     "fabric_topology=fat-tree", "--design: nodes 8 fit in one domain of 8; a two-level design has more nodes than "
+                                 "its domain"),
+    ("memory=hbm4,units=6,nodes=24,tp=3,interconnect=nvlink4,topology=single-switch,domain=8,fabric=infiniband-ndr,"
+     "fabric_topology=fat-tree", "--design: tp 3 does not divide domain 8 (tensor parallel stays inside a domain)"),
     ("memory=hbm4,units=six,nodes=1", "--design: units: expected an integer in [1, 10,000], found 'six'"),
     ("memory=hbm4,units=6,nodes=3,tp=2", "--design: tp 2 does not divide nodes 3 (PP = nodes / tp)"),
     ("memory=hbm4,units=6,nodes=2", "--design: more than one node needs an interconnect and a topology"),
@@ -83,3 +90,28 @@ def test_cli_evaluate(capsys):
     assert doc["design"]["nodes"] == 8 and 0 < doc["versus_best"] < 1
     assert doc["verdict"].startswith("breaks: balance (tensor parallel). ")
     assert main(["evaluate", "--design", "memory=hbm9,units=1,nodes=1"]) == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("memory=hbm3-h100,units=5,nodes=256,tp=8,interconnect=nvlink4,topology=single-switch,domain=16,"
+     "fabric=infiniband-ndr,fabric_topology=fat-tree", "--design: domain: nvlink4 is built in domains of 8, 256, not 16"),
+    ("memory=hbm3-h100,units=5,nodes=256,tp=8,interconnect=nvlink4,topology=single-switch,domain=8,"
+     "fabric=nvlink5,fabric_topology=fat-tree", "--design: fabric: nvlink5 has no fabric role"),
+    ("memory=hbm3-h100,units=5,nodes=256,tp=8,interconnect=nvlink4,topology=single-switch,domain=8,"
+     "fabric=infiniband-ndr,fabric_topology=dragonfly",
+     "--design: nvlink4 single-switch x8 + infiniband-ndr dragonfly spans no node counts, not 256 nodes"),
+])
+def test_bad_two_level_designs(default, text, message):
+    with pytest.raises(UsageError) as exc:
+        evaluate_design(default, parse_design(text))
+    assert str(exc.value) == message
+
+
+def test_two_level_design_evaluates_each_level(default):
+    ev = evaluate_design(default, parse_design(
+        "memory=hbm3-h100,units=5,node=h100-sxm,nodes=24,tp=8,interconnect=nvlink4,topology=single-switch,domain=8,"
+        "fabric=infiniband-ndr,fabric_topology=fat-tree"))
+    d = ev.design.design
+    assert d.net.domain_nodes == 8 and d.net.fabric.tier.name == "infiniband-ndr" and d.pipeline_parallel == 3
+    # TP 8 fills a domain, so both pipeline hops cross the fabric
+    assert ev.design.metrics.level_comm["fabric_hops"] == 2 and ev.design.metrics.level_comm["domain_hops"] == 0

@@ -47,6 +47,7 @@ def test_small_problem_loads_with_defaults(write_problem: Callable[..., Path], s
     assert p.search.workers == 1 and p.search.distinct == "architecture" and dict(p.search.include) == {}
     assert p.constraints.max_power_w is None
     assert p.constraints.max_tensor_parallel == 16  # capped at max_nodes
+    assert p.search.two_level is False  # two-level networks are opt-in (docs/two-level-networks.md)
 
 
 def test_minimal_problem_takes_every_default(write_problem: Callable[..., Path]) -> None:
@@ -145,6 +146,7 @@ BAD = [
                                       "[1, 1,000,000,000,000], found 0"),
     (put("cost.basis", "retail"), "{p}: problem.cost: basis: expected one of build, market, found 'retail'"),
     (put("search.top_k", 0), "{p}: problem.search: top_k: expected an integer in [1, 1,000], found 0"),
+    (put("search.two_level", "yes"), "{p}: problem.search: two_level: expected true or false, found 'yes'"),
     (put("search.distinct", "node"), "{p}: problem.search: distinct: expected one of architecture, medium, "
                                      "design, found 'node'"),
     (put("search.include", {"memory": ["hbm9"]}), "{p}: problem.search.include: memory: unknown memory entry "
@@ -196,7 +198,7 @@ BAD_IDS = [
     "workload-not-mapping", "missing-max-nodes", "context-length-zero", "context-length-string",
     "context-length-fraction", "context-length-bool", "negative-concurrency", "negative-min-decode",
     "unknown-model-preset", "model-number", "unknown-dtype", "balance-rule-typo", "balance-not-mapping",
-    "max-nodes-zero", "bad-cost-basis", "top-k-zero", "bad-distinct", "include-unknown-memory",
+    "max-nodes-zero", "bad-cost-basis", "top-k-zero", "two-level-not-bool", "bad-distinct", "include-unknown-memory",
     "include-empty", "include-models", "override-unknown-entry", "override-unknown-section",
     "overrides-not-mapping", "explicit-model-missing-layers", "explicit-model-missing-name",
     "explicit-model-unknown-preset", "explicit-model-unknown-field", "explicit-model-zero-layers",

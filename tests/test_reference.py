@@ -13,7 +13,9 @@ from archsearch.problem import problem_from_dict
 from archsearch.reference import compare, load_references, totals
 
 NAMES = {"dgx-h100", "dgx-h200", "dgx-b200", "gb200-nvl72", "groq-576", "cerebras-cs3",
-         "cerebras-4x-cs3", "tpu-v5e-256", "mi300x-8", "gaudi3-8"}
+         "cerebras-4x-cs3", "tpu-v5e-256", "mi300x-8", "gaudi3-8",
+         # two-level pods (issue 11)
+         "dgx-h100-superpod-su", "gb200-nvl72-x8-ib", "tpu-v5e-multislice-4x256", "groq-576-chassis"}
 
 
 @pytest.fixture(scope="module")

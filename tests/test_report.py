@@ -56,3 +56,25 @@ def test_catalog_rows_cover_every_section():
     rows = catalog_rows(load_catalog())
     assert {r["section"] for r in rows} == {"memory", "nodes", "interconnects", "topologies", "models"}
     assert all(r["source"] for r in rows)
+
+
+def test_two_level_rows_split_cost_and_communication_by_level():
+    """A two-level design's row: per-level cost adds to the network cost, per-level t_comm to t_comm."""
+    from archsearch.problem import problem_from_dict
+    from archsearch.report import design_row, fabric_cell, network_cell
+    p = problem_from_dict({
+        "name": "dgx", "model": "llama-3.1-405b",
+        "workload": {"context_length": 131072, "concurrency": 16, "weight_dtype": "fp8", "kv_dtype": "fp8"},
+        "constraints": {"max_nodes": 64, "balance": {"rule": "comm_time"}},
+        "search": {"top_k": 1, "two_level": True,
+                   "include": {"interconnects": ["nvlink4", "infiniband-ndr"],
+                               "topologies": ["single-switch", "fat-tree"], "nodes": ["h100-sxm"]}}},
+        "test.yaml")
+    r = design_row(solve(p).designs[0])
+    lv = r["levels"]
+    assert lv["domain"]["cost_usd"] + lv["fabric"]["cost_usd"] == r["network_cost_usd"]
+    assert abs(lv["domain"]["time_per_token_comm_s"] + lv["fabric"]["time_per_token_comm_s"]
+               - r["time_per_token_comm_s"]) <= 1e-12 * r["time_per_token_comm_s"]
+    assert lv["fabric"]["pipeline_hops"] + lv["domain"]["pipeline_hops"] == r["pipeline_parallel"] - 1
+    assert fabric_cell(r) == f"x8 ({lv['domain']['domains']} domains) + infiniband-ndr single-switch"
+    assert network_cell(r).startswith("nvlink4 single-switch x8")

@@ -41,6 +41,10 @@ from .costs import (  # noqa: F401
 )
 from .configs import (  # noqa: F401
     MemoryConfig, memory_configs, NetworkConfig, network_configs, BackingConfig, backing_configs, backing_shortfall, io_min_nodes, compatible, links_keep_up, links_keep_up_matrix, tp_values,
+    tier_configs, tp_fits,
+)
+from .levels import (  # noqa: F401
+    two_level_configs, level_items, level_cost_usd, fabric_hops, domains, level_comm_s,
 )
 from .decode import (  # noqa: F401
     micro_batch_m, moe_extra, step_bytes, step_rate, speed_ok, speed_coefficients, compute_per_token_flops, compute_ok, compute_coefficients,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from ..units import PS_PER_S, exact, gb_to_bytes
-from .configs import links_keep_up
+from .configs import links_keep_up, tp_fits
 from .decode import compute_ok, micro_batch_m, speed_ok
 from .design import Design, design_comm, evaluate, io_bandwidth_bytes_per_s
 from .network import base_comm, comm_rule_matrix, comm_speed_ok
@@ -46,6 +46,9 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
                      f"holds {format_bytes(met.capacity_bytes)}, needs {format_bytes(need)}"))
     out.append(Check("max_nodes", n <= c.max_nodes, float(Fraction(c.max_nodes - n, c.max_nodes)),
                      f"{n} of {c.max_nodes} nodes"))
+    if nc.domain_nodes and not tp_fits(nc, tau):
+        out.append(Check("TP inside a domain", False, -1.0,
+                         f"TP {tau} does not divide the {nc.domain_nodes}-node scale-up domain"))
     if nc.tier is not None:
         out.append(Check("reach", nc.n_min <= n <= nc.n_max, float(Fraction(nc.n_max - n, nc.n_max)),
                          f"{nc.label} spans {nc.n_min}..{nc.n_max} nodes"))
@@ -107,12 +110,14 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
                          f"TTFT {float(met.ttft_s) * 1e3:,.1f} ms, limit {float(t) * 1e3:,.1f} ms"))
     bal = c.balance
     if nc.tier is not None and bal.rule == "ratio":
-        for name, active, ratio in (("balance (tensor parallel)", tau > 1, exact(bal.tensor_parallel_ratio)),
-                                    ("balance (pipeline parallel)", pp > 1, exact(bal.pipeline_parallel_ratio))):
+        for name, active, ratio, pipe in (
+                ("balance (tensor parallel)", tau > 1, exact(bal.tensor_parallel_ratio), False),
+                ("balance (pipeline parallel)", pp > 1, exact(bal.pipeline_parallel_ratio), True)):
             if active and ratio > 0:
-                ok = links_keep_up(nc, mc, ratio)
-                out.append(Check(name, ok, float(met.balance_ratio / ratio - 1),
-                                 f"links {float(met.balance_ratio):.3g}x node memory bandwidth, rule {float(ratio):g}x"))
+                ok = links_keep_up(nc, mc, ratio, pipe)
+                have = (nc.pp_link_bytes_per_s if pipe else nc.node_link_bytes_per_s) / mc.bandwidth_bytes_per_s
+                out.append(Check(name, ok, float(have / ratio - 1),
+                                 f"links {float(have):.3g}x node memory bandwidth, rule {float(ratio):g}x"))
     if nc.tier is not None and bal.rule == "comm_time":
         ratio = exact(bal.comm_time_ratio)
         ok = bool(comm_rule_matrix(design_comm(design, req, problem), req, [effective_bandwidth(req, mc)], tau, ratio,

@@ -73,6 +73,12 @@ class NetworkConfig:
     """One interconnect tier wired as one topology (at one fat-tree depth), for n_min..n_max nodes.
 
     ``tier`` and ``topology`` are None for the single-node configuration (N = 1, no network).
+
+    A two-level configuration (``domain_nodes`` D > 0) joins scale-up domains of D nodes, each wired
+    as the single-level configuration ``domain``, by the scale-out ``fabric`` (a single-level
+    configuration over all N nodes, each node with the fabric tier's ports); N > D.  Its ``tier``,
+    ``topology``, ``level``, links and latency are the domain's (tensor parallel runs there), its
+    ``terms`` both levels' items (domain items per whole domain, ceil(N / D) domains).
     """
 
     index: int
@@ -86,48 +92,97 @@ class NetworkConfig:
     node_link_bytes_per_s: Fraction
     link_bytes_per_s: Fraction
     latency_s: Fraction
+    domain_nodes: int = 0
+    domain: Optional["NetworkConfig"] = None
+    fabric: Optional["NetworkConfig"] = None
 
     def wiring(self, nodes: int) -> topo.Wiring:
         """The machine ``nodes`` nodes of this configuration really are (coinciding topologies identified)."""
         if self.tier is None:
             return topo.Wiring("single", (1,), 0, 1)
+        if self.domain_nodes:  # the domain's machine (the fabric's is self.fabric.wiring(nodes))
+            return self.domain.wiring(self.domain_nodes)
         return topo.canonical(self.topology, self.tier, nodes, self.level)
 
     @property
     def label(self) -> str:
         if self.tier is None:
             return "single node"
+        if self.domain_nodes:
+            return f"{self.domain.label} x{self.domain_nodes} + {self.fabric.label}"
         lvl = f" ({self.level}-level)" if self.topology.kind == "fat_tree" else ""
         return f"{self.tier.name} {self.topology.name}{lvl}"
 
+    @property
+    def tier_key(self) -> str:
+        """The tier as the ranking's "distinct" sees it; a two-level network names both levels' tiers."""
+        if self.tier is None:
+            return "-"
+        return f"{self.domain.tier.name} / {self.fabric.tier.name}" if self.domain_nodes else self.tier.name
+
+    def arch(self, nodes: int) -> tuple[str, str]:
+        """(tier, machine topology) at ``nodes`` nodes as "distinct" sees them: a two-level network names the
+        domain's machine (D nodes) and the fabric's (all nodes)."""
+        if self.tier is None:
+            return "-", "-"
+        if self.domain_nodes:
+            return self.tier_key, (f"{self.domain.wiring(self.domain_nodes).name} / "
+                                   f"{self.fabric.wiring(nodes).name}")
+        return self.tier.name, self.wiring(nodes).name
+
+    @property
+    def key(self) -> tuple:
+        """What identifies the configuration across problems: tier, topology, depth (and D and fabric)."""
+        own = (self.tier.name if self.tier else "-", self.topology.name if self.topology else "-", self.level)
+        return own + ((self.domain_nodes,) + self.fabric.key if self.domain_nodes else ())
+
+    @property
+    def pp_link_bytes_per_s(self) -> Fraction:
+        """Per-node link bandwidth pipeline hops may use: the slower level's in a two-level network."""
+        if self.domain_nodes:
+            return min(self.node_link_bytes_per_s, self.fabric.node_link_bytes_per_s)
+        return self.node_link_bytes_per_s
+
+
+def tier_configs(problem: "Problem", tier: Interconnect, nmax: int, start: int) -> list[NetworkConfig]:
+    """Every wireable (topology, depth) of one tier within nmax nodes, indexed from ``start``."""
+    cat, inc = problem.catalog, problem.search.include
+    f = basis_factor(tier.cost_basis, problem.cost)
+    link = gb_per_s_to_bytes_per_s(tier.link_bandwidth_gb_per_s)
+    out: list[NetworkConfig] = []
+    for tname in tier.topologies:
+        t = cat.topologies[tname]
+        if "topologies" in inc and tname not in inc["topologies"]:
+            continue
+        for level, lo, hi in topo.node_ranges(t, tier):
+            hi = min(hi, tier.reach_nodes, nmax)
+            if hi < lo:
+                continue
+            sw = exact(tier.switch.cost_usd) * f if tier.switch else Fraction(0)
+            terms = topo.terms(t, tier, level, port_usd=exact(tier.port_cost_usd) * f,
+                               cable_usd=exact(tier.cable_cost_usd) * f,
+                               optics_usd=exact(tier.optics_cost_usd) * f, switch_usd=sw,
+                               port_w=port_power_w(tier.energy_pj_per_bit, link))
+            out.append(NetworkConfig(
+                index=start + len(out), tier=tier, topology=t, level=level, n_min=lo, n_max=hi,
+                rack_nodes=tier.rack_nodes, terms=tuple(terms),
+                node_link_bytes_per_s=link * tier.links_per_node, link_bytes_per_s=link,
+                latency_s=ns_to_s(tier.latency_ns)))
+    return out
+
 
 def network_configs(problem: "Problem") -> list[NetworkConfig]:
-    """The single-node configuration first, then every wireable (tier, topology, depth)."""
+    """The single-node configuration first, then every wireable (tier, topology, depth), then (where the
+    problem and the catalog allow) every two-level (domain, D, fabric) configuration."""
     cat, inc, nmax = problem.catalog, problem.search.include, problem.constraints.max_nodes
     out = [NetworkConfig(0, None, None, 0, 1, 1, 1, (), Fraction(0), Fraction(0), Fraction(0))]
     for tier in cat.interconnects.values():
         if "interconnects" in inc and tier.name not in inc["interconnects"]:
             continue
-        f = basis_factor(tier.cost_basis, problem.cost)
-        link = gb_per_s_to_bytes_per_s(tier.link_bandwidth_gb_per_s)
-        for tname in tier.topologies:
-            t = cat.topologies[tname]
-            if "topologies" in inc and tname not in inc["topologies"]:
-                continue
-            for level, lo, hi in topo.node_ranges(t, tier):
-                hi = min(hi, tier.reach_nodes, nmax)
-                if hi < lo:
-                    continue
-                sw = exact(tier.switch.cost_usd) * f if tier.switch else Fraction(0)
-                terms = topo.terms(t, tier, level, port_usd=exact(tier.port_cost_usd) * f,
-                                   cable_usd=exact(tier.cable_cost_usd) * f,
-                                   optics_usd=exact(tier.optics_cost_usd) * f, switch_usd=sw,
-                                   port_w=port_power_w(tier.energy_pj_per_bit, link))
-                out.append(NetworkConfig(
-                    index=len(out), tier=tier, topology=t, level=level, n_min=lo, n_max=hi,
-                    rack_nodes=tier.rack_nodes, terms=tuple(terms),
-                    node_link_bytes_per_s=link * tier.links_per_node, link_bytes_per_s=link,
-                    latency_s=ns_to_s(tier.latency_ns)))
+        out += tier_configs(problem, tier, nmax, len(out))
+    if problem.search.two_level:
+        from .levels import two_level_configs
+        out += two_level_configs(problem, len(out))
     return out
 
 
@@ -206,17 +261,21 @@ def io_min_nodes(req: "Requirements") -> int:
 
 def compatible(mc: MemoryConfig, nc: NetworkConfig) -> bool:
     """Whether nodes of this memory configuration can be joined by this network's tier."""
+    if nc.domain_nodes:
+        return compatible(mc, nc.domain) and compatible(mc, nc.fabric)
     return nc.tier is None or nc.tier.node_types is None or mc.node.name in nc.tier.node_types
 
 
-def links_keep_up(nc: NetworkConfig, mc: MemoryConfig, ratio: Fraction) -> bool:
-    """The ratio rule: per-node link bandwidth >= ratio x per-node memory bandwidth (exact, in integers)."""
-    link = nc.node_link_bytes_per_s
+def links_keep_up(nc: NetworkConfig, mc: MemoryConfig, ratio: Fraction, pipeline: bool = False) -> bool:
+    """The ratio rule: per-node link bandwidth >= ratio x per-node memory bandwidth (exact, in integers).
+    ``pipeline``: the links pipeline hops use (both levels of a two-level network), else tensor parallel's."""
+    link = nc.pp_link_bytes_per_s if pipeline else nc.node_link_bytes_per_s
     return link.numerator * ratio.denominator >= ratio.numerator * mc.bandwidth_bytes_per_s * link.denominator
 
 
-def links_keep_up_matrix(mems, nets, ratio: Fraction):
+def links_keep_up_matrix(mems, nets, ratio: Fraction, pipeline: bool = False):
     """``links_keep_up`` for every (memory configuration, network configuration) pair, as a K x J bool array.
+    ``pipeline``: the links pipeline hops use (both levels of a two-level network), else tensor parallel's.
 
     Vectorised and exact: for a whole number of bytes/s b, link >= ratio x b  iff  b <= floor(link / ratio),
     so each network's threshold is computed once in integers.
@@ -225,11 +284,12 @@ def links_keep_up_matrix(mems, nets, ratio: Fraction):
     ratio = Fraction(ratio)
     bws = [m.bandwidth_bytes_per_s for m in mems]
     if ratio <= 0 or not mems or not nets or any(not isinstance(b, int) for b in bws):
-        return np.array([[links_keep_up(n, m, ratio) for n in nets] for m in mems],
+        return np.array([[links_keep_up(n, m, ratio, pipeline) for n in nets] for m in mems],
                         dtype=bool).reshape(len(mems), len(nets))
     cap = max(bws)  # thresholds above every bandwidth all mean "keeps up": clip them so they fit int64
-    limits = [min(cap, (n.node_link_bytes_per_s.numerator * ratio.denominator)
-                  // (ratio.numerator * n.node_link_bytes_per_s.denominator)) for n in nets]
+    links = [n.pp_link_bytes_per_s if pipeline else n.node_link_bytes_per_s for n in nets]
+    limits = [min(cap, (link.numerator * ratio.denominator) // (ratio.numerator * link.denominator))
+              for link in links]
     return np.array(bws, dtype=np.int64)[:, None] <= np.array(limits, dtype=np.int64)[None, :]
 
 
@@ -242,3 +302,8 @@ def tp_values(problem: "Problem") -> list[int]:
     if c.tensor_parallel == "divides_heads":
         return [t for t in range(1, hi + 1) if problem.model.attention_heads % t == 0]
     return list(range(1, hi + 1))
+
+
+def tp_fits(nc: NetworkConfig, tau: int) -> bool:
+    """Tensor parallel stays inside one scale-up domain: TP divides D (always true for one level)."""
+    return nc.domain_nodes == 0 or nc.domain_nodes % tau == 0

@@ -11,6 +11,7 @@ from ..units import PS_PER_S, gb_per_s_to_bytes_per_s
 from .configs import BackingConfig, MemoryConfig, NetworkConfig
 from .costs import network_cost_usd, network_counts, network_power_w
 from .decode import compute_per_token_flops, micro_batch_m, step_bytes
+from .levels import level_comm_s
 from .network import CommCoefficients, base_comm, decode_comm
 from .prefill import ttft_compute_s, ttft_memory_s
 from .requirements import Requirements
@@ -48,9 +49,9 @@ class Design:
 
     def architecture(self) -> tuple[str, str, str]:
         """What makes designs distinct by default: memory medium, interconnect tier and the topology the
-        nodes are really wired as (a ring of 2 nodes and a 2-node mesh are one pair, one machine)."""
-        net = self.net
-        return (self.mem.memory.name, net.tier.name if net.tier else "-", self.wiring.name if net.tier else "-")
+        nodes are really wired as (a ring of 2 nodes and a 2-node mesh are one pair, one machine); a
+        two-level network names both levels' tiers and machines."""
+        return (self.mem.memory.name,) + self.net.arch(self.nodes)
 
     def distinct_key(self, distinct: str) -> tuple:
         """The key ranks must differ in: the architecture, the memory medium only, or (``design``) every decision."""
@@ -81,7 +82,7 @@ class Metrics:
     balance_ratio: Fraction                 # per-node link bandwidth / per-node memory bandwidth
     comm_ratio: Fraction                    # t_comm / t_mem
     compute_flops: Fraction
-    link_bandwidth_bytes_per_s: Fraction    # every node's links, both directions summed (0 for one node)
+    link_bandwidth_bytes_per_s: Fraction    # every node's (scale-up) links, both directions summed (0 for one node)
     ttft_s: Optional[Fraction]              # time to first token of one prompt (None without prefill)
     network_counts: dict
     # the speed model (docs/calibration.md): under ``calibrated`` the times above are the calibrated parts,
@@ -91,6 +92,7 @@ class Metrics:
     t_fixed_s: Fraction = Fraction(0)       # layers x the node's per-layer overhead, per token per user
     decode_tokens_per_s_per_user_bound: Optional[Fraction] = None
     ttft_bound_s: Optional[Fraction] = None
+    level_comm: Optional[dict] = None       # two-level: t_comm on the domain and on the fabric, and their hops
 
 
 def design_comm(design: "Design", req: Requirements, problem) -> CommCoefficients:
@@ -138,6 +140,7 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
     a = req.accepted_per_step
     roof = roofline(req)
     t_mem = Fraction(step_bytes(req, pp, m), bw) / a
+    cc = design_comm(design, req, problem)   # the speed model's own coefficients (per level when two-level)
     t_comm = Fraction(design_comm(design, roof, problem).pp_comm_ps(pp, m), pp * PS_PER_S) / a
     t_comp = compute_per_token_flops(req, m) / (n * mc.compute_flops)
     t_io = (req.swap.io_bytes_per_user_token / io_bandwidth_bytes_per_s(design, req)
@@ -146,7 +149,7 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
     t_fix = Fraction(0)
     if req.calibrated:
         import numpy as np
-        parts = step_times(req, design_comm(design, req, problem), [node_terms(req, mc)], tau,
+        parts = step_times(req, cc, [node_terms(req, mc)], tau,
                            np.array([pp], dtype=np.int64))
         t_mem, t_comp, t_comm, t_fix = (Fraction(int(x[0, 0]), pp * PS_PER_S) / a for x in parts)
         per_user = 1 / max(max(t_mem, t_comp) + t_comm + t_fix, t_io)
@@ -163,4 +166,5 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
         ttft_s=ttft_s(design, req, problem), network_counts=network_counts(nc, n),
         speed_model=req.speed_model, t_fixed_s=t_fix, decode_tokens_per_s_per_user_bound=bound,
         ttft_bound_s=ttft_s(design, roof, problem),
+        level_comm=level_comm_s(nc, cc, pp, m, a) if nc.domain_nodes else None,
     )

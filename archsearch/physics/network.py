@@ -13,6 +13,7 @@ from .. import topology as topo
 from ..units import PS_PER_S, ns_to_s, s_to_ps_ceil
 from .configs import NetworkConfig
 from .decode import micro_batch_m, step_rate
+from .levels import fabric_hops
 from .requirements import Requirements, kv_read_for_tp
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,6 +28,10 @@ class CommCoefficients:
                   + pf_ar + pf_hop * (PP - 1),                     M = max(PP, c).
 
     The last two terms are the prefill's link traffic amortised per decode step (zero without prefill).
+
+    Two-level network (``stages_per_domain`` s = D / TP > 0): f = ceil(PP / s) - 1 of the PP - 1 hops
+    cross the fabric and cost ``fhop``, ``fhop_tok`` and ``pf_fhop`` instead of the domain's ``hop``,
+    ``hop_tok`` and ``pf_hop`` (``levels.fabric_hops``); with s = 0 the formula above is unchanged.
     """
 
     ar: int       # latency part of the 2 * layers all-reduces
@@ -35,20 +40,35 @@ class CommCoefficients:
     hop_tok: int  # bandwidth part of one pipeline hop, per token in the micro-batch
     pf_ar: int = 0   # amortised prefill: a c L / O x ar_tok (rounded up)
     pf_hop: int = 0  # amortised prefill: a c L / O x hop_tok (rounded up)
+    stages_per_domain: int = 0  # two-level network: D / TP (0: one level, no fabric hops)
+    fhop: int = 0      # latency of one pipeline hop over the fabric
+    fhop_tok: int = 0  # bandwidth part of one fabric hop, per token in the micro-batch
+    pf_fhop: int = 0   # amortised prefill: a c L / O x fhop_tok (rounded up)
 
     def pp_comm_ps(self, pp, m):
         """PP times the communication time per token per user, in picoseconds (exact for int or numpy input)."""
+        if self.stages_per_domain:
+            return self._two_level_ps(pp, m)
         return (self.ar * pp + self.ar_tok * m + self.hop * (pp * pp - pp) + self.hop_tok * (pp * m - m)
                 + self.pf_ar + self.pf_hop * (pp - 1))
 
+    def _two_level_ps(self, pp, m):
+        f = fabric_hops(pp, self.stages_per_domain)
+        inner = pp - 1 - f
+        return (self.ar * pp + self.ar_tok * m + self.hop * pp * inner + self.fhop * pp * f
+                + self.hop_tok * m * inner + self.fhop_tok * m * f + self.pf_ar + self.pf_hop * inner
+                + self.pf_fhop * f)
+
     def scaled(self, tokens: int) -> "CommCoefficients":
         """The same links carrying ``tokens`` tokens per request slot (a speculative step verifies gamma + 1)."""
-        return CommCoefficients(self.ar, self.ar_tok * tokens, self.hop, self.hop_tok * tokens, self.pf_ar,
-                                self.pf_hop)
+        return dataclasses.replace(self, ar_tok=self.ar_tok * tokens, hop_tok=self.hop_tok * tokens,
+                                   fhop_tok=self.fhop_tok * tokens)
 
     def prompt_ps(self, pp: int, tokens: int) -> int:
         """One prompt of ``tokens`` tokens through the pipeline as one micro-batch: all-reduces, then PP - 1 hops."""
-        return self.ar + self.ar_tok * tokens + (pp - 1) * (self.hop + self.hop_tok * tokens)
+        f = fabric_hops(pp, self.stages_per_domain) if self.stages_per_domain else 0
+        return (self.ar + self.ar_tok * tokens + (pp - 1 - f) * (self.hop + self.hop_tok * tokens)
+                + f * (self.fhop + self.fhop_tok * tokens))
 
 
 def collective_latency_s(cfg: NetworkConfig, wiring=None) -> Fraction:
@@ -70,6 +90,8 @@ def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_pa
     each of the tau nodes sends k_e copies of its 1/tau share of the tokens (k_e experts per token)."""
     if cfg.tier is None:
         return CommCoefficients(0, 0, 0, 0)
+    if cfg.domain_nodes:
+        return two_level_comm(cfg, tau, req, expert_parallel, moe, nodes=nodes)
     s_tok = req.activation_bytes_per_token
     w = cfg.wiring(nodes)
     # calibrated: every collective and hop also pays its fixed small-message time (0 under the roofline)
@@ -94,6 +116,16 @@ def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_pa
     )
 
 
+def two_level_comm(cfg: NetworkConfig, tau: int, req: Requirements, expert_parallel: bool = False,
+                   moe=None, *, nodes: int) -> CommCoefficients:
+    """Each level's coefficients from the one-level function: all-reduces, all-to-alls and in-domain hops
+    on the domain (the machine of D nodes), pipeline hops across domains on the fabric (the machine of
+    all N nodes; each of the tau nodes of a stage sends its shard through its own fabric ports)."""
+    dom = comm_coefficients(cfg.domain, tau, req, expert_parallel, moe, nodes=cfg.domain_nodes)
+    fab = comm_coefficients(cfg.fabric, tau, req, expert_parallel, moe, nodes=nodes)
+    return dataclasses.replace(dom, stages_per_domain=cfg.domain_nodes // tau, fhop=fab.hop, fhop_tok=fab.hop_tok)
+
+
 def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem", *, nodes: int) -> CommCoefficients:
     """The coefficients of one decode step (gamma + 1 tokens per request slot), with the prefill's link
     traffic amortised over the step: a step yields a tokens for each of c requests, and every O tokens a
@@ -103,7 +135,8 @@ def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Probl
     if not req.prompt_tokens:
         return step
     share = req.accepted_per_step * req.concurrency * req.prompt_tokens / req.output_tokens
-    return dataclasses.replace(step, pf_ar=math.ceil(share * base.ar_tok), pf_hop=math.ceil(share * base.hop_tok))
+    return dataclasses.replace(step, pf_ar=math.ceil(share * base.ar_tok), pf_hop=math.ceil(share * base.hop_tok),
+                               pf_fhop=math.ceil(share * base.fhop_tok))
 
 
 def base_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem", *, nodes: int) -> CommCoefficients:
@@ -120,6 +153,8 @@ def machine_groups(cfg: NetworkConfig, tau: int, pp):
     """
     import numpy as np
     flat = np.asarray(pp).ravel()
+    if cfg.domain_nodes:  # the domain is one machine of D nodes; the fabric's machine varies with N
+        cfg = cfg.fabric
     if cfg.tier is None or (cfg.topology.kind in ("switch", "fat_tree", "dragonfly") and int(flat.min()) * tau > 1):
         # one machine class at every node count beyond one (switched networks do not change shape with N)
         yield int(tau * flat[0]), np.ones(np.shape(pp), dtype=bool)
