@@ -58,11 +58,20 @@ def scale_column(values: Sequence[Fraction]) -> Column:
     return Column(tuple(ints), unit)
 
 
+def _scientific(n: int) -> str:
+    """``n`` as ``1.234e+21``; beyond float range (a tiny speed target such as 1e-300 makes integers of
+    300 digits) as ``about 1e+301``, since formatting such an int as a float raises OverflowError."""
+    try:
+        return f"{n:.3e}"
+    except OverflowError:
+        return f"about 1e+{len(str(abs(n))) - 1}"
+
+
 def check_bound(what: str, magnitude: int) -> None:
     """Fail loudly when a coefficient-times-bound magnitude would overflow CP-SAT."""
     if abs(magnitude) >= INT_LIMIT:
         raise SolverError(
-            f"{what} reaches {magnitude:.3e}, beyond CP-SAT's integer range (2^62 = {INT_LIMIT:.3e}); "
+            f"{what} reaches {_scientific(magnitude)}, beyond CP-SAT's integer range (2^62 = {INT_LIMIT:.3e}); "
             "lower constraints.max_nodes, set constraints.budget_usd or use rounder figures (e.g. a whole "
             "min_decode_tokens_per_s_per_user)"
         )

@@ -30,3 +30,18 @@ def test_overflow_fails_loudly():
         check_bound("total cost", INT_LIMIT)
     with pytest.raises(SolverError, match="total memory bandwidth reaches"):
         check_linear("total memory bandwidth", [(2**40, 2**21), (1, 1), (2**40, 2**21)])
+
+
+def test_a_magnitude_beyond_float_range_is_still_one_line() -> None:
+    # found by the long fuzz profile: min_decode_tokens_per_s_per_user 1e-300 made coefficients of 300+ digits
+    with pytest.raises(SolverError) as exc:
+        check_bound("oracle compute speed", 10**400 + 25696)
+    assert str(exc.value).startswith("oracle compute speed reaches about 1e+400, beyond CP-SAT's integer range")
+
+
+def test_a_tiny_speed_target_is_refused_in_one_line(small_problem_dict, write_problem) -> None:
+    from archsearch import load_problem, solve
+    small_problem_dict["workload"]["min_decode_tokens_per_s_per_user"] = 1e-300
+    with pytest.raises(SolverError) as exc:
+        solve(load_problem(write_problem(small_problem_dict)))
+    assert "beyond CP-SAT's integer range" in str(exc.value) and "\n" not in str(exc.value)
