@@ -10,7 +10,7 @@ Variables (one-hot families keyed by the configurations of ``physics``):
     N, PP, M = max(PP, c)
 
 Every coefficient comes from ``physics``; the equations are in its docstring
-and the README.  The objective is set by the caller (``solve``): CP-SAT sees only
+and docs/equations.md.  The objective is set by the caller (``solve``): CP-SAT sees only
 integers, scaled in ``scaling``.
 """
 
@@ -315,7 +315,7 @@ class DesignModel:
         Constraints that depend on a (network, TP) pair are stated as the set of pipeline depths PP
         they allow, computed by physics: rows with coefficient 1 and one enforcement literal.  CP-SAT
         9.15 returned wrong INFEASIBLE and OPTIMAL answers on this model when the same conditions were
-        enforced rows with coefficients above 2^31 (see the README).
+        enforced rows with coefficients above 2^31 (see docs/exact-search.md).
         """
         md, space = self.model, self.space
         req, nets, tps, nmax = space.req, space.nets, space.tps, space.max_nodes

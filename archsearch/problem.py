@@ -1,6 +1,6 @@
 """Loading a problem YAML: a model, a serving workload, constraints and search settings.
 
-The annotated schema is in the README.  Every field is checked; unknown keys
+The annotated schema is in docs/problem-file.md.  Every field is checked; unknown keys
 are errors; a problem may override any catalog field under ``overrides:``.
 """
 

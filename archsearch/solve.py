@@ -97,7 +97,7 @@ def _short(rd: "RankedDesign") -> str:
 #: ``benchmarks/cpsat_parameters.py`` re-measures them).  None changes an answer: each solve is still proved.
 CP_SAT_PARAMETERS = {
     "cp_model_probing_level": 0,   # 3-5x faster on models this size (cpsat.md 4)
-    "cp_model_presolve": False,    # faster here, and away from presolve bug #5293 (README)
+    "cp_model_presolve": False,    # faster here, and away from presolve bug #5293 (docs/exact-search.md)
     "linearization_level": 0,      # with symmetry_level 0: 0.76-0.96x CPU time on 8 of 10 bundled problems,
     "symmetry_level": 0,           # 1.02-1.07x on the other two, same top K (docs/benchmarks.md)
 }

@@ -3,7 +3,7 @@ the exhaustive oracle and the reports.
 
 A design is: a memory configuration (node type, memory medium, units per node),
 a network configuration (interconnect tier, topology, fat-tree depth), a node
-count N, and a parallel split N = TP x PP.  Equations (also in the README):
+count N, and a parallel split N = TP x PP.  Equations (also in docs/equations.md):
 
     KV bytes per token  = layers * kv_elements_per_layer * kv_dtype_bytes
                           (kv_elements_per_layer = 2 * kv_heads * head_dim unless overridden)
