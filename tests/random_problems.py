@@ -188,3 +188,27 @@ def write_random(tmp: Path, seed: int, serving: bool = False, two_level: bool = 
     path = tmp / "problem.yaml"
     path.write_text(yaml.safe_dump(problem, sort_keys=False))
     return path
+
+
+def cpsat_matches_oracle(problem):
+    """Solve ``problem`` and assert CP-SAT's top K equals the exhaustive oracle's, design for design and ratio
+    for ratio; the result, or None when both find the problem infeasible."""
+    from fractions import Fraction
+
+    import pytest
+
+    from archsearch import InfeasibleError, solve
+    from archsearch.model import build_space
+    from archsearch.oracle import enumerate_top
+    space = build_space(problem)
+    expected = enumerate_top(space, problem.search.top_k, problem.search.distinct)
+    if not expected:
+        with pytest.raises(InfeasibleError):
+            solve(problem)
+        return None
+    result = solve(problem)
+    assert result.status == "OPTIMAL"
+    got = [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs]
+    want = [(c.design.key(), Fraction(c.bandwidth_units, c.cost_usd) * space.bw_column.unit) for c in expected]
+    assert got == want
+    return result
