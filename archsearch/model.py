@@ -20,6 +20,7 @@ import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Optional
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -103,9 +104,17 @@ class DesignModel:
     ranking's cuts use.  The objective is set by the caller (``solve``).
     """
 
-    def __init__(self, space: Space, groups: tuple[str, ...] = GROUPS) -> None:
+    def __init__(self, space: Space, groups: tuple[str, ...] = GROUPS, live: Optional[np.ndarray] = None) -> None:
+        """``live``: memory x network configurations that may hold a top-K design (``prune.live_pairs``).  The
+        model has variables for the configurations in some live pair only (``mems``, ``nets``, in catalog
+        order, so the tie-break order is unchanged); None: every configuration."""
         self.space = space
         self.groups = groups
+        self.live = live
+        self.mems = [m for m in space.mems if live is None or live[m.index].any()]
+        self.nets = [n for n in space.nets if live is None or live[:, n.index].any()]
+        self.pos_mem = {m.index: k for k, m in enumerate(self.mems)}
+        self.pos_net = {n.index: j for j, n in enumerate(self.nets)}
         self.model = cp_model.CpModel()
         self._net_tp_lits: dict = {}
         self._pp_sets: dict = {}   # (j, t) -> (PP values, configurations x PP allowed), stated after the groups
@@ -120,12 +129,12 @@ class DesignModel:
                 for u, ok in zip(self.use_mem, allowed):
                     self._allow_pp([self._net_tp(j, t), u], pp, ok)
         # indicator of each medium, for medium and architecture no-goods
-        self.medium_lits = self._indicators([m.memory.name for m in space.mems], self.use_mem)
+        self.medium_lits = self._indicators([m.memory.name for m in self.mems], self.use_mem)
 
     # -- variables ----------------------------------------------------------------------------
     def _variables(self) -> None:
         md, space = self.model, self.space
-        mems, nets, tps, nmax = space.mems, space.nets, space.tps, space.max_nodes
+        mems, nets, tps, nmax = self.mems, self.nets, space.tps, space.max_nodes
         conc = space.req.concurrency
         self.N = md.new_int_var(1, nmax, "N")
         self.use_mem = [md.new_bool_var(f"use_mem[{m.label}]") for m in mems]
@@ -142,7 +151,7 @@ class DesignModel:
     # -- structure: one memory config, one network config, one TP degree, one backing tier --------
     def _structure(self) -> None:
         md, space, groups = self.model, self.space, self.groups
-        mems, nets, tps, nmax = space.mems, space.nets, space.tps, space.max_nodes
+        mems, nets, tps, nmax = self.mems, self.nets, space.tps, space.max_nodes
         md.add_exactly_one(self.use_mem)
         md.add_exactly_one(self.use_net)
         md.add_exactly_one(list(self.use_tp.values()))
@@ -159,9 +168,9 @@ class DesignModel:
             md.add(y <= n.n_max * u)
             md.add(y >= n.n_min * u)
         md.add(sum(self.nodes_net) == self.N)
-        compatible = space.physics_cache.compatible
         for n, u in zip(nets, self.use_net):
-            barred = [a for m, a in zip(mems, self.use_mem) if not compatible[m.index, n.index]]
+            pair = self._pairs_of(n)
+            barred = [a for m, a in zip(mems, self.use_mem) if not pair[m.index]]
             if barred:  # this tier cannot join these node types
                 md.add(u + sum(barred) <= 1)
             too_wide = [self.use_tp[t] for t in tps if not physics.tp_fits(n, t)]
@@ -187,14 +196,15 @@ class DesignModel:
     # -- totals: bandwidth B and cost C (the objective's two sides) --------------------------------
     def _totals(self) -> None:
         md, space = self.model, self.space
-        p, mems, nets, nmax = space.problem, space.mems, space.nets, space.max_nodes
+        p, mems, nets, nmax = space.problem, self.mems, self.nets, space.max_nodes
         c = p.constraints
-        bwc = space.bw_column
+        bwc = space.bw_column                            # the space's unit, shared with the oracle's ratios
         self.bw_unit = bwc.unit                          # bytes/s per unit of B
-        self.bmax = bmax = nmax * max(bwc.ints)
+        self.bw_ints = [bwc.ints[m.index] for m in mems]
+        self.bmax = bmax = nmax * max(self.bw_ints)
         check_bound("total memory bandwidth", bmax)
         self.B = md.new_int_var(0, bmax, "B")
-        md.add(self.B == sum(w * x for w, x in zip(bwc.ints, self.nodes_mem)))
+        md.add(self.B == sum(w * x for w, x in zip(self.bw_ints, self.nodes_mem)))
 
         node_cost = sum(m.cost_usd * x for m, x in zip(mems, self.nodes_mem))
         net_cost_terms, self.net_power_terms = [], []
@@ -240,9 +250,9 @@ class DesignModel:
         several domains), so they share its terms: at most one configuration is chosen, so a term's
         count over the sum of its configurations' node variables is the chosen one's count (0 if none).
         """
-        md, nets = self.model, self.space.nets
+        md, nets = self.model, self.nets
         groups: dict[tuple, list[int]] = {}
-        for n in nets:
+        for j, n in enumerate(nets):
             if not n.domain_nodes:
                 continue
             for t in n.terms:
@@ -252,7 +262,7 @@ class DesignModel:
                 if t.base == BEYOND_RACK and n.n_max <= n.rack_nodes:
                     continue
                 rack = n.rack_nodes if t.base == BEYOND_RACK else 0
-                groups.setdefault((t.label, t.num, t.den, t.base, t.mult, usd_each, t.w, rack), []).append(n.index)
+                groups.setdefault((t.label, t.num, t.den, t.base, t.mult, usd_each, t.w, rack), []).append(j)
         for (label, num, den, base_kind, mult, usd_each, w, rack), js in groups.items():
             y = sum(self.nodes_net[j] for j in js)
             hi = max(nets[j].n_max for j in js)
@@ -278,10 +288,10 @@ class DesignModel:
         space = self.space
         req, tps = space.req, space.tps
         needs = {t: physics.capacity_for_tp(req, t) for t in tps}
-        capc = scale_column([Fraction(m.capacity_bytes) for m in space.mems]
+        capc = scale_column([Fraction(m.capacity_bytes) for m in self.mems]
                             + [Fraction(req.capacity_required_bytes)]
                             + [Fraction(needs[t] - req.capacity_required_bytes) for t in tps])
-        k = len(space.mems)
+        k = len(self.mems)
         need = capc.ints[k]  # the requirement shares the column's unit, so this is exact
         extra = sum(w * self.use_tp[t] for w, t in zip(capc.ints[k + 1:], tps) if w)
         check_linear("capacity", [(w, space.max_nodes) for w in capc.ints])
@@ -295,7 +305,7 @@ class DesignModel:
         space, c = self.space, self.space.problem.constraints
         if c.max_power_w is None:
             return
-        mems, backs, nmax = space.mems, space.backs, space.max_nodes
+        mems, backs, nmax = self.mems, space.backs, space.max_nodes
         npt = self.net_power_terms
         pw = ([m.power_w for m in mems] + [w for w, _, _ in npt] + [b.power_w for b in backs]
               + [exact(c.max_power_w)])
@@ -318,7 +328,7 @@ class DesignModel:
         enforced rows with coefficients above 2^31 (see docs/exact-search.md).
         """
         md, space = self.model, self.space
-        req, nets, tps, nmax = space.req, space.nets, space.tps, space.max_nodes
+        req, nets, tps, nmax = space.req, self.nets, space.tps, space.max_nodes
         conc = req.concurrency
         if req.min_tokens_per_s <= 0:
             return
@@ -336,9 +346,10 @@ class DesignModel:
         md.add(lhs <= cb * self.B)
         # r * FLOPs per user token <= N * node FLOP/s: cm M + c0 <= cf F  (compute roofline; not enforced)
         fcol = space.flops_column
+        flops = [fcol.ints[m.index] for m in self.mems]
         cm, c0, cf = physics.compute_coefficients(req, fcol.unit)
-        check_linear("compute speed", [(cm, max(nmax, conc)), (c0, 1)] + [(cf * w, nmax) for w in fcol.ints])
-        md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(fcol.ints, self.nodes_mem)))
+        check_linear("compute speed", [(cm, max(nmax, conc)), (c0, 1)] + [(cf * w, nmax) for w in flops])
+        md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(flops, self.nodes_mem)))
         if req.calibrated:  # the rows above are the roofline, a relaxation; the calibrated time per class
             memo: dict = {}
             self._class_pp(lambda n, t, cls, pp: physics.speed_matrix_at(req, n, t, space.problem, cls, pp, memo))
@@ -362,10 +373,10 @@ class DesignModel:
             return
         for t in space.tps:
             pair_ok = space.physics_cache.ttft_pair_ok(t)
-            for m, a in zip(space.mems, self.use_mem):
+            for m, a in zip(self.mems, self.use_mem):
                 if not pair_ok[m.index]:
                     md.add_bool_or([~a, ~self.use_tp[t]])
-        for n in space.nets:
+        for n in self.nets:
             for t in space.tps:
                 pp = self._pp_range(n, t)
                 if pp is not None:
@@ -385,7 +396,7 @@ class DesignModel:
         """Interconnect balance: the ratio rule (links >= ratio x node memory bandwidth) or the
         communication-time rule (t_comm <= ratio x t_mem)."""
         md, space = self.model, self.space
-        p, req, mems, nets, tps = space.problem, space.req, space.mems, space.nets, space.tps
+        p, req, mems, nets, tps = space.problem, space.req, self.mems, self.nets, space.tps
         bal = p.constraints.balance
         if bal.rule == "ratio":
             self.pp_multi = md.new_bool_var("pp_multi")
@@ -397,8 +408,8 @@ class DesignModel:
                 if ratio == 0:
                     continue
                 keep_up = space.physics_cache.keep_up(ratio, pipeline)
-                for k, a in enumerate(self.use_mem):
-                    good = [b for j, (n, b) in enumerate(zip(nets, self.use_net)) if n.tier is not None and keep_up[k, j]]
+                for m, a in zip(mems, self.use_mem):
+                    good = [b for n, b in zip(nets, self.use_net) if n.tier is not None and keep_up[m.index, n.index]]
                     md.add_bool_or([~a, ~lit] + good)  # more than one stage or TP group: links must keep up
         if bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)
@@ -444,8 +455,9 @@ class DesignModel:
         terms = self._node_terms()
         every = sorted(set(terms))   # one list for every pair, so the physics' coefficients are reused
         row_all = {c: i for i, c in enumerate(every)}
-        for n in space.nets:
-            classes = sorted({terms[k] for k, m in enumerate(space.mems) if physics.compatible(m, n)})
+        for n in self.nets:
+            pair = self._pairs_of(n)
+            classes = sorted({terms[k] for k, m in enumerate(self.mems) if pair[m.index]})
             rows_n = [row_all[c] for c in classes]
             for t in space.tps:
                 pp = self._pp_range(n, t)
@@ -453,9 +465,9 @@ class DesignModel:
                     continue
                 masks = matrix(n, t, every, pp)[rows_n]
                 row_of = {c: i for i, c in enumerate(classes)}
-                per_config = np.ones((len(space.mems), len(pp)), dtype=bool)  # incompatible: no condition
-                for k, m in enumerate(space.mems):
-                    if physics.compatible(m, n):
+                per_config = np.ones((len(self.mems), len(pp)), dtype=bool)  # incompatible: no condition
+                for k, m in enumerate(self.mems):
+                    if pair[m.index]:
                         per_config[k] = masks[row_of[terms[k]]]
                 if self._collect_intervals(n.index, t, pp, per_config):
                     continue
@@ -506,9 +518,14 @@ class DesignModel:
             self.model.add(self.PP >= cp_model.LinearExpr.weighted_sum(self.use_mem, lo)).only_enforce_if(lit)
         return True
 
+    def _pairs_of(self, n: NetworkConfig) -> np.ndarray:
+        """For each memory configuration of the space (by index): network n can join it, and the pair is live."""
+        ok = self.space.physics_cache.compatible[:, n.index]
+        return ok & self.live[:, n.index] if self.live is not None else ok
+
     def _node_terms(self) -> list:
         if not hasattr(self, "_terms"):
-            self._terms = [physics.node_terms(self.space.req, m) for m in self.space.mems]
+            self._terms = [physics.node_terms(self.space.req, m) for m in self.mems]
             self._at_most_lits: dict = {}
         return self._terms
 
@@ -539,7 +556,7 @@ class DesignModel:
 
     # -- pair literals ------------------------------------------------------------------------------
     def _net_tp(self, j: int, t: int):
-        """Literal: network configuration j and TP degree t are both chosen.
+        """Literal: network configuration j (its index in the space) and TP degree t are both chosen.
 
         Created for all pairs on first use and linked by transportation equalities (the sum over TP
         degrees is the network's literal, the sum over networks is the TP literal), so each pair
@@ -555,7 +572,7 @@ class DesignModel:
                 md.add(sum(cache[(i, tt)] for tt in self.space.tps) == lit)
             for tt, z in self.use_tp.items():
                 md.add(sum(cache[(i, tt)] for i in range(len(self.use_net))) == z)
-        return cache[(j, t)]
+        return cache[(self.pos_net[j], t)]
 
     def _indicators(self, names: list[str], lits: list) -> dict[str, object]:
         out = {}
@@ -579,7 +596,7 @@ class DesignModel:
         """
         medium, tier, topology = design.architecture()
         md, a = self.model, self.medium_lits[medium]
-        for n, u in zip(self.space.nets, self.use_net):
+        for n, u in zip(self.nets, self.use_net):
             if n.tier_key != tier:
                 continue
             lo, hi = n.n_min, min(n.n_max, self.space.max_nodes)
@@ -606,7 +623,7 @@ class DesignModel:
         same_n = md.new_bool_var("")
         md.add(self.N == design.nodes).only_enforce_if(same_n)
         md.add(self.N != design.nodes).only_enforce_if(~same_n)
-        lits = [~self.use_mem[design.mem.index], ~self.use_net[design.net.index],
+        lits = [~self.use_mem[self.pos_mem[design.mem.index]], ~self.use_net[self.pos_net[design.net.index]],
                 ~self.use_tp[design.tensor_parallel], ~same_n]
         if design.backing is not None:
             lits.append(~self.use_back[design.backing.index])
@@ -618,7 +635,7 @@ class DesignModel:
         j = next(i for i, u in enumerate(self.use_net) if solver.boolean_value(u))
         t = next(t for t, u in self.use_tp.items() if solver.boolean_value(u))
         b = next((s.backs[i] for i, u in enumerate(self.use_back) if solver.boolean_value(u)), None)
-        return physics.Design(s.mems[k], s.nets[j], int(solver.value(self.N)), t, b)
+        return physics.Design(self.mems[k], self.nets[j], int(solver.value(self.N)), t, b)
 
 
 def _intervals(masks: "np.ndarray") -> bool:

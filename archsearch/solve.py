@@ -30,6 +30,7 @@ from .model import GROUPS, DesignModel, Space, build_space
 from .oracle import enumerate_top
 from .physics import Check, Design, Metrics, Requirements
 from .problem import DISTINCT
+from .prune import live_pairs, pair_node_intervals
 from .scaling import INT_LIMIT, check_bound
 from .units import PS_PER_S, format_bytes, format_usd
 
@@ -140,7 +141,7 @@ def _design_at(dm: DesignModel, model: cp_model.CpModel, s: cp_model.CpSolver) -
     n, pp = int(s.value(get(dm.N.index))), int(s.value(get(dm.PP.index)))
     backs = dm.space.backs
     b = backs[int(s.value(get(dm.back_index.index)))] if backs else None
-    return Design(dm.space.mems[k], dm.space.nets[j], n, n // pp, b)
+    return Design(dm.mems[k], dm.nets[j], n, n // pp, b)
 
 
 def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> None:
@@ -149,9 +150,21 @@ def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> Non
     Implied by den*B - num*C >= 0, since a design's ratio is at most its node ratio; stating it
     spares CP-SAT the search.
     """
-    for k, (w, m) in enumerate(zip(dm.space.bw_column.ints, dm.space.mems)):
+    for k, (w, m) in enumerate(zip(dm.bw_ints, dm.mems)):
         if lam.denominator * w < lam.numerator * m.cost_usd:
             model.add(model.get_bool_var_from_proto_index(dm.use_mem[k].index) == 0)
+    if lam <= 0:
+        return
+    N = model.get_int_var_from_proto_index(dm.N.index)
+    for k, j, intervals in pair_node_intervals(dm, lam):  # the same with each pair's network cost (prune.py)
+        if intervals is None:
+            continue
+        lits = [model.get_bool_var_from_proto_index(dm.use_mem[k].index),
+                model.get_bool_var_from_proto_index(dm.use_net[j].index)]
+        if not intervals:
+            model.add_bool_or([~l for l in lits])
+        else:
+            model.add_linear_expression_in_domain(N, cp_model.Domain.from_intervals(intervals)).only_enforce_if(lits)
 
 
 def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
@@ -215,7 +228,7 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
     get = model.get_int_var_from_proto_index
     C, PP = get(dm.C.index), get(dm.PP.index)
     mi, ni, bi = get(dm.mem_index.index), get(dm.net_index.index), get(dm.back_index.index)
-    n_mem, n_net, n_back, nmax = len(dm.space.mems), len(dm.space.nets), max(1, len(dm.space.backs)), dm.space.max_nodes
+    n_mem, n_net, n_back, nmax = len(dm.mems), len(dm.nets), max(1, len(dm.space.backs)), dm.space.max_nodes
     s2 = n_mem * n_net * n_back
     s1 = (nmax + 1) * s2
     rest = PP * s2 + mi * n_net * n_back + ni * n_back + bi
@@ -371,7 +384,9 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
     taken: set = set()
     # the time limit bounds the whole call: past it already, the model is not built and the known
     # feasible designs stand, unproven
-    dm = DesignModel(space) if time.monotonic() < run.deadline else None
+    # pairs that cannot reach the K-th known ratio are left out of the model (exact: prune.py)
+    live = live_pairs(space, quick, top_k, distinct, GROUPS) if quick else None
+    dm = DesignModel(space, live=live) if time.monotonic() < run.deadline else None
     run.hit_limit = run.hit_limit or dm is None
     while dm is not None and len(ranked) < top_k:
         fallback = next((q for q in quick if q.design.distinct_key(distinct) not in taken), None)
