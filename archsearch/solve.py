@@ -103,6 +103,11 @@ CP_SAT_PARAMETERS = {
     "symmetry_level": 0,           # 1.02-1.07x on the other two, same top K (docs/benchmarks.md)
 }
 
+#: changed for spaces with two-level networks: the LP relaxation pays there (benchmarks/bench_two_level.py, top 10,
+#: CPU time: 2.6 -> 2.0 s at 1,024 nodes, 12.4 -> 8.4 s at 4,096, and 16,384 nodes proved in 30 s instead of not
+#: in 120 s), while on the single-level bundled problems level 0 stays 2-15% faster
+TWO_LEVEL_CP_SAT_PARAMETERS = {"linearization_level": 1}
+
 
 class _Solver:
     """Runs CP-SAT solves with fixed settings against one deadline."""
@@ -112,6 +117,7 @@ class _Solver:
         self.deadline = time.monotonic() + time_limit_s if deadline is None else deadline
         self.solves = 0
         self.hit_limit = False
+        self.extra: dict = {}   # parameters for this space on top of CP_SAT_PARAMETERS
 
     def run(self, model: cp_model.CpModel) -> tuple[int, cp_model.CpSolver]:
         left = self.deadline - time.monotonic()
@@ -121,7 +127,7 @@ class _Solver:
         s = cp_model.CpSolver()
         s.parameters.num_workers = self.workers
         s.parameters.random_seed = self.seed
-        for name, value in CP_SAT_PARAMETERS.items():
+        for name, value in {**CP_SAT_PARAMETERS, **self.extra}.items():
             setattr(s.parameters, name, value)
         s.parameters.max_time_in_seconds = left
         status = s.solve(model)
@@ -373,6 +379,8 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         raise InfeasibleError("infeasible: no (node, memory, units) combination to search: the catalog's node "
                               "and memory entries, their unit ranges and search.include leave none")
     run = _Solver(workers, seed, limit, deadline)
+    if any(n.domain_nodes for n in space.nets):
+        run.extra = TWO_LEVEL_CP_SAT_PARAMETERS
 
     ranked: list[RankedDesign] = []
     # exact lower bounds from designs at each configuration's smallest sufficient N: Dinkelbach starts close
