@@ -115,10 +115,7 @@ class DesignModel:
         for group in GROUPS:
             if group in groups:
                 getattr(self, f"_{group}")()
-        for (j, t), (pp, allowed) in self._pp_sets.items():
-            if not self._allow_pp_intervals(self._net_tp(j, t), pp, allowed):  # bounds too large for two rows
-                for u, ok in zip(self.use_mem, allowed):
-                    self._allow_pp([self._net_tp(j, t), u], pp, ok)
+        self._state_pp_sets()
         # indicator of each medium, for medium and architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in space.mems], self.use_mem)
 
@@ -430,6 +427,20 @@ class DesignModel:
                     for v, ok, new in zip(levels, masks, changed):
                         if new:
                             self._allow_pp([self._net_tp(n.index, t), at_least_lit(v)], pp, ok)
+
+    def _state_pp_sets(self) -> None:
+        """State the (network, TP) allowed PP sets collected by ``_collect_intervals``, and forget them."""
+        for (j, t), (pp, allowed) in self._pp_sets.items():
+            if not self._allow_pp_intervals(self._net_tp(j, t), pp, allowed):  # bounds too large for two rows
+                for u, ok in zip(self.use_mem, allowed):
+                    self._allow_pp([self._net_tp(j, t), u], pp, ok)
+        self._pp_sets = {}
+
+    def add_class_limit(self, matrix) -> None:
+        """A calibrated limit added after construction (the disaggregated prefill pool's rate): ``matrix`` as
+        ``_class_pp`` takes it, stated at once."""
+        self._class_pp(matrix)
+        self._state_pp_sets()
 
     def _class_pp(self, matrix) -> None:
         """A calibrated limit, stated per (network j, TP t, node class) as the PP values it allows.
