@@ -13,7 +13,8 @@
   lambda x prompt communication <= PP; under the calibrated speed model (the default) one prompt's
   calibrated TTFT must fit: lambda x TTFT <= PP, TTFT = max(FLOPs / (TP x calibrated prefill FLOP/s),
   W(L) / (TP x streaming bandwidth)) + the prompt's communication + layers x per-layer time
-  (``physics.prefill_rate_matrix``; the peak-rate rows above stay as the relaxation they are);
+  (``physics.prefill_rate_matrix``: it implies the communication limit, and the FLOP/s and weight-read
+  rows stay as the relaxation they are);
 * KV link: lambda x one prompt's KV per second from pool to pool, over the interconnect tier
   (any tier not tied to a node type) whose optical links carry it for the least money.  A prompt's
   KV crossing it adds to its TTFT.
@@ -170,23 +171,25 @@ def cheapest_prefill_pool(pp_problem, rate: Fraction, run: _Solver) -> tuple[phy
     space = build_space(pp_problem)
     if not space.mems:
         raise InfeasibleError("infeasible: no (node, memory, units) combination for the prefill pool")
-    dm = DesignModel(space)
+    req = space.req
+    # the calibrated prompt time (efficiency, per-layer time, communication, as TTFT) per node class; it implies
+    # the communication rows below, which only the roofline states
+    timed = ((lambda n, t, cls, pp: physics.prefill_rate_matrix_at(req, n, t, pp_problem, cls, pp, rate)),) \
+        if req.calibrated else ()
+    dm = DesignModel(space, class_limits=timed)
     md = dm.model
     fcol = space.flops_column
     need = math.ceil(prefill_flops_needed(pp_problem, rate) / fcol.unit)
     check_linear("prefill throughput", [(w, space.max_nodes) for w in fcol.ints] + [(need, 1)])
     md.add(sum(w * x for w, x in zip(fcol.ints, dm.nodes_mem)) >= need)
     md.add(dm.B >= prefill_bandwidth_units(pp_problem, rate, space))
-    req = space.req
-    for n in space.nets:
+    for n in space.nets if not req.calibrated else ():
         for t in space.tps:
             pp = dm._pp_range(n, t)
             if pp is not None:
                 dm._allow_pp(dm._net_tp(n.index, t), pp, physics.machine_mask(
                     n, t, pp, lambda nodes, v, n=n, t=t: prefill_comm_mask(
                         rate, physics.base_comm(n, t, req, pp_problem, nodes=nodes), req, v)))
-    if req.calibrated:  # the calibrated prompt time: efficiency, per-layer time and communication, as TTFT
-        dm.add_class_limit(lambda n, t, cls, pp: physics.prefill_rate_matrix_at(req, n, t, pp_problem, cls, pp, rate))
     nmax = space.max_nodes
     status, s, proven = lex_cheapest(dm, md, run)
     if status == cp_model.INFEASIBLE:

@@ -103,7 +103,9 @@ class DesignModel:
     ranking's cuts use.  The objective is set by the caller (``solve``).
     """
 
-    def __init__(self, space: Space, groups: tuple[str, ...] = GROUPS) -> None:
+    def __init__(self, space: Space, groups: tuple[str, ...] = GROUPS, class_limits: tuple = ()) -> None:
+        """``class_limits``: more calibrated limits, each a ``matrix`` as ``_class_pp`` takes it, stated with
+        the groups' own (the disaggregated prefill pool's rate: its interval rows merge with TTFT's)."""
         self.space = space
         self.groups = groups
         self.model = cp_model.CpModel()
@@ -115,6 +117,8 @@ class DesignModel:
         for group in GROUPS:
             if group in groups:
                 getattr(self, f"_{group}")()
+        for matrix in class_limits:
+            self._class_pp(matrix)
         self._state_pp_sets()
         # indicator of each medium, for medium and architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in space.mems], self.use_mem)
@@ -435,12 +439,6 @@ class DesignModel:
                 for u, ok in zip(self.use_mem, allowed):
                     self._allow_pp([self._net_tp(j, t), u], pp, ok)
         self._pp_sets = {}
-
-    def add_class_limit(self, matrix) -> None:
-        """A calibrated limit added after construction (the disaggregated prefill pool's rate): ``matrix`` as
-        ``_class_pp`` takes it, stated at once."""
-        self._class_pp(matrix)
-        self._state_pp_sets()
 
     def _class_pp(self, matrix) -> None:
         """A calibrated limit, stated per (network j, TP t, node class) as the PP values it allows.
