@@ -25,6 +25,9 @@ from archsearch.validate import case_value, load_measurements  # noqa: E402
 #: (catalog section, entries sharing the value, field, low, high, rounding step, cases that identify it).
 #: A per-layer time and a collective latency trade off along a ridge in multi-GPU cases (L + 2c per layer),
 #: so the per-layer time is read from single-node cases and the collective latency from multi-node ones.
+#: The decode half-efficiency tokens range up to 64 (a Hopper wgmma tile is 64 rows): the batch-aware
+#: efficiency e x / (x + h) gives a batch-1 step h tokens' worth of compute, and h much above that would
+#: let the fit explain batch-1 time, which is weight reads and per-layer time, as compute.
 H100 = ("h100-sxm", "h200-sxm")
 PARAMS = [
     ("nodes", H100, "layer_overhead_ns", 0, 200000, 100, "single"),
