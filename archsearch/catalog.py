@@ -89,6 +89,11 @@ class Node:
     layer_overhead_ns: float = 0.0
     decode_compute_efficiency: float = 1.0
     prefill_compute_efficiency: float = 1.0
+    # extra time per layer when the matrix work runs in FP8 (activation-quantisation kernels), and the tokens
+    # per step at which decode / prefill reach half their efficiency: efficiency x tokens / (tokens + half)
+    fp8_layer_overhead_ns: float = 0.0
+    decode_efficiency_half_tokens: float = 0.0
+    prefill_efficiency_half_tokens: float = 0.0
 
     def tflops(self, compute_dtype: str) -> float:
         """Dense TFLOP/s for matrix work in ``compute_dtype`` (``bf16`` or ``fp8``)."""
@@ -288,6 +293,9 @@ def _node(e: Entry) -> Node:
         layer_overhead_ns=e.number("layer_overhead_ns", minimum=0, default=0.0),
         decode_compute_efficiency=_fraction(e, "decode_compute_efficiency"),
         prefill_compute_efficiency=_fraction(e, "prefill_compute_efficiency"),
+        fp8_layer_overhead_ns=e.number("fp8_layer_overhead_ns", minimum=0, default=0.0),
+        decode_efficiency_half_tokens=e.number("decode_efficiency_half_tokens", minimum=0, default=0.0),
+        prefill_efficiency_half_tokens=e.number("prefill_efficiency_half_tokens", minimum=0, default=0.0),
         **common,
     )
     if n.min_units > n.max_units:

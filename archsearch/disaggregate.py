@@ -10,7 +10,11 @@
   per stage at a time, so each of a prompt's three times (TTFT's compute, weight reads and
   communication) spread over PP stages must fit in 1 / lambda:
   lambda x prompt FLOPs / efficiency <= N x node FLOP/s,  lambda x W(L) <= N x node bandwidth,
-  lambda x prompt communication <= PP;
+  lambda x prompt communication <= PP; under the calibrated speed model (the default) one prompt's
+  calibrated TTFT must fit: lambda x TTFT <= PP, TTFT = max(FLOPs / (TP x calibrated prefill FLOP/s),
+  W(L) / (TP x streaming bandwidth)) + the prompt's communication + layers x per-layer time
+  (``physics.prefill_rate_matrix``: it implies the communication limit, and the FLOP/s and weight-read
+  rows stay as the relaxation they are);
 * KV link: lambda x one prompt's KV per second from pool to pool, over the interconnect tier
   (any tier not tied to a node type) whose optical links carry it for the least money.  A prompt's
   KV crossing it adds to its TTFT.
@@ -145,8 +149,15 @@ def prefill_comm_mask(rate: Fraction, cc: physics.CommCoefficients, req, pp):
 
 
 def prefill_capacity(design: physics.Design, req, pp_problem) -> Fraction:
-    """Prompts per second a pool sustains: the least of its FLOP/s, weight-read and communication limits."""
+    """Prompts per second a pool sustains: the least of its FLOP/s, weight-read and communication limits
+    (at peak: the roofline), and under the calibrated model PP / its calibrated TTFT (one prompt per stage)."""
     cc = physics.base_comm(design.net, design.tensor_parallel, req, pp_problem, nodes=design.nodes)
+    pp = design.pipeline_parallel
+    if req.calibrated:
+        import numpy as np
+        ps = int(physics.ttft_ps(req, cc, [physics.node_terms(req, design.mem)], design.tensor_parallel,
+                                 np.array([pp], dtype=np.int64))[0, 0])
+        return Fraction(pp * PS_PER_S, ps)
     limits = [Fraction(design.nodes * design.mem.compute_flops) * req.prefill_efficiency / req.prefill_flops,
               Fraction(design.nodes * design.mem.bandwidth_bytes_per_s, req.prefill_weight_bytes)]
     comm = cc.prompt_ps(design.pipeline_parallel, req.prompt_tokens)
@@ -160,15 +171,19 @@ def cheapest_prefill_pool(pp_problem, rate: Fraction, run: _Solver) -> tuple[phy
     space = build_space(pp_problem)
     if not space.mems:
         raise InfeasibleError("infeasible: no (node, memory, units) combination for the prefill pool")
-    dm = DesignModel(space)
+    req = space.req
+    # the calibrated prompt time (efficiency, per-layer time, communication, as TTFT) per node class; it implies
+    # the communication rows below, which only the roofline states
+    timed = ((lambda n, t, cls, pp: physics.prefill_rate_matrix_at(req, n, t, pp_problem, cls, pp, rate)),) \
+        if req.calibrated else ()
+    dm = DesignModel(space, class_limits=timed)
     md = dm.model
     fcol = space.flops_column
     need = math.ceil(prefill_flops_needed(pp_problem, rate) / fcol.unit)
     check_linear("prefill throughput", [(w, space.max_nodes) for w in fcol.ints] + [(need, 1)])
     md.add(sum(w * x for w, x in zip(fcol.ints, dm.nodes_mem)) >= need)
     md.add(dm.B >= prefill_bandwidth_units(pp_problem, rate, space))
-    req = space.req
-    for n in space.nets:
+    for n in space.nets if not req.calibrated else ():
         for t in space.tps:
             pp = dm._pp_range(n, t)
             if pp is not None:

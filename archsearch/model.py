@@ -104,8 +104,11 @@ class DesignModel:
     ranking's cuts use.  The objective is set by the caller (``solve``).
     """
 
-    def __init__(self, space: Space, groups: tuple[str, ...] = GROUPS, live: Optional[np.ndarray] = None) -> None:
-        """``live``: memory x network configurations that may hold a top-K design (``prune.live_pairs``).  The
+    def __init__(self, space: Space, groups: tuple[str, ...] = GROUPS, class_limits: tuple = (),
+                 live: Optional[np.ndarray] = None) -> None:
+        """``class_limits``: more calibrated limits, each a ``matrix`` as ``_class_pp`` takes it, stated with
+        the groups' own (the disaggregated prefill pool's rate: its interval rows merge with TTFT's).
+        ``live``: memory x network configurations that may hold a top-K design (``prune.live_pairs``).  The
         model has variables for the configurations in some live pair only (``mems``, ``nets``, in catalog
         order, so the tie-break order is unchanged); None: every configuration."""
         self.space = space
@@ -124,10 +127,9 @@ class DesignModel:
         for group in GROUPS:
             if group in groups:
                 getattr(self, f"_{group}")()
-        for (j, t), (pp, allowed) in self._pp_sets.items():
-            if not self._allow_pp_intervals(self._net_tp(j, t), pp, allowed):  # bounds too large for two rows
-                for u, ok in zip(self.use_mem, allowed):
-                    self._allow_pp([self._net_tp(j, t), u], pp, ok)
+        for matrix in class_limits:
+            self._class_pp(matrix)
+        self._state_pp_sets()
         # indicator of each medium, for medium and architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in self.mems], self.use_mem)
 
@@ -441,6 +443,14 @@ class DesignModel:
                     for v, ok, new in zip(levels, masks, changed):
                         if new:
                             self._allow_pp([self._net_tp(n.index, t), at_least_lit(v)], pp, ok)
+
+    def _state_pp_sets(self) -> None:
+        """State the (network, TP) allowed PP sets collected by ``_collect_intervals``, and forget them."""
+        for (j, t), (pp, allowed) in self._pp_sets.items():
+            if not self._allow_pp_intervals(self._net_tp(j, t), pp, allowed):  # bounds too large for two rows
+                for u, ok in zip(self.use_mem, allowed):
+                    self._allow_pp([self._net_tp(j, t), u], pp, ok)
+        self._pp_sets = {}
 
     def _class_pp(self, matrix) -> None:
         """A calibrated limit, stated per (network j, TP t, node class) as the PP values it allows.

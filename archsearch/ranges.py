@@ -103,6 +103,9 @@ RANGES: dict[str, Range] = {
     "nodes.layer_overhead_ns": R(0, 1e9, "ns"),  # calibrated: fixed time per layer per step (<= 1 s)
     "nodes.decode_compute_efficiency": R(1e-6, 1, "fraction"),
     "nodes.prefill_compute_efficiency": R(1e-6, 1, "fraction"),
+    "nodes.fp8_layer_overhead_ns": R(0, 1e9, "ns"),  # calibrated: extra time per layer in FP8 (quantisation)
+    "nodes.decode_efficiency_half_tokens": R(0, 1e7, "tokens"),  # calibrated: batch-aware decode efficiency
+    "nodes.prefill_efficiency_half_tokens": R(0, 1e7, "tokens"),  # calibrated: prompt-length-aware prefill
     # cost curves (any entry's cost_usd): points [quantity, usd] or a die-yield model
     "cost_curve.points.quantity": I(0, 10**4, "units"),
     "cost_curve.points.usd": R(0, 1e7, "USD"),

@@ -9,7 +9,7 @@ counted, with the reason).  The bundled file is ``catalogs/measurements.yaml``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -23,6 +23,9 @@ from .reference import _spec, load_references
 from .yamlio import Entry, entries, read_yaml
 
 SETS = ("fit", "check", "out_of_scope")
+#: how an e2e case's prompts are prefilled: ``batch`` (a static batch: every prompt in one pass, as
+#: benchmark_latency-style runs do) or ``request`` (requests arrive on their own: one prompt's TTFT)
+PREFILLS = ("batch", "request")
 METRICS = {"tpot_ms": "time per output token, ms", "tokens_per_s_per_user": "tokens/s per user",
            "ttft_ms": "time to first token, ms", "e2e_latency_ms": "request latency (TTFT + decode), ms",
            "system_tokens_per_s": "tokens/s, system", "tokens_per_s_per_node": "tokens/s per accelerator"}
@@ -46,6 +49,7 @@ class Case:
     band: float                 # allowed |model / measured - 1|
     reason: str                 # why the case is out of scope (out_of_scope only)
     why: str = ""               # why a band is wider than the default +-25%
+    prefill: str = "batch"      # e2e: the batch's prompts prefilled in one pass (static batch) or per request
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,10 @@ def _case(e: Entry, refs: dict[str, DesignSpec]) -> Case:
     reason = e.string("reason", default="")
     if kind == "out_of_scope" and not reason:
         raise e.message("reason", "an out_of_scope case must say why it is out of scope")
+    prefill = e.string("prefill", choices=PREFILLS, default="batch")
     e.done()
-    return Case(name, kind, source, conditions, spec, model, dict(workload), metric, measured, band, reason, why)
+    return Case(name, kind, source, conditions, spec, model, dict(workload), metric, measured, band, reason, why,
+                prefill)
 
 
 def load_measurements(path: Path | str | None = None, catalog_dir: Path | str | None = None) -> list[Case]:
@@ -124,10 +130,18 @@ def _problem(case: Case, path: str, catalog_dir, speed_model: str, prompt: bool 
     return problem_from_dict(raw, f"{path}: cases[{case.name}]", catalog_dir)
 
 
-def _metrics(case: Case, path: str, catalog_dir, speed_model: str, prompt: bool = True, overrides=None):
+def _metrics(case: Case, path: str, catalog_dir, speed_model: str, prompt: bool = True, overrides=None,
+             batch_prefill: bool = False):
+    """The problem, design and metrics of a case.  ``batch_prefill``: the TTFT is that of the whole batch's
+    prompts in one pass (a static batch of c requests is prefilled together: c times one prompt's FLOPs,
+    at the efficiency of c x prompt tokens per step, one weight read, c x prompt tokens of all-reduce)."""
     p = _problem(case, path, catalog_dir, speed_model, prompt, overrides)
     design = build_design(p, case.design)
-    return p, design, physics.evaluate(design, physics.requirements(p), p)
+    req = physics.requirements(p)
+    c = req.concurrency
+    if batch_prefill and c > 1 and req.prompt_tokens:
+        req = replace(req, prefill_flops=c * req.prefill_flops, prompt_tokens=c * req.prompt_tokens)
+    return p, design, physics.evaluate(design, req, p)
 
 
 def case_value(case: Case, path: str = "measurements", catalog_dir=None, speed_model: str = "calibrated",
@@ -135,7 +149,8 @@ def case_value(case: Case, path: str = "measurements", catalog_dir=None, speed_m
     """The model's figure for a case, in the metric's units (``overrides``: catalog fields, as in a problem)."""
     if speed_model not in SPEED_MODELS:
         raise UsageError(f"speed model: expected one of {', '.join(SPEED_MODELS)}, found {speed_model!r}")
-    p, design, m = _metrics(case, path, catalog_dir, speed_model, overrides=overrides)
+    p, design, m = _metrics(case, path, catalog_dir, speed_model, overrides=overrides,
+                            batch_prefill=case.metric == "e2e_latency_ms" and case.prefill == "batch")
     if case.metric in ("ttft_ms", "e2e_latency_ms") and m.ttft_s is None:
         raise UsageError(f"{path}: cases[{case.name}]: metric: {case.metric} needs workload.prompt_tokens")
     if case.metric == "tpot_ms":
@@ -148,7 +163,7 @@ def case_value(case: Case, path: str = "measurements", catalog_dir=None, speed_m
         return float(m.system_tokens_per_s)
     if case.metric == "tokens_per_s_per_node":
         return float(m.system_tokens_per_s / design.nodes)
-    # e2e: the prompt's TTFT, then output - 1 decode steps of a batch whose prompts were all prefilled first
+    # e2e: the batch's prefill (all its prompts in one pass), then output - 1 decode steps of the batch
     _, _, dec = _metrics(case, path, catalog_dir, speed_model, prompt=False, overrides=overrides)
     out = p.workload.output_tokens_per_request
     return float(m.ttft_s * 1000 + Fraction(1000 * (out - 1)) / dec.decode_tokens_per_s_per_user)

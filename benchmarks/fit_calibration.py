@@ -25,15 +25,24 @@ from archsearch.validate import case_value, load_measurements  # noqa: E402
 #: (catalog section, entries sharing the value, field, low, high, rounding step, cases that identify it).
 #: A per-layer time and a collective latency trade off along a ridge in multi-GPU cases (L + 2c per layer),
 #: so the per-layer time is read from single-node cases and the collective latency from multi-node ones.
+#: The decode half-efficiency tokens range up to 64 (a Hopper wgmma tile is 64 rows): the batch-aware
+#: efficiency e x / (x + h) gives a batch-1 step h tokens' worth of compute, and h much above that would
+#: let the fit explain batch-1 time, which is weight reads and per-layer time, as compute.
+H100 = ("h100-sxm", "h200-sxm")
 PARAMS = [
-    ("nodes", ("h100-sxm", "h200-sxm"), "layer_overhead_ns", 0, 200000, 100, "single"),
-    ("nodes", ("h100-sxm", "h200-sxm"), "decode_compute_efficiency", 0.05, 1.0, 0.01, "single"),
+    ("nodes", H100, "layer_overhead_ns", 0, 200000, 100, "single"),
+    ("nodes", H100, "fp8_layer_overhead_ns", 0, 100000, 100, "single"),
+    ("nodes", H100, "decode_compute_efficiency", 0.02, 1.0, 0.01, "single"),
+    ("nodes", H100, "decode_efficiency_half_tokens", 0, 64, 1, "single"),
     ("interconnects", ("nvlink4",), "collective_latency_ns", 0, 60000, 100, "multi"),
-    ("nodes", ("h100-sxm", "h200-sxm"), "prefill_compute_efficiency", 0.1, 1.0, 0.01, "ttft"),
+    ("nodes", H100, "prefill_compute_efficiency", 0.1, 1.0, 0.01, "ttft"),
+    ("nodes", H100, "prefill_efficiency_half_tokens", 0, 2048, 1, "ttft"),
     ("nodes", ("mi300x",), "layer_overhead_ns", 0, 400000, 100, "any"),
+    ("nodes", ("mi300x",), "decode_compute_efficiency", 0.02, 1.0, 0.01, "any"),
+    ("nodes", ("mi300x",), "decode_efficiency_half_tokens", 0, 64, 1, "any"),
     ("interconnects", ("groq-c2c",), "collective_latency_ns", 0, 60000, 100, "any"),
 ]
-SWEEPS = 4
+SWEEPS = 8
 STEPS = 18
 GOLD = (math.sqrt(5) - 1) / 2
 

@@ -128,6 +128,12 @@ def write_random(tmp: Path, seed: int, serving: bool = False, two_level: bool = 
             n["layer_overhead_ns"] = cal.choice([0, 500, 5000, 40000])
             n["decode_compute_efficiency"] = cal.choice([0.3, 0.6, 1.0])
             n["prefill_compute_efficiency"] = cal.choice([0.4, 0.7])
+    extra = random.Random(seed * 7919 + 2)   # batch-aware efficiencies and FP8 layer time (their own stream)
+    for n in nodes:
+        if extra.random() < 0.6:
+            n["fp8_layer_overhead_ns"] = extra.choice([0, 2000, 30000])
+            n["decode_efficiency_half_tokens"] = extra.choice([0, 8, 64, 300])
+            n["prefill_efficiency_half_tokens"] = extra.choice([0, 100, 2000])
     for t in tiers:
         if cal.random() < 0.8:
             t["collective_latency_ns"] = cal.choice([0, 3000, 20000])
@@ -154,6 +160,8 @@ def write_random(tmp: Path, seed: int, serving: bool = False, two_level: bool = 
         "search": {"top_k": rng.choice([1, 3, 5]), "distinct": rng.choice(["architecture", "medium", "design"]),
                    "time_limit_s": 60, "seed": 0},
     }
+    if extra.random() < 0.3:
+        problem["workload"]["compute_dtype"] = "fp8"
     if rng.random() < 0.5:
         problem["constraints"]["budget_usd"] = rng.choice([20000, 200000, 2000000])
     if rng.random() < 0.3:

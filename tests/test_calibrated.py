@@ -31,8 +31,10 @@ def design(p, nodes=8, tp=8, tier="nvlink4", topology="single-switch"):
 
 
 # round numbers: 1 us per layer, 10 us per collective, half the bandwidth, a quarter of the FLOP/s
+# (the batch-aware efficiencies and the FP8 layer time off: their own tests below turn them on)
 ROUND = {"nodes": {"h100-sxm": {"layer_overhead_ns": 1000, "decode_compute_efficiency": 0.25,
-                                "prefill_compute_efficiency": 0.5}},
+                                "prefill_compute_efficiency": 0.5, "fp8_layer_overhead_ns": 0,
+                                "decode_efficiency_half_tokens": 0, "prefill_efficiency_half_tokens": 0}},
          "memory": {"hbm3-h100": {"bandwidth_efficiency": 0.5}},
          "interconnects": {"nvlink4": {"collective_latency_ns": 10000}}}
 
@@ -90,6 +92,47 @@ def test_ttft_is_max_of_compute_and_weight_reads_plus_communication_plus_fixed()
     # the workload's prefill_compute_efficiency overrides the node's
     p2 = problem(overrides=ROUND, prompt_tokens=4096, prefill_compute_efficiency=0.25)
     assert physics.prefill_efficiency(physics.requirements(p2), d.mem) == Fraction(1, 4)
+
+
+def _round(**node):
+    over = {k: dict(v) for k, v in ROUND.items()}
+    over["nodes"] = {"h100-sxm": {**ROUND["nodes"]["h100-sxm"], **node}}
+    return over
+
+
+def test_prefill_efficiency_follows_the_prompt_length():
+    """0.5 x L / (L + 4096) at L = 4096 is 0.25: the compute part of TTFT doubles, nothing else moves."""
+    base = problem(overrides=ROUND, prompt_tokens=4096)
+    half = problem(overrides=_round(prefill_efficiency_half_tokens=4096), prompt_tokens=4096)
+    d = design(base)
+    assert physics.prefill_efficiency(physics.requirements(half), design(half).mem) == Fraction(1, 4)
+    flops = 2 * 68980000000 * 4096 + 2 * 80 * 4096 * 4096 * 64 * 128
+    t0 = physics.evaluate(d, physics.requirements(base), base).ttft_s
+    t1 = physics.evaluate(design(half), physics.requirements(half), half).ttft_s
+    assert float(t1 - t0) == pytest.approx(flops / (8 * 0.25 * 989.4e12) - flops / (8 * 0.5 * 989.4e12), rel=1e-9)
+
+
+def test_decode_efficiency_follows_the_tokens_per_step():
+    """Batch 64 at TP 8, PP 1 (64 tokens per GEMM): 0.25 x 64 / (64 + 192) = 1/16 of peak, a quarter of the
+    batch-independent 0.25: the compute time is 4x, (64 + 192) / 64."""
+    flat = problem(overrides=ROUND, concurrency=64)
+    aware = problem(overrides=_round(decode_efficiency_half_tokens=192), concurrency=64)
+    m0 = physics.evaluate(design(flat), physics.requirements(flat), flat)
+    m1 = physics.evaluate(design(aware), physics.requirements(aware), aware)
+    req = physics.requirements(flat)
+    per_token = (req.step_flops_per_m + req.attention_flops_per_m) / (8 * 0.25 * 989.4e12)
+    # a step computes 64 requests (each request's time rounded up to a picosecond)
+    assert float(m0.t_comp_s) == pytest.approx(64 * per_token, rel=1e-6)
+    assert float(m1.t_comp_s) == pytest.approx(4 * 64 * per_token, rel=1e-6)
+    assert m1.t_mem_s == m0.t_mem_s and m1.t_fixed_s == m0.t_fixed_s
+
+
+def test_fp8_compute_adds_its_per_layer_time():
+    """fp8_layer_overhead_ns counts only when the matrix work runs in FP8: 80 layers x (1 + 2) us."""
+    over = _round(fp8_layer_overhead_ns=2000)
+    for dtype, fixed in (("bf16", 80 * 1000), ("fp8", 80 * 3000)):
+        p = problem(overrides=over, compute_dtype=dtype)
+        assert physics.evaluate(design(p), physics.requirements(p), p).t_fixed_s == Fraction(fixed, 10**9)
 
 
 def test_collective_latency_per_topology_kind():

@@ -150,3 +150,65 @@ def test_the_split_kept_is_the_cheapest_per_token_over_the_decode_candidates():
     one = [disaggregate(p, top_k=k) for k in (1, 3)]
     assert one[1].usd_per_mtok <= one[0].usd_per_mtok
     assert one[0].decode_rank == 1
+
+
+# -- the calibrated prefill pool (issue 9): sized on the calibrated prompt time, as TTFT is ------------
+def make_calibrated(prompt=2048, ttft=500, overrides=None):
+    d = copy.deepcopy(SMALL_PROBLEM)
+    d["workload"].update(prompt_tokens=prompt)
+    d["constraints"].update(max_ttft_ms=ttft, speed_model="calibrated")
+    if overrides:
+        d["overrides"] = overrides
+    return problem_from_dict(d, "test")
+
+
+def test_calibrated_prefill_capacity_is_stages_over_the_calibrated_ttft():
+    """One H200 (989 TFLOP/s bf16) at prefill efficiency 0.5 x 2048 / (2048 + 2048) = 0.25, 1 us per layer:
+    compute-bound, so a prompt takes ceil(FLOPs / 247.25 PFLOP/s) + 80 layers x 1 us, and the pool
+    sustains 1 / that prompts per second; the roofline counts peak FLOP/s at the workload's efficiency (1/2 by default)."""
+    from archsearch.disaggregate import prefill_capacity, prefill_problem
+    from archsearch.evaluate import DesignSpec, build_design
+    over = {"nodes": {"h200-sxm": {"prefill_compute_efficiency": 0.5, "prefill_efficiency_half_tokens": 2048,
+                                   "layer_overhead_ns": 1000}}}
+    spec = DesignSpec(memory="hbm3e-h200", units=6, nodes=1, tensor_parallel=1, node="h200-sxm",
+                      interconnect=None, topology=None)
+    for model in ("calibrated", "roofline"):
+        pp_problem = prefill_problem(make_calibrated(overrides=over) if model == "calibrated" else make())
+        req = physics.requirements(pp_problem)
+        got = prefill_capacity(build_design(pp_problem, spec), req, pp_problem)
+        if model == "calibrated":
+            per_prompt_ps = -(-10**12 * req.prefill_flops // 247_250_000_000_000) + 80 * 1_000_000
+            assert got == Fraction(10**12, per_prompt_ps)
+        else:
+            assert req.prefill_efficiency == Fraction(1, 2)     # the roofline's workload default
+            assert got == Fraction(989 * 10**12, 2 * req.prefill_flops)
+
+
+@pytest.mark.calibrated
+def test_the_calibrated_prefill_pool_is_the_oracles_cheapest():
+    """Every design of the prefill space, enumerated with the calibrated prompt time: the cheapest wins."""
+    split = disaggregate(make_calibrated(), top_k=1)
+    pp_problem = split.prefill_problem
+    space = build_space(pp_problem)
+    req, rate = space.req, split.request_rate
+    assert req.calibrated
+    terms = [physics.node_terms(req, m) for m in space.mems]
+    need = math.ceil(prefill_flops_needed(pp_problem, rate) / space.flops_column.unit)
+    need_bw = prefill_bandwidth_units(pp_problem, rate, space)
+    flops = np.array(space.flops_column.ints, dtype=np.int64)
+    best, excluded = None, 0
+    for n, t, _bk, N, B, C, ok in _chunks(space):
+        pp = N // t
+        comm = physics.machine_mask(n, t, pp[0], lambda nodes, v: prefill_comm_mask(
+            rate, physics.base_comm(n, t, req, pp_problem, nodes=nodes), req, v))
+        timed = physics.prefill_rate_matrix_at(req, n, t, pp_problem, terms, pp[0], rate)
+        ok = ok & (flops[:, None] * N >= need) & (B >= need_bw) & comm[None, :]
+        excluded += int((ok & ~timed).sum())
+        ok = ok & timed
+        for k, q in zip(*np.nonzero(ok)):
+            key = (int(C[k, q]), int(N[k, q]) // t, k, n.index)
+            best = key if best is None or key < best else best
+    d = split.prefill.design
+    assert (split.prefill.metrics.cost_usd, d.pipeline_parallel, d.mem.index, d.net.index) == best
+    assert split.prefill_prompts_per_s >= rate
+    assert excluded > 0     # the calibrated prompt time rules out designs the peak-rate rows allow

@@ -133,16 +133,16 @@ def test_sram_only_answer_changes_with_two_levels():
 
 @pytest.mark.calibrated
 def test_calibrated_collective_latency_is_each_levels_own():
-    """Calibrated: the 2 x 126 TP all-reduces and in-domain hops pay NVLink-4's 2,700 ns collective latency,
-    the hop between domains pays InfiniBand NDR's 35,000 ns; the roofline pays neither."""
+    """Calibrated: the 2 x 126 TP all-reduces and in-domain hops pay NVLink-4's 8,600 ns collective latency
+    (bundled catalog), the hop between domains pays InfiniBand NDR's 35,000 ns; the roofline pays neither."""
     space = build_space(_problem())
     nc = _config(space, "nvlink4 single-switch x8 + infiniband-ndr fat-tree (1-level)")
     cal = physics.base_comm(nc, 8, space.req, space.problem, nodes=16)
     roof_req = dataclasses.replace(space.req, speed_model="roofline")
     roof = physics.base_comm(nc, 8, roof_req, space.problem, nodes=16)
     assert cal.stages_per_domain == 1
-    assert cal.ar - roof.ar == 2 * 126 * 2_700_000        # picoseconds
-    assert cal.hop - roof.hop == 2_700_000
+    assert cal.ar - roof.ar == 2 * 126 * 8_600_000        # picoseconds
+    assert cal.hop - roof.hop == 8_600_000
     assert cal.fhop - roof.fhop == 35_000_000
     assert (cal.ar_tok, cal.hop_tok, cal.fhop_tok) == (roof.ar_tok, roof.hop_tok, roof.fhop_tok)
 

@@ -78,6 +78,7 @@ def test_a_fit_case_outside_its_band_does_not_fail(tmp_path):
     ({"colour": "red"}, "cases[one-h100]: colour: unknown field"),
     ({"design": {"memory": "hbm3-h100", "nodes": 1}}, "cases[one-h100].design: units: missing required field"),
     ({"workload": [1]}, "cases[one-h100]: workload: expected a mapping, found a list"),
+    ({"prefill": "all"}, "cases[one-h100]: prefill: expected one of batch, request, found 'all'"),
 ])
 def test_bad_measurement_files_get_one_line_and_exit_2(tmp_path, capsys, change, message):
     path = write(tmp_path, [dict(CASE, **change)])

@@ -58,7 +58,7 @@ from .prefill import (  # noqa: F401
 )
 from .calibrated import (  # noqa: F401
     NodeTerms, prefill_efficiency, effective_bandwidth, node_terms, step_times, speed_matrix, ttft_ps, ttft_matrix,
-    speed_matrix_at, ttft_matrix_at,
+    speed_matrix_at, ttft_matrix_at, saturating, layer_overhead_ps, prefill_rate_matrix, prefill_rate_matrix_at,
 )
 from .design import (  # noqa: F401
     Design, Metrics, design_comm, ttft_s, roofline, io_bandwidth_bytes_per_s, evaluate,

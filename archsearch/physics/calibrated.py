@@ -3,7 +3,8 @@
 Per decode step (one micro-batch passing every stage), per user, in whole picoseconds times PP:
 
     PP t_mem  = ceil(W1 / (tau b_eff)) PP + ceil(KV_t / (tau b_eff)) M + ceil(X(min(PP, c)) / (tau b_eff))
-    PP t_comp = ceil((F_step + F_attn) / (tau F_dec)) M + ceil(a F_amort / (tau F_pf))
+    PP t_comp = ceil((F_step + F_attn) / (tau F_dec)) M + ceil((F_step + F_attn) h / (s tau F_dec)) PP
+                + ceil(a F_amort / (tau F_pf))
     PP t_comm = the network's coefficients (CommCoefficients.pp_comm_ps), collective latencies included
     PP t_fix  = PP x layers x t_layer
     step time = max(t_mem, t_comp) + t_comm + t_fix          (memory and compute of the same kernels
@@ -12,8 +13,10 @@ Per decode step (one micro-batch passing every stage), per user, in whole picose
     time per token per user = step time / a,   speed ok  <=>  (r / a) x PP x step time <= PP seconds
 
 b_eff = bandwidth_efficiency x node bandwidth (memory medium), t_layer, F_dec = decode_compute_efficiency
-x F and F_pf = prefill_compute_efficiency x F (node; the workload's prefill_compute_efficiency overrides
-it), KV_t = the KV a step reads, times TP / kv_heads when TP exceeds the KV heads (each head is then held
+x F and F_pf = prefill_compute_efficiency x L / (L + h_pf) x F (node, L prompt tokens; the workload's
+prefill_compute_efficiency overrides it); h = decode_efficiency_half_tokens, s = tokens a step verifies per
+request (the decode efficiency is decode_compute_efficiency x tokens / (tokens + h) with M / PP x s tokens
+per GEMM); t_layer = layer_overhead_ns (+ fp8_layer_overhead_ns under FP8 compute); KV_t = the KV a step reads, times TP / kv_heads when TP exceeds the KV heads (each head is then held
 and read on TP / kv_heads nodes; an MLA latent cache, shared by every head, on all TP nodes).  Every time
 is rounded up to a picosecond term by term, so the search, the oracle and the reports compare the same
 integers.  TTFT = ceil(max(prefill FLOPs / (tau F_pf), W_prefill / (tau b_eff))) + prompt communication
@@ -49,10 +52,11 @@ class NodeTerms:
     decode_flops: int       # decode FLOP/s of one node: decode_compute_efficiency x peak
     prefill_flops: int      # prefill FLOP/s of one node: prefill efficiency x peak
     eff_bw: int             # streaming bandwidth of one node: bandwidth_efficiency x peak (bytes/s)
+    decode_half_tokens: Fraction = Fraction(0)  # tokens per step at which decode reaches half of decode_flops
 
-    def group(self) -> tuple[int, int, int]:
+    def group(self) -> tuple:
         """Classes of one group differ only in bandwidth; the speed and TTFT limits loosen as it grows."""
-        return (self.overhead_ps, self.decode_flops, self.prefill_flops)
+        return (self.overhead_ps, self.decode_flops, self.prefill_flops, self.decode_half_tokens)
 
 
 def prefill_efficiency(req: Requirements, mc: MemoryConfig) -> Fraction:
@@ -60,7 +64,27 @@ def prefill_efficiency(req: Requirements, mc: MemoryConfig) -> Fraction:
     else the roofline's workload figure."""
     if req.prefill_efficiency_override is not None:
         return req.prefill_efficiency_override
-    return exact(mc.node.prefill_compute_efficiency) if req.calibrated else req.prefill_efficiency
+    if not req.calibrated:
+        return req.prefill_efficiency
+    return saturating(exact(mc.node.prefill_compute_efficiency), req.prompt_tokens,
+                      exact(mc.node.prefill_efficiency_half_tokens))
+
+
+def saturating(efficiency: Fraction, tokens, half: Fraction) -> Fraction:
+    """The fraction of peak FLOP/s matrix work on ``tokens`` tokens per step reaches: efficiency x tokens /
+    (tokens + half) (``half`` = 0: the same at every size; no tokens: the saturated value)."""
+    if not half or not tokens:
+        return efficiency
+    return efficiency * Fraction(tokens) / (tokens + half)
+
+
+def layer_overhead_ps(req: Requirements, mc: MemoryConfig) -> int:
+    """Fixed time per layer per step, in picoseconds rounded up: the node's, plus its FP8 quantisation
+    kernels when the workload's matrix work runs in FP8."""
+    ns = exact(mc.node.layer_overhead_ns)
+    if req.compute_dtype == "fp8":
+        ns += exact(mc.node.fp8_layer_overhead_ns)
+    return math.ceil(ns * 1000)
 
 
 def effective_bandwidth(req: Requirements, mc: MemoryConfig) -> int:
@@ -72,10 +96,11 @@ def effective_bandwidth(req: Requirements, mc: MemoryConfig) -> int:
 
 def node_terms(req: Requirements, mc: MemoryConfig) -> NodeTerms:
     return NodeTerms(
-        overhead_ps=math.ceil(exact(mc.node.layer_overhead_ns) * 1000),
+        overhead_ps=layer_overhead_ps(req, mc),
         decode_flops=max(1, math.floor(exact(mc.node.decode_compute_efficiency) * mc.compute_flops)),
         prefill_flops=max(1, math.floor(prefill_efficiency(req, mc) * mc.compute_flops)),
-        eff_bw=max(1, effective_bandwidth(req, mc)))
+        eff_bw=max(1, effective_bandwidth(req, mc)),
+        decode_half_tokens=exact(mc.node.decode_efficiency_half_tokens))
 
 
 def _ceil(num: int, den: int) -> int:
@@ -88,13 +113,19 @@ def _column(values: Sequence[int], kind):
 
 
 def _class_coefficients(req: Requirements, tau: int, t: NodeTerms) -> tuple:
-    """(cw, ck, cf, c0, fixed, X table) of one node class at TP degree tau, in picoseconds, rounded up."""
+    """(cw, ck, cf, c0, fixed, ch, X table) of one node class at TP degree tau, in picoseconds, rounded up.
+    ch x PP is what a micro-batch of M / PP requests (M / PP x step tokens per GEMM) adds to M x cf when the
+    decode efficiency is batch-aware: efficiency x tokens / (tokens + half) makes the compute time
+    (M + PP x half / step tokens) x cf."""
     a = req.accepted_per_step
     kv = kv_read_for_tp(req, tau)
     am = a * req.amortised_prefill_flops * PS_PER_S
+    flops = PS_PER_S * (req.step_flops_per_m + req.attention_flops_per_m)
+    half = flops * t.decode_half_tokens / req.step_tokens
     return (_ceil(PS_PER_S * req.step_weight_bytes, tau * t.eff_bw), _ceil(PS_PER_S * kv, tau * t.eff_bw),
-            _ceil(PS_PER_S * (req.step_flops_per_m + req.attention_flops_per_m), tau * t.decode_flops),
+            _ceil(flops, tau * t.decode_flops),
             _ceil(am.numerator, am.denominator * tau * t.prefill_flops), req.layers * t.overhead_ps,
+            _ceil(half.numerator, half.denominator * tau * t.decode_flops),
             (0,) + tuple(_ceil(PS_PER_S * x, tau * t.eff_bw) for x in req.moe_extra_bytes))
 
 
@@ -108,8 +139,8 @@ def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerm
     memo = {} if memo is None else memo
     key = (tau, id(terms))   # the memo keeps ``terms`` alive (below), so its id names it while the memo lives
     if key not in memo or memo[key][4] is not terms:  # the rows' coefficients, as Python integers and (where they fit) int64 columns
-        cw, ck, cf, c0, fx, xt = zip(*(_class_coefficients(req, tau, t) for t in terms))
-        cols = {"cw": cw, "ck": ck, "cf": cf, "c0": c0, "fx": fx}
+        cw, ck, cf, c0, fx, ch, xt = zip(*(_class_coefficients(req, tau, t) for t in terms))
+        cols = {"cw": cw, "ck": ck, "cf": cf, "c0": c0, "fx": fx, "ch": ch}
         peak = {name: max(v) for name, v in cols.items()}
         peak["xt"] = max(max(r) for r in xt)
         small = all(v < INT_LIMIT for v in peak.values())
@@ -122,7 +153,7 @@ def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerm
     m = micro_batch_m(pp, req.concurrency)
     top_pp, top_m = int(pp.max()), int(m.max())
     top = (peak["cw"] * top_pp + peak["ck"] * top_m + peak["xt"] + peak["cf"] * top_m + peak["c0"]
-           + cc.pp_comm_ps(top_pp, top_m) + peak["fx"] * top_pp)
+           + peak["ch"] * top_pp + cc.pp_comm_ps(top_pp, top_m) + peak["fx"] * top_pp)
     top *= max(step_rate(req).numerator, 1)
     kind = np.int64 if top < INT_LIMIT and PS_PER_S * top_pp * step_rate(req).denominator < INT_LIMIT else object
     if kind is not np.int64 or not arrays:
@@ -135,7 +166,7 @@ def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerm
         shape = np.broadcast_shapes((len(terms), 1), pp.shape)
         idx = np.broadcast_to(np.minimum(pp, req.concurrency).astype(np.int64), shape)
         mem = mem + arrays["xt"][np.arange(len(terms))[:, None], idx]
-    comp = arrays["cf"] * m_k + arrays["c0"]
+    comp = arrays["cf"] * m_k + arrays["ch"] * pp_k + arrays["c0"]
     fixed = arrays["fx"] * pp_k
     comm = np.broadcast_to(cc.pp_comm_ps(pp_k, m_k), fixed.shape)
     return mem, comp, comm, fixed
@@ -202,3 +233,25 @@ def ttft_matrix_at(req: Requirements, cfg, tau: int, problem, terms: Sequence[No
     """``ttft_matrix`` with each PP's own machine (its prompt communication)."""
     return _per_machine(cfg, tau, terms, pp, lambda n, ts, v: ttft_matrix(
         req, base_comm(cfg, tau, req, problem, nodes=n), ts, tau, v))
+
+
+def prefill_rate_matrix(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp,
+                        rate: Fraction):
+    """A prefill pool (docs/calibration.md) sustains ``rate`` prompts per second, rows x PP, exact: prompts go
+    stage by stage, one per stage at a time, so one prompt's calibrated TTFT spread over PP stages must fit in
+    1 / rate:  rate x TTFT <= PP seconds  (TTFT as ``ttft_ps``: FLOPs at the calibrated prefill efficiency or
+    weight reads, whichever is longer, plus the prompt's communication and the per-layer time)."""
+    import numpy as np
+    t = ttft_ps(req, cc, terms, tau, pp)
+    pp = np.asarray(pp)
+    # rate x TTFT <= PP  <=>  TTFT <= floor(PP / rate), in whole picoseconds (Python integers: no overflow)
+    limit = [(rate.denominator * PS_PER_S * int(v)) // rate.numerator for v in pp.ravel()]
+    kind = np.int64 if max(limit) < 2**62 else object
+    return np.asarray(t <= np.array(limit, dtype=kind).reshape(pp.shape), dtype=bool)
+
+
+def prefill_rate_matrix_at(req: Requirements, cfg, tau: int, problem, terms: Sequence[NodeTerms], pp,
+                           rate: Fraction):
+    """``prefill_rate_matrix`` with each PP's own machine (its prompt communication)."""
+    return _per_machine(cfg, tau, terms, pp, lambda n, ts, v: prefill_rate_matrix(
+        req, base_comm(cfg, tau, req, problem, nodes=n), ts, tau, v, rate))

@@ -56,6 +56,7 @@ class Requirements:
     prefill_efficiency_override: Optional[Fraction] = None  # the workload's prefill_compute_efficiency, if set
     held_weight_bytes: int = 0          # weights and draft weights held (capacity without KV and overhead)
     capacity_overhead: Fraction = Fraction(0)
+    compute_dtype: str = "bf16"         # the workload's matrix-work precision (FP8 adds per-layer quantisation)
 
     @property
     def calibrated(self) -> bool:
@@ -189,4 +190,5 @@ def requirements(problem: "Problem") -> Requirements:
         kv_heads=1 if m.kv_elements_per_token_per_layer is not None else m.kv_heads,
         held_weight_bytes=weights + draft_bytes, capacity_overhead=overhead,
         amortised_prefill_flops=amort * eff, prefill_efficiency_override=override,
+        compute_dtype=w.compute_dtype,
     )
