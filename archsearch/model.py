@@ -26,7 +26,7 @@ from ortools.sat.python import cp_model
 
 from . import physics
 from .physics import MemoryConfig, NetworkConfig, Requirements
-from .scaling import check_bound, check_linear, scale_column
+from .scaling import check_bound, check_linear, fraction_gcd, in_units, scale_column
 from .topology import BEYOND_RACK
 from .units import exact
 
@@ -56,6 +56,23 @@ class Space:
     def flops_column(self):
         """Per-node FLOP/s as exact integers in one common unit."""
         return scale_column([Fraction(m.compute_flops) for m in self.mems])
+
+    @functools.cached_property
+    def cost_unit(self) -> Fraction:
+        """Dollars per unit of the integer costs CP-SAT and the oracle add up: the greatest common divisor of
+        every price in the space (node configurations, network items, backing tiers), so each price is a whole
+        number of units and nothing is rounded (a $6 port at 0.37 is 222 units of $0.01)."""
+        return fraction_gcd([m.cost_usd for m in self.mems] + [b.cost_usd for b in self.backs]
+                            + [physics.network_term_usd(t) for n in self.nets for t in n.terms])
+
+    def cost_units(self, usd: Fraction) -> int:
+        """A price of this space as a whole number of ``cost_unit`` (exact)."""
+        return in_units(usd, self.cost_unit)
+
+    def budget_units(self) -> int | None:
+        """The budget in cost units, rounded down (C <= budget exactly when C_units <= this); None without one."""
+        b = self.problem.constraints.budget_usd
+        return None if b is None else math.floor(exact(b) / self.cost_unit)
 
     @functools.cached_property
     def bw_column(self):
@@ -191,12 +208,16 @@ class DesignModel:
         c = p.constraints
         bwc = space.bw_column
         self.bw_unit = bwc.unit                          # bytes/s per unit of B
-        self.bmax = bmax = nmax * max(bwc.ints)
+        # B's bound from each configuration's own node bound (budget, capacity): CP-SAT's integer range then
+        # leaves the Dinkelbach objective den*B - num*C more room than nmax x the widest node would
+        bounds = [space.physics_cache.node_bounds(m, tuple(self.groups)) for m in mems]
+        self.bmax = bmax = max((w * hi for w, (lo, hi) in zip(bwc.ints, bounds) if lo <= hi), default=0)
         check_bound("total memory bandwidth", bmax)
         self.B = md.new_int_var(0, bmax, "B")
         md.add(self.B == sum(w * x for w, x in zip(bwc.ints, self.nodes_mem)))
 
-        node_cost = sum(m.cost_usd * x for m, x in zip(mems, self.nodes_mem))
+        self.cost_unit = space.cost_unit                  # dollars per unit of C
+        node_cost = sum(space.cost_units(m.cost_usd) * x for m, x in zip(mems, self.nodes_mem))
         net_cost_terms, self.net_power_terms = [], []
         self._shared_level_terms(net_cost_terms)
         for n, u, y in zip(nets, self.use_net, self.nodes_net):
@@ -204,7 +225,7 @@ class DesignModel:
                 continue
             beyond = None
             for t in n.terms:
-                usd_each = physics.network_term_usd(t)
+                usd_each = space.cost_units(physics.network_term_usd(t))
                 if usd_each == 0 and t.w == 0:
                     continue
                 if t.base == BEYOND_RACK:
@@ -223,11 +244,11 @@ class DesignModel:
                 net_cost_terms.append((usd_each * t.mult, cnt, top))
                 self.net_power_terms.append((t.w * t.mult, cnt, top))
         backs = space.backs
-        back_cost = sum(b.cost_usd * u for b, u in zip(backs, self.use_back))
-        cmax = (nmax * max(m.cost_usd for m in mems) + sum(c_ * top for c_, _, top in net_cost_terms)
-                + max((b.cost_usd for b in backs), default=0))
+        back_cost = sum(space.cost_units(b.cost_usd) * u for b, u in zip(backs, self.use_back))
+        cmax = (nmax * max(space.cost_units(m.cost_usd) for m in mems) + sum(c_ * top for c_, _, top in net_cost_terms)
+                + max((space.cost_units(b.cost_usd) for b in backs), default=0))
         if c.budget_usd is not None and "budget" in self.groups:
-            cmax = min(cmax, math.floor(exact(c.budget_usd)))
+            cmax = min(cmax, space.budget_units())
         check_bound("total cost", cmax)
         self.cost_max = max(cmax, 1)
         self.C = md.new_int_var(1, self.cost_max, "C")
@@ -246,7 +267,7 @@ class DesignModel:
             if not n.domain_nodes:
                 continue
             for t in n.terms:
-                usd_each = physics.network_term_usd(t)
+                usd_each = self.space.cost_units(physics.network_term_usd(t))
                 if usd_each == 0 and t.w == 0:
                     continue
                 if t.base == BEYOND_RACK and n.n_max <= n.rack_nodes:

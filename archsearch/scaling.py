@@ -47,6 +47,14 @@ class Column:
         return scaled * self.unit
 
 
+def in_units(value: Fraction, unit: Fraction) -> int:
+    """``value`` as a whole number of ``unit`` (exact); ValueError when it is not one."""
+    q = Fraction(value) / unit
+    if q.denominator != 1:
+        raise ValueError(f"{value} is not a whole number of {unit}")
+    return q.numerator
+
+
 def scale_column(values: Sequence[Fraction]) -> Column:
     unit = fraction_gcd(values)
     ints = []
@@ -56,6 +64,28 @@ def scale_column(values: Sequence[Fraction]) -> Column:
             raise AssertionError(f"{v} is not a multiple of {unit}")
         ints.append(int(q))
     return Column(tuple(ints), unit)
+
+
+def floor_fraction(x: Fraction, max_den: int) -> Fraction:
+    """The largest fraction <= x (x >= 0) whose denominator is at most max_den (>= 1).
+
+    The two candidates of the continued-fraction expansion (``Fraction.limit_denominator``'s) are Farey
+    neighbours on either side of x, so the one not above x is the best approximation from below.
+    """
+    x = Fraction(x)
+    if x.denominator <= max_den:
+        return x
+    p0, q0, p1, q1 = 0, 1, 1, 0
+    n, d = x.numerator, x.denominator
+    while True:
+        a = n // d
+        q2 = q0 + a * q1
+        if q2 > max_den:
+            break
+        p0, q0, p1, q1 = p1, q1, p0 + a * p1, q2
+        n, d = d, n - a * d
+    k = (max_den - q0) // q1
+    return max(b for b in (Fraction(p0 + k * p1, q0 + k * q1), Fraction(p1, q1)) if b <= x)
 
 
 def _scientific(n: int) -> str:

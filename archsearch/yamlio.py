@@ -16,6 +16,7 @@ import os
 import re
 import stat
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -323,7 +324,8 @@ def check_number(value: Any, rng: Range, fail: Callable[[str, Any], Exception], 
         except quantity.NotANumber as exc:
             err = fail(expected, value)
             raise (type(err)(f"{err} ({exc})") if str(exc) != "not a number" else err) from None
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not rng.contains(x):
+    # a Fraction comes from the Python API (exact costs: a budget of what a design costs)
+    if isinstance(x, bool) or not isinstance(x, (int, float, Fraction)) or not rng.contains(x):
         raise fail(expected, value)
     return int(x) if rng.integer else x
 
