@@ -26,7 +26,7 @@ from ortools.sat.python import cp_model
 
 from . import physics
 from .physics import MemoryConfig, NetworkConfig, Requirements
-from .scaling import check_bound, check_linear, fraction_gcd, in_units, scale_column
+from .scaling import check_bound, check_linear, cost_hint, fraction_gcd, in_units, scale_column
 from .topology import BEYOND_RACK
 from .units import exact
 
@@ -146,7 +146,10 @@ class DesignModel:
         conc = space.req.concurrency
         self.N = md.new_int_var(1, nmax, "N")
         self.use_mem = [md.new_bool_var(f"use_mem[{m.label}]") for m in mems]
-        self.nodes_mem = [md.new_int_var(0, nmax, f"nodes_mem[{m.label}]") for m in mems]
+        # each configuration's own node bound (capacity, budget): CP-SAT then sees costs no larger than they can be
+        his = [(lambda lo, hi: hi if lo <= hi else 0)(*space.physics_cache.node_bounds(m, tuple(self.groups)))
+               for m in mems]
+        self.nodes_mem = [md.new_int_var(0, hi, f"nodes_mem[{m.label}]") for m, hi in zip(mems, his)]
         self.use_net = [md.new_bool_var(f"use_net[{n.label}]") for n in nets]
         self.nodes_net = [md.new_int_var(0, n.n_max, f"nodes_net[{n.label}]") for n in nets]
         self.use_tp = {t: md.new_bool_var(f"use_tp[{t}]") for t in tps}
@@ -210,13 +213,15 @@ class DesignModel:
         self.bw_unit = bwc.unit                          # bytes/s per unit of B
         # B's bound from each configuration's own node bound (budget, capacity): CP-SAT's integer range then
         # leaves the Dinkelbach objective den*B - num*C more room than nmax x the widest node would
-        bounds = [space.physics_cache.node_bounds(m, tuple(self.groups)) for m in mems]
-        self.bmax = bmax = max((w * hi for w, (lo, hi) in zip(bwc.ints, bounds) if lo <= hi), default=0)
+        his = [_ub(x) for x in self.nodes_mem]
+        self.bmax = bmax = max(w * hi for w, hi in zip(bwc.ints, his))
         check_bound("total memory bandwidth", bmax)
         self.B = md.new_int_var(0, bmax, "B")
         md.add(self.B == sum(w * x for w, x in zip(bwc.ints, self.nodes_mem)))
 
         self.cost_unit = space.cost_unit                  # dollars per unit of C
+        budget = space.budget_units() if c.budget_usd is not None and "budget" in self.groups else None
+        self._budget_units = budget
         node_cost = sum(space.cost_units(m.cost_usd) * x for m, x in zip(mems, self.nodes_mem))
         net_cost_terms, self.net_power_terms = [], []
         self._shared_level_terms(net_cost_terms)
@@ -237,7 +242,7 @@ class DesignModel:
                     base, hi = beyond, n.n_max - n.rack_nodes
                 else:
                     base, hi = y, n.n_max
-                top = -((-t.num * hi) // t.den)
+                top = self._count_top(-((-t.num * hi) // t.den), usd_each * t.mult)
                 cnt = md.new_int_var(0, top, f"{t.label}[{n.label}]")
                 md.add(t.den * cnt >= t.num * base)
                 md.add(t.den * cnt <= t.num * base + t.den - 1)
@@ -245,12 +250,14 @@ class DesignModel:
                 self.net_power_terms.append((t.w * t.mult, cnt, top))
         backs = space.backs
         back_cost = sum(space.cost_units(b.cost_usd) * u for b, u in zip(backs, self.use_back))
-        cmax = (nmax * max(space.cost_units(m.cost_usd) for m in mems) + sum(c_ * top for c_, _, top in net_cost_terms)
-                + max((space.cost_units(b.cost_usd) for b in backs), default=0))
-        if c.budget_usd is not None and "budget" in self.groups:
-            cmax = min(cmax, space.budget_units())
-        check_bound("total cost", cmax)
+        parts = ([(space.cost_units(m.cost_usd), hi) for m, hi in zip(mems, his)]
+                 + [(c_, top) for c_, _, top in net_cost_terms] + [(space.cost_units(b.cost_usd), 1) for b in backs])
+        cmax = (max(c_ * hi for c_, hi in parts[:len(mems)]) + sum(c_ * top for c_, top in parts[len(mems):]))
+        if budget is not None:
+            cmax = min(cmax, budget)
         self.cost_max = max(cmax, 1)
+        # C == node + network + backing cost, as CP-SAT checks it: every term at its bound, C at its own
+        check_linear("total cost", parts + [(1, self.cost_max)], cost_hint(space.cost_unit))
         self.C = md.new_int_var(1, self.cost_max, "C")
         md.add(self.C == node_cost + sum(c_ * v for c_, v, _ in net_cost_terms) + back_cost)
 
@@ -283,12 +290,18 @@ class DesignModel:
                 md.add_max_equality(base, [0, y - rack * sum(self.use_net[j] for j in js)])
             else:
                 base = y
-            top = -((-num * hi) // den)
+            top = self._count_top(-((-num * hi) // den), usd_each * mult)
             cnt = md.new_int_var(0, top, f"{label}[shared {len(net_cost_terms)}]")
             md.add(den * cnt >= num * base)
             md.add(den * cnt <= num * base + den - 1)
             net_cost_terms.append((usd_each * mult, cnt, top))
             self.net_power_terms.append((w * mult, cnt, top))
+
+    def _count_top(self, top: int, usd_each: int) -> int:
+        """An item count's upper bound: its node-count bound, and what the budget buys (C <= budget)."""
+        if self._budget_units is None or usd_each <= 0:
+            return top
+        return min(top, self._budget_units // usd_each)
 
     # -- constraint groups (GROUPS) -------------------------------------------------------------
     def _capacity(self) -> None:
@@ -640,6 +653,12 @@ class DesignModel:
         t = next(t for t, u in self.use_tp.items() if solver.boolean_value(u))
         b = next((s.backs[i] for i, u in enumerate(self.use_back) if solver.boolean_value(u)), None)
         return physics.Design(s.mems[k], s.nets[j], int(solver.value(self.N)), t, b)
+
+
+def _ub(var: cp_model.IntVar) -> int:
+    """A variable's upper bound (9.15's pybind domain list gives element 0 for index -1)."""
+    domain = var.proto.domain
+    return int(domain[len(domain) - 1])
 
 
 def _intervals(masks: "np.ndarray") -> bool:

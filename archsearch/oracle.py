@@ -20,7 +20,7 @@ import numpy as np
 from . import physics
 from .model import Space
 from .physics import Design
-from .scaling import check_bound, check_linear, scale_column
+from .scaling import INT_LIMIT, check_bound, check_linear, cost_hint, scale_column
 from .units import exact
 
 REL_TIE = 1e-12
@@ -53,11 +53,14 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     bwc = space.bw_column
     bw_units = np.array(bwc.ints, dtype=np.int64)
     cap = np.array([m.capacity_bytes for m in mems], dtype=np.int64)
-    cost = np.array([space.cost_units(m.cost_usd) for m in mems], dtype=np.int64)
+    cost_ints = [space.cost_units(m.cost_usd) for m in mems]   # exact costs in whole units (Space.cost_unit)
+    check_bound("oracle cost", max(cost_ints) * nmax + max((space.cost_units(b.cost_usd) for b in space.backs), default=0)
+                + max(int(space.physics_cache.network_cost_units(n)[-1]) for n in nets), cost_hint(space.cost_unit))
+    cost = np.array(cost_ints, dtype=np.int64)
     check_bound("oracle capacity", int(cap.max()) * nmax)
     check_bound("oracle bandwidth", int(bw_units.max()) * nmax)
-    check_bound("oracle cost", int(cost.max()) * nmax)
-    budget = space.budget_units()   # exact costs, in whole cost units (Space.cost_unit)
+    budget = space.budget_units()
+    budget = min(budget, INT_LIMIT) if budget is not None else None   # every cost is below INT_LIMIT (above)
     r = req.min_tokens_per_s
     cw, ck, cx, cb = physics.speed_coefficients(req, bwc.unit) if r > 0 else (0, 0, 0, 0)
     fcol = space.flops_column

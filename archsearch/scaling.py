@@ -97,19 +97,25 @@ def _scientific(n: int) -> str:
         return f"about 1e+{len(str(abs(n))) - 1}"
 
 
-def check_bound(what: str, magnitude: int) -> None:
-    """Fail loudly when a coefficient-times-bound magnitude would overflow CP-SAT."""
+def check_bound(what: str, magnitude: int, hint: str | None = None) -> None:
+    """Fail loudly when a coefficient-times-bound magnitude would overflow CP-SAT (``hint``: how to fix it)."""
     if abs(magnitude) >= INT_LIMIT:
         raise SolverError(
             f"{what} reaches {_scientific(magnitude)}, beyond CP-SAT's integer range (2^62 = {INT_LIMIT:.3e}); "
-            "lower constraints.max_nodes, set constraints.budget_usd or use rounder figures (e.g. a whole "
-            "min_decode_tokens_per_s_per_user)"
+            + (hint or "lower constraints.max_nodes, set constraints.budget_usd or use rounder figures (e.g. a "
+                       "whole min_decode_tokens_per_s_per_user)")
         )
 
 
-def check_linear(what: str, terms: Iterable[tuple[int, int]]) -> None:
+def cost_hint(unit: Fraction) -> str:
+    """The fix for a cost that overflows: costs are exact, counted in the largest unit dividing every price."""
+    return (f"costs are counted exactly in units of ${unit} (the largest amount dividing every price): give the "
+            "prices rounder figures (whole cents), or lower constraints.max_nodes")
+
+
+def check_linear(what: str, terms: Iterable[tuple[int, int]], hint: str | None = None) -> None:
     """Check sum(|coef| * bound) for the (coef, variable bound) pairs of one linear expression."""
-    check_bound(what, sum(abs(c) * abs(b) for c, b in terms))
+    check_bound(what, sum(abs(c) * abs(b) for c, b in terms), hint)
 
 
 def exact_arrays(magnitude: int, *arrays):

@@ -30,7 +30,7 @@ from .model import GROUPS, DesignModel, Space, build_space
 from .oracle import enumerate_top
 from .physics import Check, Design, Metrics, Requirements
 from .problem import DISTINCT
-from .scaling import INT_LIMIT, check_bound, floor_fraction
+from .scaling import INT_LIMIT, check_bound, cost_hint, floor_fraction
 from .units import PS_PER_S, format_bytes, format_usd
 
 
@@ -167,7 +167,8 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
     incumbent: Optional[Design] = None
     lam = _fitting_lam(dm, lam, Fraction(-1))
     while True:
-        check_bound("Dinkelbach objective", lam.denominator * _ub(dm.B) + lam.numerator * dm.cost_max)
+        check_bound("Dinkelbach objective", lam.denominator * _ub(dm.B) + lam.numerator * dm.cost_max,
+                    cost_hint(dm.cost_unit))
         m = dm.model.clone()
         B = m.get_int_var_from_proto_index(dm.B.index)
         C = m.get_int_var_from_proto_index(dm.C.index)
@@ -214,12 +215,13 @@ def _fitting_lam(dm: DesignModel, ratio: Fraction, above: Fraction) -> Fraction:
         return ratio
     lower = floor_fraction(ratio, max(1, math.floor((INT_LIMIT - 1) / (b_max + ratio * c_max))))
     if lower <= above:
-        check_bound("Dinkelbach objective", magnitude)
+        check_bound("Dinkelbach objective", magnitude, cost_hint(dm.cost_unit))
     return lower
 
 
 def _ub(var: cp_model.IntVar) -> int:
-    return int(var.proto.domain[-1])
+    domain = var.proto.domain   # a pybind list in 9.15: index -1 gives element 0, not the last
+    return int(domain[len(domain) - 1])
 
 
 def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tuple[int, cp_model.CpSolver, bool]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .. import topology as topo
 from ..catalog import Curve, DieYield
-from ..scaling import check_linear, in_units
+from ..scaling import check_linear, cost_hint, in_units
 from ..units import exact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,7 +112,8 @@ def network_cost_units(cfg: NetworkConfig, n, unit: Fraction):
     count n as an int or a numpy integer array (the oracle's and the model's integer costs)."""
     each = [in_units(network_term_usd(t), unit) for t in cfg.terms]
     top = max(n) if hasattr(n, "__len__") and len(n) else n   # numpy wraps around silently: check the largest
-    check_linear(f"network cost of {cfg.label}", [(e, int(t.count(top, cfg.rack_nodes))) for e, t in zip(each, cfg.terms)])
+    check_linear(f"network cost of {cfg.label}", [(e, int(t.count(top, cfg.rack_nodes))) for e, t in zip(each, cfg.terms)],
+                 cost_hint(unit))
     total = 0 * n
     for e, t in zip(each, cfg.terms):
         if e:
