@@ -19,7 +19,7 @@ from typing import Any, Mapping, Union
 
 from .errors import CatalogError, ProblemError
 from .ranges import RANGES
-from .yamlio import Entry, check_number, describe, entries, key_text, read_yaml_cached, shown
+from .yamlio import Entry, check_number, describe, entries, field_names, key_text, read_yaml_cached, shown
 
 FILES = ("memory", "nodes", "interconnects", "topologies", "models")
 SECTION = {"memory": "memory", "nodes": "nodes", "interconnects": "interconnects",
@@ -216,7 +216,7 @@ def _common(e: Entry) -> dict[str, Any]:
 
 
 def _curve(e: Entry, field: str) -> Curve:
-    c = e.child(field, kind="cost_curve")
+    c = e.child(field, kind="cost_curve").allow(field_names(Curve))
     if c.has("points") == c.has("die_yield"):
         raise c.message(None, "expected exactly one of 'points' or 'die_yield'")
     if c.has("points"):
@@ -237,7 +237,7 @@ def _curve(e: Entry, field: str) -> Curve:
             pts.append((p[0], p[1]))
         c.done()
         return Curve(points=tuple(pts))
-    d = c.child("die_yield")
+    d = c.child("die_yield").allow(field_names(DieYield))
     dy = DieYield(
         wafer_cost_usd=d.number("wafer_cost_usd"),
         wafer_diameter_mm=d.number("wafer_diameter_mm"),
@@ -255,6 +255,7 @@ def _curve(e: Entry, field: str) -> Curve:
 
 
 def _memory(e: Entry) -> Memory:
+    e.allow(field_names(Memory))
     common = _common(e)
     m = Memory(
         attach=e.string("attach", choices=ATTACH),
@@ -280,6 +281,7 @@ def _fraction(e: Entry, field: str) -> float:
 
 
 def _node(e: Entry) -> Node:
+    e.allow(field_names(Node))
     common = _common(e)
     n = Node(
         memory=e.string_list("memory"),
@@ -305,10 +307,11 @@ def _node(e: Entry) -> Node:
 
 
 def _interconnect(e: Entry) -> Interconnect:
+    e.allow(field_names(Interconnect))
     common = _common(e)
     switch = None
     if e.has("switch"):
-        s = e.child("switch")
+        s = e.child("switch").allow(field_names(Switch))
         switch = Switch(ports=s.number("ports"),
                         cost_usd=s.number("cost_usd"), power_w=s.number("power_w"))
         s.done()
@@ -378,12 +381,14 @@ def _by_topology(e: Entry) -> tuple[tuple[str, float], ...]:
     x = e.optional_child("collective_latency_ns_by_topology")
     if x is None:
         return ()
+    x.allow(TOPOLOGY_KINDS)
     out = tuple((kind, x.number(kind, minimum=0)) for kind in TOPOLOGY_KINDS if x.has(kind))
     x.done()
     return out
 
 
 def _topology(e: Entry) -> Topology:
+    e.allow(field_names(Topology))
     common = _common(e)
     kind = e.string("kind", choices=TOPOLOGY_KINDS)
     if kind in ("torus", "mesh"):
@@ -398,6 +403,7 @@ def _topology(e: Entry) -> Topology:
 
 
 def _model(e: Entry) -> ModelSpec:
+    e.allow(field_names(ModelSpec))
     common = _common(e)
     m = ModelSpec(
         layers=e.number("layers"),
@@ -427,6 +433,7 @@ def _moe(e: Entry) -> MoE | None:
     x = e.optional_child("moe")
     if x is None:
         return None
+    x.allow(field_names(MoE))
     moe = MoE(experts=x.number("experts"),
               active_experts=x.number("active_experts"),
               expert_parameters=x.number("expert_parameters"),

@@ -45,14 +45,14 @@ from .errors import InfeasibleError, SolverError, UsageError
 from .model import DesignModel, build_space
 from .scaling import check_linear
 from .solve import RankedDesign, SolveResult, _Solver, _design_at, lex_cheapest, solve
-from .units import PS_PER_S, exact, gb_per_s_to_bytes_per_s, usd, usd_per_million_tokens
+from .units import PS_PER_S, exact, gb_per_s_to_bytes_per_s, usd_per_million_tokens
 
 
 @dataclass(frozen=True)
 class KvLink:
     tier: Interconnect
     links: int
-    cost_usd: int
+    cost_usd: Fraction
     bytes_per_s: Fraction           # the KV stream it must carry
 
 
@@ -71,7 +71,7 @@ class Split:
     decode_rank: int                # which of the decode ranking's designs the split uses
     link: KvLink
     tokens_per_s: Fraction
-    cost_usd: int
+    cost_usd: Fraction
     usd_per_mtok: Fraction
     ttft_s: Fraction                # the prefill pool's TTFT plus the prompt's KV crossing the link
     power_w: Fraction
@@ -214,7 +214,7 @@ def kv_link(problem, bytes_per_s: Fraction) -> KvLink:
         links = max(1, math.ceil(bytes_per_s / bw))
         each = (2 * exact(tier.port_cost_usd) + exact(tier.optics_cost_usd)) * physics.basis_factor(
             tier.cost_basis, problem.cost)
-        cand = KvLink(tier, links, usd(each * links), bytes_per_s)
+        cand = KvLink(tier, links, each * links, bytes_per_s)   # exact, as every cost (physics.costs)
         if best is None or (cand.cost_usd, tier.name) < (best.cost_usd, best.tier.name):
             best = cand
     if best is None:

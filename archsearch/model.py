@@ -27,7 +27,7 @@ from ortools.sat.python import cp_model
 
 from . import physics
 from .physics import MemoryConfig, NetworkConfig, Requirements
-from .scaling import check_bound, check_linear, scale_column
+from .scaling import check_bound, check_linear, cost_hint, fraction_gcd, in_units, scale_column
 from .topology import BEYOND_RACK
 from .units import exact
 
@@ -57,6 +57,23 @@ class Space:
     def flops_column(self):
         """Per-node FLOP/s as exact integers in one common unit."""
         return scale_column([Fraction(m.compute_flops) for m in self.mems])
+
+    @functools.cached_property
+    def cost_unit(self) -> Fraction:
+        """Dollars per unit of the integer costs CP-SAT and the oracle add up: the greatest common divisor of
+        every price in the space (node configurations, network items, backing tiers), so each price is a whole
+        number of units and nothing is rounded (a $6 port at 0.37 is 222 units of $0.01)."""
+        return fraction_gcd([m.cost_usd for m in self.mems] + [b.cost_usd for b in self.backs]
+                            + [physics.network_term_usd(t) for n in self.nets for t in n.terms])
+
+    def cost_units(self, usd: Fraction) -> int:
+        """A price of this space as a whole number of ``cost_unit`` (exact)."""
+        return in_units(usd, self.cost_unit)
+
+    def budget_units(self) -> int | None:
+        """The budget in cost units, rounded down (C <= budget exactly when C_units <= this); None without one."""
+        b = self.problem.constraints.budget_usd
+        return None if b is None else math.floor(exact(b) / self.cost_unit)
 
     @functools.cached_property
     def bw_column(self):
@@ -140,7 +157,10 @@ class DesignModel:
         conc = space.req.concurrency
         self.N = md.new_int_var(1, nmax, "N")
         self.use_mem = [md.new_bool_var(f"use_mem[{m.label}]") for m in mems]
-        self.nodes_mem = [md.new_int_var(0, nmax, f"nodes_mem[{m.label}]") for m in mems]
+        # each configuration's own node bound (capacity, budget): CP-SAT then sees costs no larger than they can be
+        his = [(lambda lo, hi: hi if lo <= hi else 0)(*space.physics_cache.node_bounds(m, tuple(self.groups)))
+               for m in mems]
+        self.nodes_mem = [md.new_int_var(0, hi, f"nodes_mem[{m.label}]") for m, hi in zip(mems, his)]
         self.use_net = [md.new_bool_var(f"use_net[{n.label}]") for n in nets]
         self.nodes_net = [md.new_int_var(0, n.n_max, f"nodes_net[{n.label}]") for n in nets]
         self.use_tp = {t: md.new_bool_var(f"use_tp[{t}]") for t in tps}
@@ -198,17 +218,23 @@ class DesignModel:
     # -- totals: bandwidth B and cost C (the objective's two sides) --------------------------------
     def _totals(self) -> None:
         md, space = self.model, self.space
-        p, mems, nets, nmax = space.problem, self.mems, self.nets, space.max_nodes
+        p, mems, nets = space.problem, self.mems, self.nets
         c = p.constraints
         bwc = space.bw_column                            # the space's unit, shared with the oracle's ratios
         self.bw_unit = bwc.unit                          # bytes/s per unit of B
         self.bw_ints = [bwc.ints[m.index] for m in mems]
-        self.bmax = bmax = nmax * max(self.bw_ints)
+        # B's bound from each configuration's own node bound (budget, capacity): CP-SAT's integer range then
+        # leaves the Dinkelbach objective den*B - num*C more room than nmax x the widest node would
+        his = [_ub(x) for x in self.nodes_mem]
+        self.bmax = bmax = max(w * hi for w, hi in zip(self.bw_ints, his))
         check_bound("total memory bandwidth", bmax)
         self.B = md.new_int_var(0, bmax, "B")
         md.add(self.B == sum(w * x for w, x in zip(self.bw_ints, self.nodes_mem)))
 
-        node_cost = sum(m.cost_usd * x for m, x in zip(mems, self.nodes_mem))
+        self.cost_unit = space.cost_unit                  # dollars per unit of C
+        budget = space.budget_units() if c.budget_usd is not None and "budget" in self.groups else None
+        self._budget_units = budget
+        node_cost = sum(space.cost_units(m.cost_usd) * x for m, x in zip(mems, self.nodes_mem))
         net_cost_terms, self.net_power_terms = [], []
         self._shared_level_terms(net_cost_terms)
         for n, u, y in zip(nets, self.use_net, self.nodes_net):
@@ -216,7 +242,7 @@ class DesignModel:
                 continue
             beyond = None
             for t in n.terms:
-                usd_each = physics.network_term_usd(t)
+                usd_each = space.cost_units(physics.network_term_usd(t))
                 if usd_each == 0 and t.w == 0:
                     continue
                 if t.base == BEYOND_RACK:
@@ -228,20 +254,22 @@ class DesignModel:
                     base, hi = beyond, n.n_max - n.rack_nodes
                 else:
                     base, hi = y, n.n_max
-                top = -((-t.num * hi) // t.den)
+                top = self._count_top(-((-t.num * hi) // t.den), usd_each * t.mult)
                 cnt = md.new_int_var(0, top, f"{t.label}[{n.label}]")
                 md.add(t.den * cnt >= t.num * base)
                 md.add(t.den * cnt <= t.num * base + t.den - 1)
                 net_cost_terms.append((usd_each * t.mult, cnt, top))
                 self.net_power_terms.append((t.w * t.mult, cnt, top))
         backs = space.backs
-        back_cost = sum(b.cost_usd * u for b, u in zip(backs, self.use_back))
-        cmax = (nmax * max(m.cost_usd for m in mems) + sum(c_ * top for c_, _, top in net_cost_terms)
-                + max((b.cost_usd for b in backs), default=0))
-        if c.budget_usd is not None and "budget" in self.groups:
-            cmax = min(cmax, math.floor(exact(c.budget_usd)))
-        check_bound("total cost", cmax)
+        back_cost = sum(space.cost_units(b.cost_usd) * u for b, u in zip(backs, self.use_back))
+        parts = ([(space.cost_units(m.cost_usd), hi) for m, hi in zip(mems, his)]
+                 + [(c_, top) for c_, _, top in net_cost_terms] + [(space.cost_units(b.cost_usd), 1) for b in backs])
+        cmax = (max(c_ * hi for c_, hi in parts[:len(mems)]) + sum(c_ * top for c_, top in parts[len(mems):]))
+        if budget is not None:
+            cmax = min(cmax, budget)
         self.cost_max = max(cmax, 1)
+        # C == node + network + backing cost, as CP-SAT checks it: every term at its bound, C at its own
+        check_linear("total cost", parts + [(1, self.cost_max)], cost_hint(space.cost_unit))
         self.C = md.new_int_var(1, self.cost_max, "C")
         md.add(self.C == node_cost + sum(c_ * v for c_, v, _ in net_cost_terms) + back_cost)
 
@@ -258,7 +286,7 @@ class DesignModel:
             if not n.domain_nodes:
                 continue
             for t in n.terms:
-                usd_each = physics.network_term_usd(t)
+                usd_each = self.space.cost_units(physics.network_term_usd(t))
                 if usd_each == 0 and t.w == 0:
                     continue
                 if t.base == BEYOND_RACK and n.n_max <= n.rack_nodes:
@@ -274,12 +302,18 @@ class DesignModel:
                 md.add_max_equality(base, [0, y - rack * sum(self.use_net[j] for j in js)])
             else:
                 base = y
-            top = -((-num * hi) // den)
+            top = self._count_top(-((-num * hi) // den), usd_each * mult)
             cnt = md.new_int_var(0, top, f"{label}[shared {len(net_cost_terms)}]")
             md.add(den * cnt >= num * base)
             md.add(den * cnt <= num * base + den - 1)
             net_cost_terms.append((usd_each * mult, cnt, top))
             self.net_power_terms.append((w * mult, cnt, top))
+
+    def _count_top(self, top: int, usd_each: int) -> int:
+        """An item count's upper bound: its node-count bound, and what the budget buys (C <= budget)."""
+        if self._budget_units is None or usd_each <= 0:
+            return top
+        return min(top, self._budget_units // usd_each)
 
     # -- constraint groups (GROUPS) -------------------------------------------------------------
     def _capacity(self) -> None:
@@ -646,6 +680,12 @@ class DesignModel:
         t = next(t for t, u in self.use_tp.items() if solver.boolean_value(u))
         b = next((s.backs[i] for i, u in enumerate(self.use_back) if solver.boolean_value(u)), None)
         return physics.Design(self.mems[k], self.nets[j], int(solver.value(self.N)), t, b)
+
+
+def _ub(var: cp_model.IntVar) -> int:
+    """A variable's upper bound (9.15's pybind domain list gives element 0 for index -1)."""
+    domain = var.proto.domain
+    return int(domain[len(domain) - 1])
 
 
 def _intervals(masks: "np.ndarray") -> bool:

@@ -11,7 +11,6 @@ candidates; near-ties in floating point are settled with exact fractions.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
@@ -21,7 +20,7 @@ import numpy as np
 from . import physics
 from .model import Space
 from .physics import Design
-from .scaling import check_bound, check_linear, scale_column
+from .scaling import INT_LIMIT, check_bound, check_linear, cost_hint, scale_column
 from .units import exact
 
 REL_TIE = 1e-12
@@ -33,7 +32,7 @@ class Candidate:
 
     design: Design
     bandwidth_units: int
-    cost_usd: int
+    cost_units: int             # the exact cost in the space's integer cost units (Space.cost_unit dollars each)
 
     def sort_key(self):
         return self._sort_key
@@ -41,7 +40,7 @@ class Candidate:
     @functools.cached_property
     def _sort_key(self):  # computed once: sorting and the top-K merge compare candidates many times
         d = self.design
-        return (-Fraction(self.bandwidth_units, self.cost_usd), self.cost_usd, d.pipeline_parallel,
+        return (-Fraction(self.bandwidth_units, self.cost_units), self.cost_units, d.pipeline_parallel,
                 d.mem.index, d.net.index, d.backing.index if d.backing else -1)
 
 
@@ -54,10 +53,15 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     bwc = space.bw_column
     bw_units = np.array(bwc.ints, dtype=np.int64)
     cap = np.array([m.capacity_bytes for m in mems], dtype=np.int64)
-    cost = np.array([m.cost_usd for m in mems], dtype=np.int64)
+    cost_ints = [space.cost_units(m.cost_usd) for m in mems]   # exact costs in whole units (Space.cost_unit)
+    back_max = max((space.cost_units(b.cost_usd) for b in space.backs), default=0)
+    net_max = max(int(space.physics_cache.network_cost_units(n)[-1]) for n in nets)
+    check_bound("oracle cost", max(cost_ints) * nmax + back_max + net_max, cost_hint(space.cost_unit))
+    cost = np.array(cost_ints, dtype=np.int64)
     check_bound("oracle capacity", int(cap.max()) * nmax)
     check_bound("oracle bandwidth", int(bw_units.max()) * nmax)
-    budget = math.floor(exact(c.budget_usd)) if c.budget_usd is not None else None
+    budget = space.budget_units()
+    budget = min(budget, INT_LIMIT) if budget is not None else None   # every cost is below INT_LIMIT (above)
     r = req.min_tokens_per_s
     cw, ck, cx, cb = physics.speed_coefficients(req, bwc.unit) if r > 0 else (0, 0, 0, 0)
     fcol = space.flops_column
@@ -109,7 +113,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
             at = pp - lo_pp  # positions in the full PP range, where the cached masks are
             N = t * pp
             m_ = np.maximum(pp, conc)
-            net_cost = cache.network_cost_usd(n)[N]
+            net_cost = cache.network_cost_units(n)[N]
             C0 = cost[:, None] * N + net_cost
             B = bw_units[:, None] * N
             ok0 = cap[:, None] * N >= physics.capacity_for_tp(req, t)
@@ -142,7 +146,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 ok0 &= rule[level_of_mem[:, None], at] if n_of_k is not None else rule[level_of_mem]
             ok0 &= compatible[:, n.index][:, None]
             for bk in backs:
-                C = C0 + (bk.cost_usd if bk else 0)
+                C = C0 + (space.cost_units(bk.cost_usd) if bk else 0)
                 ok = ok0.copy()
                 if bk is not None:
                     ok &= N >= bk.min_nodes

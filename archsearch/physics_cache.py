@@ -113,8 +113,9 @@ class PhysicsCache:
             [[physics.compatible(m, n) for n in s.nets] for m in s.mems], dtype=bool).reshape(len(s.mems),
                                                                                              len(s.nets)))
 
-    def network_cost_usd(self, n: NetworkConfig) -> np.ndarray:
-        """``physics.network_cost_usd`` of network n at every node count 0..n.n_max (index = node count)."""
+    def network_cost_units(self, n: NetworkConfig) -> np.ndarray:
+        """``physics.network_cost_units`` of network n at every node count 0..n.n_max (index = node count), in
+        the space's integer cost units (``Space.cost_unit``)."""
         return self._once(("net_cost", n.index),
-                          lambda: np.asarray(physics.network_cost_usd(n, np.arange(n.n_max + 1, dtype=np.int64)),
-                                             dtype=np.int64))
+                          lambda: np.asarray(physics.network_cost_units(n, np.arange(n.n_max + 1, dtype=np.int64),
+                                                                        self.space.cost_unit), dtype=np.int64))

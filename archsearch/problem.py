@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 from .catalog import FILES, Catalog, ModelSpec, load_catalog, model_from_entry
 from .errors import ProblemError
 from .units import DTYPE_BYTES
-from .yamlio import MAX_BYTES, Entry, parse_yaml, read_yaml, shown
+from .yamlio import MAX_BYTES, Entry, field_names, parse_yaml, read_yaml, shown
 
 DEFAULT_PROBLEM = "llama-2-70b-chat.yaml"
 STDIN = "-"                 # a problem path of "-" reads the problem from standard input
@@ -28,6 +28,8 @@ SPEED_MODELS = ("calibrated", "roofline")   # docs/calibration.md
 DEFAULT_SPEED_MODEL = "calibrated"
 DEFAULT_BALANCE_RULE = "comm_time"          # the physics; "ratio" is the essay's rule of thumb
 DISTINCT = ("architecture", "medium", "design")
+#: the top-level fields of a problem file (docs/problem-file.md)
+PROBLEM_FIELDS = ("name", "description", "overrides", "model", "workload", "constraints", "cost", "search")
 SWAP_MODES = ("swap", "recompute", "best")
 TP_RULES = ("divides_heads", "any")
 DTYPES = tuple(DTYPE_BYTES)
@@ -199,7 +201,7 @@ def problem_from_dict(raw: Any, file: str, catalog_dir: Path | str | None = None
     ``catalog_loader``: called as ``load_catalog`` is (a study passes a memo of it, so thousands of points
     share one catalog)."""
     raw = copy.deepcopy(raw)
-    top = Entry(raw, file, "problem", ProblemError, kind="")
+    top = Entry(raw, file, "problem", ProblemError, kind="").allow(PROBLEM_FIELDS)
     name = top.string("name")
     if not name.isprintable() or len(name) > 100:
         raise top.fail("name", "a one-line name of at most 100 printable characters", name)
@@ -264,6 +266,7 @@ def _speculative(e: Entry) -> Speculative | None:
     x = e.optional_child("speculative")
     if x is None:
         return None
+    x.allow(field_names(Speculative))
     sp = Speculative(draft_tokens=x.number("draft_tokens"),
                      accepted_tokens_per_step=x.number("accepted_tokens_per_step"),
                      draft_parameters=x.number("draft_parameters", default=0))
@@ -279,6 +282,7 @@ def _kv_swap(e: Entry, catalog: Catalog) -> KvSwap | None:
     x = e.optional_child("kv_swap")
     if x is None:
         return None
+    x.allow(field_names(KvSwap))
     ks = KvSwap(idle_requests=x.number("idle_requests"),
                 backing=x.string_list("backing", default=("ddr5-rdimm", "cxl-expander", "nvme-ssd")),
                 mode=x.string("mode", choices=SWAP_MODES, default="best"),
@@ -291,6 +295,7 @@ def _kv_swap(e: Entry, catalog: Catalog) -> KvSwap | None:
 
 
 def _workload(e: Entry, catalog: Catalog) -> Workload:
+    e.allow(field_names(Workload, drop=("prefill_here",)))
     w = Workload(
         context_length=e.number("context_length"),
         concurrency=e.number("concurrency"),
@@ -314,7 +319,8 @@ def _workload(e: Entry, catalog: Catalog) -> Workload:
 
 
 def _constraints(e: Entry) -> Constraints:
-    b = e.child("balance", default={})
+    e.allow(field_names(Constraints, drop=("max_nodes_requested",)))
+    b = e.child("balance", default={}).allow(field_names(Balance))
     balance = Balance(
         rule=b.string("rule", choices=BALANCE_RULES, default=DEFAULT_BALANCE_RULE),
         tensor_parallel_ratio=b.number("tensor_parallel_ratio", default=1.0),
@@ -340,6 +346,7 @@ def _constraints(e: Entry) -> Constraints:
 
 
 def _cost(e: Entry) -> CostSettings:
+    e.allow(field_names(CostSettings))
     c = CostSettings(
         basis=e.string("basis", choices=("build", "market"), default="build"),
         market_over_build=e.number("market_over_build", default=3.0),
@@ -350,7 +357,8 @@ def _cost(e: Entry) -> CostSettings:
 
 
 def _search(e: Entry, catalog: Catalog) -> Search:
-    include_entry = e.child("include", default={})
+    e.allow(field_names(Search))
+    include_entry = e.child("include", default={}).allow(tuple(s for s in FILES if s != "models"))
     include: dict[str, tuple[str, ...]] = {}
     for section in FILES:
         if section == "models" or not include_entry.has(section):

@@ -42,7 +42,7 @@ def kth_distinct_ratio(candidates: Iterable, top_k: int, distinct: str) -> Optio
             continue
         seen.add(key)
         if len(seen) == top_k:
-            return c.bandwidth_units / c.cost_usd
+            return c.bandwidth_units / c.cost_units
     return None
 
 
@@ -56,7 +56,7 @@ def live_pairs(space, candidates: Iterable, top_k: int, distinct: str, groups: t
         return None
     cache = space.physics_cache
     b = np.array(space.bw_column.ints, dtype=float)
-    c = np.array([m.cost_usd for m in space.mems], dtype=float)
+    c = np.array([space.cost_units(m.cost_usd) for m in space.mems], dtype=float)   # in cost units
     lo = np.array([max(1, cache.node_bounds(m, groups)[0]) for m in space.mems], dtype=np.int64)
     keep = np.zeros((len(space.mems), len(space.nets)), dtype=bool)
     for n in space.nets:
@@ -65,7 +65,7 @@ def live_pairs(space, candidates: Iterable, top_k: int, distinct: str, groups: t
         if top < first:
             continue
         counts = np.arange(first, top + 1, dtype=float)
-        per_node = cache.network_cost_usd(n)[first:top + 1] / counts
+        per_node = cache.network_cost_units(n)[first:top + 1] / counts
         suffix_min = np.minimum.accumulate(per_node[::-1])[::-1]   # min over N >= each count
         at = np.clip(lo - first, 0, len(counts) - 1)
         reachable = lo <= top
@@ -103,7 +103,7 @@ def pair_node_intervals(dm, lam) -> list[tuple[int, int, Optional[list[list[int]
             out.append((k, j, []))
             continue
         counts = np.arange(first, top + 1, dtype=np.int64)
-        cost = m.cost_usd * counts.astype(float) + cache.network_cost_usd(n)[first:top + 1]
+        cost = space.cost_units(m.cost_usd) * counts.astype(float) + cache.network_cost_units(n)[first:top + 1]
         ok = dm.bw_ints[k] * counts.astype(float) >= lam_f * cost * (1 - MARGIN)
         if ok.all():
             out.append((k, j, None))

@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 #: the most digits a number in an input file or on the command line may have (far below Python's 4,300)
@@ -56,7 +57,8 @@ class Range:
     def contains(self, x: int | float) -> bool:
         if isinstance(x, float) and not math.isfinite(x):
             return False
-        if self.integer and not (isinstance(x, int) or float(x).is_integer()):
+        if self.integer and not (x.denominator == 1 if isinstance(x, Fraction) else
+                                 isinstance(x, int) or float(x).is_integer()):
             return False
         above = x > self.lo if self.lo_open else x >= self.lo
         return above and x <= self.hi

@@ -50,8 +50,16 @@ class Reference:
     published: Published
 
 
+#: the fields of a designs.yaml entry, of its design and of its published figures (docs/validation.md)
+DESIGN_ENTRY_FIELDS = ("name", "description", "source", "estimate", "independent", "design", "published")
+DESIGN_FIELDS = ("memory", "units", "node", "nodes", "tp", "interconnect", "topology", "domain", "fabric",
+                 "fabric_topology")
+PUBLISHED_ENTRY_FIELDS = ("memory_capacity_gb", "memory_bandwidth_tb_per_s", "interconnect_tb_per_s", "price_usd",
+                          "price_covers")
+
+
 def _spec(e: Entry) -> DesignSpec:
-    d = e.child("design")
+    d = e.child("design").allow(DESIGN_FIELDS)
     spec = DesignSpec(
         memory=d.string("memory"), units=d.number("units"),
         node=d.string("node", default=None), nodes=d.number("nodes"),
@@ -88,6 +96,7 @@ def _price(p: Entry) -> Optional[tuple[float, float]]:
 
 
 def _reference(e: Entry) -> Reference:
+    e.allow(DESIGN_ENTRY_FIELDS)
     name = e.string("name")
     description, source = e.string("description"), e.string("source")
     estimate = e.pop("estimate")
@@ -98,7 +107,7 @@ def _reference(e: Entry) -> Reference:
         if f not in PUBLISHED_FIELDS:
             raise e.message("independent", f"{shown(f)} is not a published figure ({', '.join(PUBLISHED_FIELDS)})")
     spec = _spec(e)
-    p = e.child("published")
+    p = e.child("published").allow(PUBLISHED_ENTRY_FIELDS)
     pub = Published(
         memory_capacity_gb=p.number("memory_capacity_gb", default=None),
         memory_bandwidth_tb_per_s=p.number("memory_bandwidth_tb_per_s", default=None),

@@ -17,13 +17,23 @@ from .catalog import Catalog
 from .tables import Column, fit_tables, fits
 from .physics import tightest
 from .solve import RankedDesign, SolveResult
-from .units import format_bytes, format_usd, tb_per_s_per_million_usd
+from .units import format_bytes, format_usd, tb_per_s_per_million_usd, usd_exact_str
 
 SCHEMA_VERSION = 1
 
 
 def _f(x: Fraction | int | float) -> float:
     return float(x)
+
+
+def _costs(**costs: Fraction) -> dict[str, Any]:
+    """Each exact cost twice: ``<name>_usd`` as a float (for arithmetic) and ``<name>_usd_exact`` as the exact
+    decimal or fraction (``"2429.15"``, ``"7286/3"``): costs are exact fractions of dollars, never rounded."""
+    out: dict[str, Any] = {}
+    for name, x in costs.items():
+        out[f"{name}_usd"] = _f(x)
+        out[f"{name}_usd_exact"] = usd_exact_str(x)
+    return out
 
 
 def basis_words(cost) -> str:
@@ -58,11 +68,10 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "fat_tree_levels": net.level if net.topology is not None and d.wiring.kind == "fat_tree" else None,
         "capacity_bytes": m.capacity_bytes,
         "memory_bandwidth_bytes_per_s": m.bandwidth_bytes_per_s,
-        "cost_usd": m.cost_usd,
-        "node_cost_usd": m.node_cost_usd,
-        "network_cost_usd": m.network_cost_usd,
+        **_costs(cost=m.cost_usd, node_cost=m.node_cost_usd, network_cost=m.network_cost_usd),
         "power_w": round(_f(m.power_w), 3),
         "bandwidth_per_dollar": _f(m.bandwidth_per_dollar),
+        "bandwidth_per_dollar_exact": str(m.bandwidth_per_dollar),   # bytes/s per USD, an exact fraction
         "decode_tokens_per_s_per_user": _f(m.decode_tokens_per_s_per_user),
         "system_tokens_per_s": _f(m.system_tokens_per_s),
         "time_per_token_memory_s": _f(m.t_mem_s),
@@ -80,9 +89,9 @@ def design_row(rd: RankedDesign) -> dict[str, Any]:
         "decode_tokens_per_s_per_user_bound": _f(m.decode_tokens_per_s_per_user_bound),
         "time_to_first_token_bound_s": _f(m.ttft_bound_s) if m.ttft_bound_s is not None else None,
         "time_per_token_io_s": _f(m.t_io_s),
-        "backing": ({"memory": d.backing.memory.name, "units": d.backing.units, "cost_usd": d.backing.cost_usd}
+        "backing": ({"memory": d.backing.memory.name, "units": d.backing.units, **_costs(cost=d.backing.cost_usd)}
                     if d.backing else None),
-        "backing_cost_usd": m.backing_cost_usd,
+        **_costs(backing_cost=m.backing_cost_usd),
         "binding": rd.binding,
         "breaks": [c.name for c in rd.checks if not c.ok],
         "tightest": _tightest(rd),
@@ -122,7 +131,7 @@ def levels_row(rd: RankedDesign) -> dict[str, Any] | None:
         out[name] = {
             "interconnect": cfg.tier.name, "topology": cfg.wiring(size).name,
             "fat_tree_levels": cfg.level if cfg.wiring(size).kind == "fat_tree" else None,
-            "cost_usd": cost[name], "items": items[name],
+            **_costs(cost=cost[name]), "items": items[name],
             "link_bandwidth_bytes_per_s_per_node": _f(cfg.node_link_bytes_per_s),
             "time_per_token_comm_s": _f(comm[name]), "pipeline_hops": comm[f"{name}_hops"],
         }
@@ -566,9 +575,9 @@ def disaggregate_json(sp) -> dict[str, Any]:
             "prefill_pool": {**design_row(sp.prefill), "prompts_per_s": _f(sp.prefill_prompts_per_s),
                              "proven_cheapest": sp.prefill_proven},
             "decode_pool": design_row(sp.decode.designs[sp.decode_rank - 1]),
-            "kv_link": {"interconnect": sp.link.tier.name, "links": sp.link.links, "cost_usd": sp.link.cost_usd,
+            "kv_link": {"interconnect": sp.link.tier.name, "links": sp.link.links, **_costs(cost=sp.link.cost_usd),
                         "kv_bytes_per_s": _f(sp.link.bytes_per_s)},
-            "cost_usd": sp.cost_usd, "tokens_per_s": _f(sp.tokens_per_s), "usd_per_million_tokens": _f(sp.usd_per_mtok),
+            **_costs(cost=sp.cost_usd), "tokens_per_s": _f(sp.tokens_per_s), "usd_per_million_tokens": _f(sp.usd_per_mtok),
             "time_to_first_token_s": _f(sp.ttft_s), "power_w": round(_f(sp.power_w), 3),
         },
         "homogeneous": ({**design_row(homo), "usd_per_million_tokens": _f(sp.homogeneous_usd_per_mtok)}

@@ -47,6 +47,14 @@ class Column:
         return scaled * self.unit
 
 
+def in_units(value: Fraction, unit: Fraction) -> int:
+    """``value`` as a whole number of ``unit`` (exact); ValueError when it is not one."""
+    q = Fraction(value) / unit
+    if q.denominator != 1:
+        raise ValueError(f"{value} is not a whole number of {unit}")
+    return q.numerator
+
+
 def scale_column(values: Sequence[Fraction]) -> Column:
     unit = fraction_gcd(values)
     ints = []
@@ -58,6 +66,28 @@ def scale_column(values: Sequence[Fraction]) -> Column:
     return Column(tuple(ints), unit)
 
 
+def floor_fraction(x: Fraction, max_den: int) -> Fraction:
+    """The largest fraction <= x (x >= 0) whose denominator is at most max_den (>= 1).
+
+    The two candidates of the continued-fraction expansion (``Fraction.limit_denominator``'s) are Farey
+    neighbours on either side of x, so the one not above x is the best approximation from below.
+    """
+    x = Fraction(x)
+    if x.denominator <= max_den:
+        return x
+    p0, q0, p1, q1 = 0, 1, 1, 0
+    n, d = x.numerator, x.denominator
+    while True:
+        a = n // d
+        q2 = q0 + a * q1
+        if q2 > max_den:
+            break
+        p0, q0, p1, q1 = p1, q1, p0 + a * p1, q2
+        n, d = d, n - a * d
+    k = (max_den - q0) // q1
+    return max(b for b in (Fraction(p0 + k * p1, q0 + k * q1), Fraction(p1, q1)) if b <= x)
+
+
 def _scientific(n: int) -> str:
     """``n`` as ``1.234e+21``; beyond float range (a tiny speed target such as 1e-300 makes integers of
     300 digits) as ``about 1e+301``, since formatting such an int as a float raises OverflowError."""
@@ -67,19 +97,25 @@ def _scientific(n: int) -> str:
         return f"about 1e+{len(str(abs(n))) - 1}"
 
 
-def check_bound(what: str, magnitude: int) -> None:
-    """Fail loudly when a coefficient-times-bound magnitude would overflow CP-SAT."""
+def check_bound(what: str, magnitude: int, hint: str | None = None) -> None:
+    """Fail loudly when a coefficient-times-bound magnitude would overflow CP-SAT (``hint``: how to fix it)."""
     if abs(magnitude) >= INT_LIMIT:
         raise SolverError(
             f"{what} reaches {_scientific(magnitude)}, beyond CP-SAT's integer range (2^62 = {INT_LIMIT:.3e}); "
-            "lower constraints.max_nodes, set constraints.budget_usd or use rounder figures (e.g. a whole "
-            "min_decode_tokens_per_s_per_user)"
+            + (hint or "lower constraints.max_nodes, set constraints.budget_usd or use rounder figures (e.g. a "
+                       "whole min_decode_tokens_per_s_per_user)")
         )
 
 
-def check_linear(what: str, terms: Iterable[tuple[int, int]]) -> None:
+def cost_hint(unit: Fraction) -> str:
+    """The fix for a cost that overflows: costs are exact, counted in the largest unit dividing every price."""
+    return (f"costs are counted exactly in units of ${unit} (the largest amount dividing every price): give the "
+            "prices rounder figures (whole cents), or lower constraints.max_nodes")
+
+
+def check_linear(what: str, terms: Iterable[tuple[int, int]], hint: str | None = None) -> None:
     """Check sum(|coef| * bound) for the (coef, variable bound) pairs of one linear expression."""
-    check_bound(what, sum(abs(c) * abs(b) for c, b in terms))
+    check_bound(what, sum(abs(c) * abs(b) for c, b in terms), hint)
 
 
 def exact_arrays(magnitude: int, *arrays):

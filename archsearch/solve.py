@@ -31,7 +31,7 @@ from .oracle import enumerate_top
 from .physics import Check, Design, Metrics, Requirements
 from .problem import DISTINCT
 from .prune import live_pairs, pair_node_intervals
-from .scaling import INT_LIMIT, check_bound
+from .scaling import INT_LIMIT, check_bound, cost_hint, floor_fraction
 from .units import PS_PER_S, format_bytes, format_usd
 
 
@@ -157,7 +157,7 @@ def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> Non
     spares CP-SAT the search.
     """
     for k, (w, m) in enumerate(zip(dm.bw_ints, dm.mems)):
-        if lam.denominator * w < lam.numerator * m.cost_usd:
+        if lam.denominator * w < lam.numerator * dm.space.cost_units(m.cost_usd):
             model.add(model.get_bool_var_from_proto_index(dm.use_mem[k].index) == 0)
     if lam <= 0:
         return
@@ -184,8 +184,10 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
     """
     found: Optional[Fraction] = None
     incumbent: Optional[Design] = None
+    lam = _fitting_lam(dm, lam, Fraction(-1))
     while True:
-        check_bound("Dinkelbach objective", lam.denominator * _ub(dm.B) + lam.numerator * dm.cost_max)
+        check_bound("Dinkelbach objective", lam.denominator * _ub(dm.B) + lam.numerator * dm.cost_max,
+                    cost_hint(dm.cost_unit))
         m = dm.model.clone()
         B = m.get_int_var_from_proto_index(dm.B.index)
         C = m.get_int_var_from_proto_index(dm.C.index)
@@ -217,11 +219,28 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
             return found, False, max(bound, found), incumbent
         if found is None or ratio > found:
             found, incumbent = ratio, design
-        lam = ratio
+        lam = _fitting_lam(dm, ratio, lam)
+
+
+def _fitting_lam(dm: DesignModel, ratio: Fraction, above: Fraction) -> Fraction:
+    """The next Dinkelbach lam: ``ratio`` itself when its objective den*B - num*C fits CP-SAT's integers, else
+    the largest fraction <= ratio that fits (exact costs in fine units can give a large design's ratio a huge
+    denominator).  Any lam in (above, ratio] keeps the method exact: the search still only stops when the
+    maximum is 0, where lam is a ratio some design attains.  Raises the overflow error when none exceeds ``above``.
+    """
+    b_max, c_max = _ub(dm.B), dm.cost_max
+    magnitude = ratio.denominator * b_max + ratio.numerator * c_max
+    if magnitude < INT_LIMIT:
+        return ratio
+    lower = floor_fraction(ratio, max(1, math.floor((INT_LIMIT - 1) / (b_max + ratio * c_max))))
+    if lower <= above:
+        check_bound("Dinkelbach objective", magnitude, cost_hint(dm.cost_unit))
+    return lower
 
 
 def _ub(var: cp_model.IntVar) -> int:
-    return int(var.proto.domain[-1])
+    domain = var.proto.domain   # a pybind list in 9.15: index -1 gives element 0, not the last
+    return int(domain[len(domain) - 1])
 
 
 def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tuple[int, cp_model.CpSolver, bool]:
@@ -284,7 +303,7 @@ def _carry_over(space: Space, designs: tuple[Design, ...]) -> list:
         here = Design(mc, nc, d.nodes, d.tensor_parallel, back)
         if physics.compatible(mc, nc) and all(c.ok for c in physics.checks(here, space.req, space.problem)):
             b = d.nodes * space.bw_column.ints[mc.index]
-            out.append(Candidate(here, b, int(physics.evaluate(here, space.req, space.problem).cost_usd)))
+            out.append(Candidate(here, b, space.cost_units(physics.evaluate(here, space.req, space.problem).cost_usd)))
     return out
 
 
@@ -398,14 +417,14 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
     run.hit_limit = run.hit_limit or dm is None
     while dm is not None and len(ranked) < top_k:
         fallback = next((q for q in quick if q.design.distinct_key(distinct) not in taken), None)
-        lam = Fraction(fallback.bandwidth_units, fallback.cost_usd) if fallback else Fraction(0)
+        lam = Fraction(fallback.bandwidth_units, fallback.cost_units) if fallback else Fraction(0)
         best, proven, ub, design = _best_ratio(dm, run, lam)
         if best is None and not run.hit_limit:
             if not ranked:
                 raise InfeasibleError(explain_infeasible(space, run))
             break  # every remaining design is forbidden or infeasible
         if not ranked and ub is not None:
-            bound = ub * dm.bw_unit
+            bound = ub * dm.bw_unit / dm.cost_unit
         if best is not None:
             tied, tb_proven = _tie_break(dm, run, best)
             proven = proven and tb_proven
@@ -488,7 +507,7 @@ def explain_infeasible(space: Space, run: _Solver) -> str:
         dm = DesignModel(space, tuple(x for x in GROUPS if x != "budget"))
         dm.model.minimize(dm.C)
         status, s = run.run(dm.model)
-        cheapest = f"{format_usd(s.value(dm.C))}" if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else "unknown"
+        cheapest = f"{format_usd(s.value(dm.C) * dm.cost_unit)}" if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else "unknown"
         parts.append(f"budget: the cheapest design meeting the other requirements costs {cheapest}; "
                      f"budget_usd is {format_usd(c.budget_usd)} ({space.problem.cost.basis} cost)")
     if "speed" in culprits:

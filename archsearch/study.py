@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .errors import InfeasibleError, InputError, StudyError, UsageError
-from .yamlio import Entry, read_yaml
+from .yamlio import Entry, key_text, read_yaml
 
 #: the most points a study may have unless its file says otherwise (max_points)
 DEFAULT_MAX_POINTS = 100_000
@@ -80,12 +80,16 @@ class StudySpec:
 
 
 # -- the study file ---------------------------------------------------------------------------------
+#: the top-level fields of a study file (docs/studies.md)
+STUDY_FIELDS = ("name", "problem", "catalog", "top_k", "distinct", "max_points", "parameters", "outputs")
+
+
 def load_study(path: str | Path, out_dir: Optional[str | Path] = None) -> StudySpec:
     """Read and check a study file; output paths are relative to ``out_dir`` (default: the current folder)."""
     from . import sweep as sw
     file = str(path)
     raw = read_yaml(Path(path), StudyError)
-    top = Entry(raw, file, "study", StudyError)
+    top = Entry(raw, file, "study", StudyError).allow(STUDY_FIELDS)
     name = top.string("name", default=Path(path).stem)
     problem = top.string("problem", default="llama-2-70b-chat")
     catalog = top.string("catalog", default=None)
@@ -97,7 +101,9 @@ def load_study(path: str | Path, out_dir: Optional[str | Path] = None) -> StudyS
         raise top.fail("parameters", "a non-empty list of {path, values or range}", items)
     params: list[Parameter] = []
     for i, item in enumerate(items):
-        e = Entry(item, file, f"study.parameters[{i}]", StudyError)
+        path_ = item.get("path") if isinstance(item, dict) else None  # names the entry in an unknown-field message
+        label = path_ if isinstance(path_, str) and path_ and key_text(path_) == path_ else i
+        e = Entry(item, file, f"study.parameters[{label}]", StudyError).allow(("path", "values", "range"))
         p = e.string("path")
         where = f"study.parameters[{p}]"
         e.entry = where
@@ -131,7 +137,7 @@ def load_study(path: str | Path, out_dir: Optional[str | Path] = None) -> StudyS
         if len(vals) > 1 and not log and vals[0] > 0 and vals[-1] / vals[0] >= 100:
             log = True
         params.append(Parameter(p, tuple(vals), log))
-    out = top.child("outputs", default={})
+    out = top.child("outputs", default={}).allow(OUTPUT_KINDS)
     outputs: dict[str, str] = {}
     for kind in OUTPUT_KINDS:
         target = out.string(kind, default=None)

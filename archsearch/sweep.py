@@ -26,6 +26,7 @@ from .catalog import FILES
 from .errors import InfeasibleError, InputError, UsageError
 from .quantity import BINARY, DECIMAL, TOKEN_FIELDS, is_token_field  # noqa: F401 - re-exported: the grammar's rule
 from .ranges import MAX_DIGITS
+from .units import exact
 from .yamlio import shown
 from .problem import problem_from_dict, read_problem_dict
 from .solve import SolveResult, solve
@@ -65,8 +66,21 @@ def settle(path: str, values: Sequence[float], rounded: bool = False) -> list[fl
             if not rounded and v != int(v):
                 raise UsageError(f"--param {path}: expected whole numbers, found {v:g}")
             v = int(round(v))
+        elif rounded and is_price_field(path):
+            # costs are exact (physics.costs): a range's 0.30000000000000004 or a log step's 0.316227766... would
+            # make every cost a multiple of 1e-17 dollars, beyond CP-SAT's integers; 4 significant digits do not
+            v = float(f"{v:.{PRICE_DIGITS}g}")
         out.append(v)
     return sorted(set(out))
+
+
+#: significant digits of a price (or price multiplier) a range generates
+PRICE_DIGITS = 4
+
+
+def is_price_field(path: str) -> bool:
+    """A price: a catalog cost curve (swept as a multiplier) or any field in dollars."""
+    return path.split(".")[-1] in CURVE_FIELDS or path.endswith("_usd")
 #: the range `sweep` uses for the context length when none is given: 1k to 1M tokens, doubling
 DEFAULT_RANGES = {"workload.context_length": "1k:1M:11:log"}
 CURVE_FIELDS = ("cost_usd",)
@@ -255,13 +269,21 @@ def _scaled_curve(curve: dict, factor: float, path: str) -> dict:
     if factor <= 0:
         raise UsageError(f"--param {path}: a price multiplier must be positive, found {factor:g}")
     out = copy.deepcopy(curve)
+    k = exact(factor)
+
+    def times(x: Any) -> Any:  # exact products: 272 x 1.1 is 299.2, not the float 299.20000000000005
+        try:
+            v = quantity.parse(x, False) if isinstance(x, str) else x
+            return exact(v) * k if isinstance(v, (int, float)) and not isinstance(v, bool) else x
+        except quantity.NotANumber:
+            return x  # left for the catalog's own check to report
     if "points" in out:
-        out["points"] = [[q, usd * factor] for q, usd in out["points"]]
+        out["points"] = [[q, times(usd)] for q, usd in out["points"]]
     if "die_yield" in out:
         dy = out["die_yield"]
-        for k in ("wafer_cost_usd", "fixed_usd"):
-            if k in dy:
-                dy[k] = dy[k] * factor
+        for f in ("wafer_cost_usd", "fixed_usd"):
+            if f in dy:
+                dy[f] = times(dy[f])
     return out
 
 

@@ -64,9 +64,26 @@ def port_power_w(energy_pj_per_bit: Number, bytes_per_s: Fraction) -> Fraction:
     return exact(energy_pj_per_bit) * bytes_per_s * 2 * BITS_PER_BYTE / PJ_PER_J
 
 
-def usd(x: Number) -> int:
-    """Round a cost to whole US dollars (half up): the resolution of every cost archsearch reports."""
-    return math.floor(exact(x) + Fraction(1, 2))
+def cents(x: Number) -> int:
+    """A cost in whole US cents, rounded half up (for display only: costs themselves stay exact)."""
+    return math.floor(exact(x) * 100 + Fraction(1, 2))
+
+
+def usd_exact_str(x: Number) -> str:
+    """An exact cost as JSON carries it beside its float: a decimal when it has one (``2429.15``), else the
+    fraction (``7286/3``: a market price of $7,286 on the build basis)."""
+    x = exact(x)
+    d, k = x.denominator, 0
+    while d % 10 == 0:
+        d, k = d // 10, k + 1
+    while d % 2 == 0 or d % 5 == 0:
+        d, k = d // (2 if d % 2 == 0 else 5), k + 1
+    if d != 1:
+        return f"{x.numerator}/{x.denominator}"
+    n = abs(int(x * 10**k))  # a whole number: 10^k is a multiple of the denominator
+    whole, frac = divmod(n, 10**k)
+    text = f"{whole}.{frac:0{k}d}".rstrip("0").rstrip(".") if k else str(whole)
+    return ("-" if x < 0 else "") + text
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -102,9 +119,18 @@ def format_bytes(n: Number) -> str:
 
 
 def format_usd(x: Number) -> str:
+    """Short: $2.29M, $868.5k, $950, and cents below $1,000 when a cost has them ($2.22)."""
     value = float(x)
     if abs(value) >= 1e6:
         return f"${value / 1e6:,.2f}M"
     if abs(value) >= 1e3:
         return f"${value / 1e3:,.1f}k"
-    return f"${value:,.0f}"
+    c = cents(x)
+    return f"${c // 100:,}" if c % 100 == 0 else f"${c / 100:,.2f}"
+
+
+def format_usd_full(x: Number) -> str:
+    """Every dollar, and the cents when a cost has them: $1,234,567 or $1,234,567.89 (half up to the cent)."""
+    c = cents(x)
+    sign, c = ("-", -c) if c < 0 else ("", c)
+    return f"{sign}${c // 100:,}" + (f".{c % 100:02d}" if c % 100 else "")

@@ -71,7 +71,13 @@ def default_file() -> Path:
     return Path(str(resources.files("archsearch") / "catalogs" / "measurements.yaml"))
 
 
+#: the fields of a measurements.yaml case (docs/validation.md)
+CASE_FIELDS = ("name", "set", "source", "conditions", "design", "model", "workload", "metric", "measured", "band",
+               "why", "reason", "prefill")
+
+
 def _case(e: Entry, refs: dict[str, DesignSpec]) -> Case:
+    e.allow(CASE_FIELDS)
     name = e.string("name")
     kind = e.string("set", choices=SETS)
     source, conditions = e.string("source"), e.string("conditions")

@@ -9,6 +9,7 @@ entry and the field, says what was expected and what was found.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import errno
 import math
@@ -16,8 +17,9 @@ import os
 import re
 import stat
 import tempfile
+from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import yaml
 
@@ -208,6 +210,7 @@ class Entry:
             raise self.fail(None, "a mapping", raw)
         self._raw = dict(raw)
         self._asked: list[str] = []
+        self._allowed: tuple[str, ...] | None = None
 
     # -- errors ---------------------------------------------------------------
     def fail(self, field: str | None, expected: str, found: Any) -> InputError:
@@ -231,7 +234,30 @@ class Entry:
             return None
         return self.child(field)
 
+    def allow(self, fields: Iterable[str]) -> "Entry":
+        """Declare every field this mapping may have, and reject any other key now: before a missing required
+        field is reported, so a typo (``concurency``) or a stray key is named as what it is.  The message
+        names the file, the entry and the key, suggests the closest allowed field and lists them all."""
+        self._allowed = tuple(fields)
+        unknown = [k for k in self._raw if k not in self._allowed]
+        if unknown:
+            raise self._unknown(unknown, self._allowed)
+        return self
+
+    def _unknown(self, keys: list, candidates: Sequence[str]) -> InputError:
+        """One line for unknown keys: the first (in sorted order) with its closest candidate, the others after it,
+        then the allowed fields when the entry declared them."""
+        unknown = sorted(key_text(k) for k in keys)
+        first = next(k for k in sorted(keys, key=key_text) if key_text(k) == unknown[0])
+        near = difflib.get_close_matches(first, list(candidates), n=1, cutoff=0.6) if isinstance(first, str) else []
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        also = f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""
+        allowed = f"; allowed: {', '.join(self._allowed)}" if self._allowed is not None else ""
+        return self.message(unknown[0], f"unknown field{hint}{also}{allowed}")
+
     def pop(self, field: str, default: Any = _MISSING) -> Any:
+        if self._allowed is not None and field not in self._allowed:  # the reader and its allow() disagree
+            raise RuntimeError(f"{self.entry}: reads field {field!r} that its allow() list does not name")
         self._asked.append(field)
         if field in self._raw:
             return self._raw.pop(field)
@@ -244,12 +270,7 @@ class Entry:
 
     def done(self) -> None:
         if self._raw:
-            unknown = sorted(key_text(k) for k in self._raw)
-            first = next(k for k in sorted(self._raw, key=key_text) if key_text(k) == unknown[0])
-            near = difflib.get_close_matches(first, self._asked, n=1, cutoff=0.6) if isinstance(first, str) else []
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            also = f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""
-            raise self.message(unknown[0], f"unknown field{hint}{also}")
+            raise self._unknown(list(self._raw), self._allowed if self._allowed is not None else self._asked)
 
     def child(self, field: str, default: Any = _MISSING, kind: str | None = None) -> "Entry":
         raw = self.pop(field, {} if default is not _MISSING else _MISSING)
@@ -311,6 +332,12 @@ class Entry:
         return tuple(value)
 
 
+def field_names(cls: Any, drop: Sequence[str] = ()) -> tuple[str, ...]:
+    """The fields of a dataclass an input mapping may have (``Entry.allow``): its field names, less ``drop``
+    (fields set by the program, not read from a file)."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in drop)
+
+
 def check_number(value: Any, rng: Range, fail: Callable[[str, Any], Exception], binary: bool = False,
                  expected: str | None = None) -> int | float:
     """``value`` (a YAML number, or text in the number grammar) if it lies in ``rng``, else ``fail(expected, found)``
@@ -323,7 +350,8 @@ def check_number(value: Any, rng: Range, fail: Callable[[str, Any], Exception], 
         except quantity.NotANumber as exc:
             err = fail(expected, value)
             raise (type(err)(f"{err} ({exc})") if str(exc) != "not a number" else err) from None
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not rng.contains(x):
+    # a Fraction comes from the Python API (exact costs: a budget of what a design costs)
+    if isinstance(x, bool) or not isinstance(x, (int, float, Fraction)) or not rng.contains(x):
         raise fail(expected, value)
     return int(x) if rng.integer else x
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from fractions import Fraction
 from pathlib import Path
 
 import yaml
@@ -57,13 +58,44 @@ def _two_level(rng: random.Random, memory: list[dict], tiers: list[dict], model:
                 tier["fabric_links_per_node"] = rng.choice([1, 2, tier["links_per_node"]])
 
 
-def write_random(tmp: Path, seed: int, serving: bool = False, two_level: bool = False) -> Path:
+def _cents(rng: random.Random, k: Fraction, usd) -> float:
+    """A price scaled by k plus a few random cents, written as the exact decimal it is (YAML reads it back so)."""
+    v = Fraction(usd) * k + Fraction(rng.randint(0, 99), 100) if usd else Fraction(0)
+    v = Fraction(round(v * 100), 100)
+    return float(v)
+
+
+def _fractional_prices(rng: random.Random, memory: list[dict], nodes: list[dict], tiers: list[dict],
+                       problem: dict) -> None:
+    """Every price (memory and node cost curves, die-yield wafer and fixed costs, ports, cables, optics,
+    switches, the budget) scaled by a factor with cents and given stray cents of its own."""
+    k = Fraction(rng.choice(["0.37", "1.01", "0.07", "2.49", "0.99"]))
+    for e in memory + nodes:
+        curve = e["cost_usd"]
+        if "points" in curve:
+            curve["points"] = [[q, _cents(rng, k, c)] for q, c in curve["points"]]
+        else:
+            dy = curve["die_yield"]
+            dy["wafer_cost_usd"], dy["fixed_usd"] = _cents(rng, k, dy["wafer_cost_usd"]), _cents(rng, k, dy["fixed_usd"])
+    for t in tiers:
+        for f in ("port_cost_usd", "cable_cost_usd", "optics_cost_usd"):
+            t[f] = _cents(rng, k, t[f])
+        if "switch" in t:
+            t["switch"]["cost_usd"] = _cents(rng, k, t["switch"]["cost_usd"])
+    c = problem["constraints"]
+    if "budget_usd" in c:
+        c["budget_usd"] = _cents(rng, k, c["budget_usd"])
+
+
+def write_random(tmp: Path, seed: int, serving: bool = False, two_level: bool = False,
+                 fractional: bool = False) -> Path:
     """Write a random catalog directory and problem under tmp; return the problem path.
 
     ``serving`` adds the options beyond plain decode at random: MoE with or without expert parallel,
     prefill with a TTFT limit, KV read fraction, speculative decoding and KV swapping.  ``two_level``
     gives the tiers domain and fabric roles (from a second random stream, so the other fields of a
-    seed are those it has without).
+    seed are those it has without).  ``fractional`` gives every price cents and scales them all by a factor
+    such as 0.37 (a further stream: the space is otherwise the seed's own).
     """
     rng = random.Random(seed)
     cat = tmp / "catalog"
@@ -190,12 +222,21 @@ def write_random(tmp: Path, seed: int, serving: bool = False, two_level: bool = 
         _two_level(random.Random(f"two-level-{seed}"), memory, tiers, model, problem)
         for fname, items in (("memory", memory), ("interconnects", tiers), ("models", [model])):
             (cat / f"{fname}.yaml").write_text(yaml.safe_dump({fname: items}, sort_keys=False))
+    if fractional:
+        _fractional_prices(random.Random(f"prices-{seed}"), memory, nodes, tiers, problem)
+        for fname, items in (("memory", memory), ("nodes", nodes), ("interconnects", tiers)):
+            (cat / f"{fname}.yaml").write_text(yaml.safe_dump({fname: items}, sort_keys=False))
     problem["constraints"]["speed_model"] = cal.choice(["calibrated", "calibrated", "roofline"])
     if serving and "prefill_compute_efficiency" in problem["workload"] and cal.random() < 0.5:
         del problem["workload"]["prefill_compute_efficiency"]   # the node's figure applies
     path = tmp / "problem.yaml"
     path.write_text(yaml.safe_dump(problem, sort_keys=False))
     return path
+
+
+def candidate_ratio(space, c) -> Fraction:
+    """An oracle candidate's bandwidth per dollar (bytes/s per USD) from its integer bandwidth and cost units."""
+    return Fraction(c.bandwidth_units, c.cost_units) * space.bw_column.unit / space.cost_unit
 
 
 def cpsat_matches_oracle(problem):
@@ -217,6 +258,6 @@ def cpsat_matches_oracle(problem):
     result = solve(problem)
     assert result.status == "OPTIMAL"
     got = [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs]
-    want = [(c.design.key(), Fraction(c.bandwidth_units, c.cost_usd) * space.bw_column.unit) for c in expected]
+    want = [(c.design.key(), candidate_ratio(space, c)) for c in expected]
     assert got == want
     return result

@@ -105,9 +105,29 @@ def known(section: str) -> str:
     return ", ".join(sorted(load_catalog().section(section)))
 
 
+#: the allowed fields of each kind of catalog mapping, as unknown-field messages list them
+ALLOWED = {
+    "memory": "name, description, attach, capacity_gb, bandwidth_gb_per_s, power_w, max_units_per_node, cost_usd, "
+              "cost_basis, source, estimate, bandwidth_efficiency",
+    "nodes": "name, description, memory, min_units, max_units, compute_tflops, compute_tflops_fp8, power_w, cost_usd, "
+             "cost_basis, source, estimate, layer_overhead_ns, decode_compute_efficiency, prefill_compute_efficiency",
+    "interconnects": "name, description, link_bandwidth_gb_per_s, links_per_node, latency_ns, reach_nodes, rack_nodes, "
+                     "energy_pj_per_bit, port_cost_usd, cable_cost_usd, optics_cost_usd, switch, topologies, node_types, "
+                     "cost_basis, source, estimate, roles, domain_sizes, fabric_links_per_node, fabric_topologies, "
+                     "collective_latency_ns, collective_latency_ns_by_topology",
+    "switch": "ports, cost_usd, power_w",
+    "by_topology": "ring, torus, mesh, fat_tree, dragonfly, switch, all_to_all",
+    "topologies": "name, description, kind, dimensions, source, estimate",
+    "models": "name, description, layers, hidden_size, attention_heads, kv_heads, head_dim, parameters, "
+              "active_parameters, kv_elements_per_token_per_layer, moe, source, estimate",
+    "moe": "experts, active_experts, expert_parameters, layers",
+    "curve": "points, die_yield",
+    "die_yield": "wafer_cost_usd, wafer_diameter_mm, defect_density_per_cm2, logic_area_mm2, area_per_unit_mm2, "
+                 "reticle_area_mm2, fixed_usd",
+}
 CORRUPTIONS = [
     ("memory", on("memory", "hbm3", lambda e: e.update(speed_gbps=3)),
-     "{dir}/memory.yaml: memory[hbm3]: speed_gbps: unknown field"),
+     "{dir}/memory.yaml: memory[hbm3]: speed_gbps: unknown field; allowed: " + ALLOWED["memory"]),
     ("memory", on("memory", "hbm3", lambda e: e.update(capacity_gb=-16)),
      "{dir}/memory.yaml: memory[hbm3]: capacity_gb: expected a number in [1e-6, 1,000,000], found -16"),
     ("memory", on("memory", "hbm3", lambda e: e.update(capacity_gb=0)),
@@ -266,7 +286,7 @@ def test_override_with_an_unknown_field() -> None:
     with pytest.raises(CatalogError) as exc:
         load_catalog(overrides={"topologies": {"ring": {"hops": 2}}}, overrides_file="p.yaml")
     assert str(exc.value) == (f"{default_directory() / 'topologies.yaml'} (with overrides from p.yaml): "
-                              "topologies[ring]: hops: unknown field")
+                              "topologies[ring]: hops: unknown field; allowed: " + ALLOWED["topologies"])
 
 
 # -- issue 13: structure before use, names full-matched, folders without loops ------------------------
@@ -373,3 +393,54 @@ def test_bundled_two_level_roles(bundled: Catalog) -> None:
     assert ic["infiniband-ndr"].roles == ("fabric",) and ic["infiniband-ndr"].fabric_links_per_node == 1
     assert ic["groq-c2c"].roles == ("domain", "fabric")
     assert ic["cs3-ethernet"].roles == ()
+
+
+# -- issue 10: an unknown key is reported before a missing required field, in every kind of entry -------------
+def without(*fields: str, **extra: Any) -> Callable[[dict], None]:
+    """Drop required ``fields`` of a mapping and add unrelated ``extra`` keys."""
+    def change(e: dict) -> None:
+        for f in fields:
+            del e[f]
+        e.update(extra)
+    return change
+
+
+def inside(key: str, change: Callable[[dict], None]) -> Callable[[dict], None]:
+    return lambda e: change(e[key])
+
+
+UNKNOWN_BEFORE_MISSING = [
+    ("memory", on("memory", "hbm3", without("capacity_gb", colour="red")),
+     "{dir}/memory.yaml: memory[hbm3]: colour: unknown field; allowed: " + ALLOWED["memory"]),
+    ("nodes", on("nodes", "gpu-hbm", without("max_units", colour="red")),
+     "{dir}/nodes.yaml: nodes[gpu-hbm]: colour: unknown field; allowed: " + ALLOWED["nodes"]),
+    ("interconnects", on("interconnects", "nvlink4", without("latency_ns", colour="red")),
+     "{dir}/interconnects.yaml: interconnects[nvlink4]: colour: unknown field; allowed: " + ALLOWED["interconnects"]),
+    ("interconnects", on("interconnects", "nvlink4", inside("switch", without("ports", port=64))),
+     "{dir}/interconnects.yaml: interconnects[nvlink4].switch: port: unknown field (did you mean 'ports'?); "
+     "allowed: " + ALLOWED["switch"]),
+    ("interconnects", on("interconnects", "nvlink4", lambda e: e.update(
+        collective_latency_ns_by_topology={"ring": 10, "hypercube": 5})),
+     "{dir}/interconnects.yaml: interconnects[nvlink4].collective_latency_ns_by_topology: hypercube: unknown field; "
+     "allowed: " + ALLOWED["by_topology"]),
+    ("topologies", on("topologies", "ring", without("kind", colour="red")),
+     "{dir}/topologies.yaml: topologies[ring]: colour: unknown field; allowed: " + ALLOWED["topologies"]),
+    ("models", on("models", "llama-2-70b", without("layers", colour="red")),
+     "{dir}/models.yaml: models[llama-2-70b]: colour: unknown field; allowed: " + ALLOWED["models"]),
+    ("models", on("models", "mixtral-8x7b", inside("moe", without("experts", colour="red"))),
+     "{dir}/models.yaml: models[mixtral-8x7b].moe: colour: unknown field; allowed: " + ALLOWED["moe"]),
+    ("memory", on("memory", "hbm3", inside("cost_usd", without("points", curve="linear"))),
+     "{dir}/memory.yaml: memory[hbm3].cost_usd: curve: unknown field; allowed: " + ALLOWED["curve"]),
+    ("nodes", on("nodes", "sram-asic", inside("cost_usd", inside("die_yield", without("wafer_cost_usd",
+                                                                                      wafer_usd=9000)))),
+     "{dir}/nodes.yaml: nodes[sram-asic].cost_usd.die_yield: wafer_usd: unknown field (did you mean "
+     "'wafer_cost_usd'?); allowed: " + ALLOWED["die_yield"]),
+]
+
+
+@pytest.mark.parametrize("section, corrupt, message", UNKNOWN_BEFORE_MISSING,
+                         ids=["memory", "nodes", "interconnects", "switch", "by-topology", "topologies", "models",
+                              "moe", "cost-curve", "die-yield"])
+def test_an_unknown_key_is_reported_before_a_missing_field(catalog_dir: Path, section: str,
+                                                           corrupt: Callable[[dict], None], message: str) -> None:
+    test_corrupted_catalog(catalog_dir, section, corrupt, message)

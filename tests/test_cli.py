@@ -195,7 +195,9 @@ def test_unknown_problem_key(write_problem: Callable[..., Path], small_problem_d
     small_problem_dict["colour"] = "red"
     path = write_problem(small_problem_dict)
     assert main(["solve", str(path)]) == 2
-    assert one_error_line(capsys.readouterr().err) == f"archsearch: error: {path}: problem: colour: unknown field"
+    assert one_error_line(capsys.readouterr().err) == (
+        f"archsearch: error: {path}: problem: colour: unknown field; allowed: name, description, overrides, model, "
+        "workload, constraints, cost, search")
 
 
 def test_missing_catalog_directory(small_problem: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

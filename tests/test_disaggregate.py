@@ -53,7 +53,7 @@ def test_the_prefill_pool_is_the_oracles_cheapest(split):
             rate, physics.base_comm(n, t, space.req, pp_problem, nodes=nodes), space.req, v))
         ok = ok & (flops[:, None] * N >= need) & (B >= need_bw) & comm[None, :]
         for k, q in zip(*np.nonzero(ok)):
-            key = (int(C[k, q]), int(N[k, q]) // t, k, n.index)
+            key = (int(C[k, q]) * space.cost_unit, int(N[k, q]) // t, k, n.index)
             best = key if best is None or key < best else best
     d = split.prefill.design
     assert (split.prefill.metrics.cost_usd, d.pipeline_parallel, d.mem.index, d.net.index) == best
@@ -126,7 +126,7 @@ def test_cli_disaggregate_json_and_table(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["winner"] in ("split", "homogeneous", "tie")
     assert doc["cost_basis_words"] == "build cost: estimated manufacturing cost, market price / 3"
-    assert set(doc["split"]) == {"prefill_pool", "decode_pool", "kv_link", "cost_usd", "tokens_per_s",
+    assert set(doc["split"]) == {"prefill_pool", "decode_pool", "kv_link", "cost_usd", "cost_usd_exact", "tokens_per_s",
                                  "usd_per_million_tokens", "time_to_first_token_s", "power_w"}
     assert main(["solve", str(path), "--disaggregate"]) == 0
     out, err = capsys.readouterr()

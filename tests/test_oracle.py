@@ -10,7 +10,7 @@ from archsearch import InfeasibleError, load_problem, solve
 from archsearch.model import build_space
 from archsearch.oracle import enumerate_top
 
-from random_problems import cpsat_matches_oracle, write_random
+from random_problems import candidate_ratio, cpsat_matches_oracle, write_random
 
 
 def _compare(problem):
@@ -23,6 +23,33 @@ def test_cpsat_matches_oracle_on_random_spaces(tmp_path, seed):
     path = write_random(tmp_path, seed)
     problem = load_problem(path, tmp_path / "catalog")
     _compare(problem)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_cpsat_matches_oracle_with_fractional_prices(tmp_path, seed):
+    """Prices with cents, all scaled by a factor such as 0.37 (market ones then / market_over_build): costs
+    are exact fractions in CP-SAT and in the oracle alike."""
+    problem = load_problem(write_random(tmp_path, seed, serving=seed % 2 == 1, fractional=True), tmp_path / "catalog")
+    want = _oracle_merged(problem)
+    if not want:
+        with pytest.raises(InfeasibleError):
+            solve(problem)
+        return
+    result = solve(problem)
+    assert result.status == "OPTIMAL"
+    assert [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs] == want
+
+
+def test_fractional_prices_are_fractional(tmp_path):
+    """The generator's fractional spaces must have costs that are not whole dollars, and rank something."""
+    found = whole = 0
+    for seed in range(40):
+        d = tmp_path / str(seed)
+        d.mkdir()
+        space = build_space(load_problem(write_random(d, seed, serving=seed % 2 == 1, fractional=True), d / "catalog"))
+        whole += space.cost_unit.denominator == 1
+        found += bool(enumerate_top(space, 1))
+    assert whole == 0 and found >= 20
 
 
 def test_random_spaces_are_mostly_feasible(tmp_path):
@@ -115,7 +142,7 @@ def _oracle_merged(problem):
     for v in variants:
         space = build_space(v)
         for c in enumerate_top(space, v.search.top_k, v.search.distinct):
-            cands.append((Fraction(c.bandwidth_units, c.cost_usd) * space.bw_column.unit, c))
+            cands.append((candidate_ratio(space, c), c))
     cands.sort(key=lambda x: (-x[0],) + x[1].sort_key()[1:])
     seen, out = set(), []
     for ratio, c in cands:

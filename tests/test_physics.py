@@ -69,6 +69,20 @@ def test_die_yield_cost_grows_faster_than_area():
     assert costs[0] == pytest.approx(16000 / (338 * math.exp(-0.182)))
 
 
+def test_die_yield_cost_is_exact_and_scales_with_its_prices():
+    dy = DieYield(wafer_cost_usd=16000, wafer_diameter_mm=300, defect_density_per_cm2=0.1, logic_area_mm2=150,
+                  area_per_unit_mm2=32, reticle_area_mm2=830, fixed_usd=500)
+    # 1 / (338 x exp(-0.182)) = 0.0035492 wafers per good die, to a millionth of a wafer: 3549/10^6
+    import math
+    assert round(1e6 / (338 * math.exp(-0.182))) == 3549
+    assert physics.die_cost_exact_usd(dy, 1) == 16000 * Fraction(3549, 10**6) + 500 == Fraction("556.784")
+    assert float(physics.die_cost_exact_usd(dy, 1)) == pytest.approx(physics.die_cost_usd(dy, 1), abs=0.01)
+    k = Fraction(37, 100)
+    scaled = dataclasses.replace(dy, wafer_cost_usd=16000 * k, fixed_usd=500 * k)
+    assert [physics.die_cost_exact_usd(scaled, u) for u in (1, 10, 21)] == \
+        [k * physics.die_cost_exact_usd(dy, u) for u in (1, 10, 21)]
+
+
 def test_market_and_build_bases_convert_with_the_markup(default):
     assert physics.basis_factor("build", default.cost) == 1
     market = dataclasses.replace(default.cost, basis="market", market_over_build=3.0)

@@ -115,9 +115,27 @@ def drop(dotted: str) -> Callable[[dict], None]:
 
 
 MEMORY_YAML = default_directory() / "memory.yaml"
+#: the allowed fields of each section of a problem file, as unknown-field messages list them
+ALLOWED = {
+    "problem": "name, description, overrides, model, workload, constraints, cost, search",
+    "workload": "context_length, concurrency, output_tokens_per_request, min_decode_tokens_per_s_per_user, "
+                "weight_dtype, kv_dtype, activation_dtype, compute_dtype, prompt_tokens, prefill_compute_efficiency, "
+                "kv_read_fraction, speculative, kv_swap",
+    "speculative": "draft_tokens, accepted_tokens_per_step, draft_parameters",
+    "kv_swap": "idle_requests, backing, mode, node_io_gb_per_s",
+    "constraints": "max_nodes, budget_usd, max_power_w, capacity_overhead_fraction, tensor_parallel, "
+                   "max_tensor_parallel, expert_parallel, max_ttft_ms, balance, speed_model",
+    "balance": "rule, tensor_parallel_ratio, pipeline_parallel_ratio, comm_time_ratio",
+    "cost": "basis, market_over_build, amortisation_years",
+    "search": "top_k, distinct, time_limit_s, seed, workers, include, two_level",
+    "include": "memory, nodes, interconnects, topologies",
+    "model": "name, description, layers, hidden_size, attention_heads, kv_heads, head_dim, parameters, "
+             "active_parameters, kv_elements_per_token_per_layer, moe, source, estimate",
+    "moe": "experts, active_experts, expert_parameters, layers",
+}
 BAD = [
-    (put("colour", "red"), "{p}: problem: colour: unknown field"),
-    (put("workload.colour", "red"), "{p}: problem.workload: colour: unknown field"),
+    (put("colour", "red"), "{p}: problem: colour: unknown field; allowed: " + ALLOWED["problem"]),
+    (put("workload.colour", "red"), "{p}: problem.workload: colour: unknown field; allowed: " + ALLOWED["workload"]),
     (drop("name"), "{p}: problem: name: missing required field"),
     (drop("workload"), "{p}: problem: workload: missing required field"),
     (put("workload", None), "{p}: problem.workload: context_length: missing required field"),
@@ -153,7 +171,8 @@ BAD = [
                                                   "'hbm9' (known: {memory})"),
     (put("search.include", {"memory": []}), "{p}: problem.search.include: memory: expected a non-empty list of "
                                             "names, found a list"),
-    (put("search.include", {"models": ["llama-3-8b"]}), "{p}: problem.search.include: models: unknown field"),
+    (put("search.include", {"models": ["llama-3-8b"]}), "{p}: problem.search.include: models: unknown field (did "
+                                                        "you mean 'nodes'?); allowed: " + ALLOWED["include"]),
     (put("overrides", {"memory": {"hbm9": {"capacity_gb": 1}}}), "{p}: overrides.memory.hbm9: no such memory "
                                                                  "entry in {memory_yaml} (did you mean 'hbm4'?)"),
     (put("overrides", {"memroy": {}}), "{p}: overrides.memroy: unknown catalog section (expected one of memory, "
@@ -167,7 +186,8 @@ BAD = [
      "{p}: problem.model: name: missing required field"),
     (put("model", {"preset": "llama-9", "layers": 40}), "{p}: problem: model.preset: unknown model preset "
                                                         "'llama-9' (known: {models})"),
-    (put("model", {"preset": "llama-2-70b", "layerz": 40}), "{p}: problem.model: layerz: unknown field (did you mean 'layers'?)"),
+    (put("model", {"preset": "llama-2-70b", "layerz": 40}), "{p}: problem.model: layerz: unknown field (did you mean "
+                                                            "'layers'?); allowed: " + ALLOWED["model"]),
     (put("model", {"preset": "llama-2-70b", "layers": 0}), "{p}: problem.model: layers: expected an integer "
                                                            "in [1, 10,000], found 0"),
     (put("workload.prompt_tokens", 5000), "{p}: problem.workload: prompt_tokens: 5000 exceeds context_length 4096 "
@@ -285,7 +305,7 @@ ROBUST = [
     (put("overrides", {"memory": {"hbm3": {"name": {"a": 1}}}}),
      "{memory_yaml} (with overrides from {p}): memory[2]: name: expected a non-empty string, found a mapping"),
     (rename("workload.concurrency", "concurency"), "{p}: problem.workload: concurency: unknown field (did you mean "
-                                                    "'concurrency'?)"),
+                                                    "'concurrency'?); allowed: " + ALLOWED["workload"]),
     (put("workload.kv_dtype", "bf61"), "{p}: problem.workload: kv_dtype: expected one of fp32, bf16, fp16, fp8, int8, "
                                        "fp4, int4, found 'bf61' (did you mean 'bf16'?)"),
     (put("workload.context_length", "32 k"), "{p}: problem.workload: context_length: expected an integer in "
@@ -348,3 +368,57 @@ def test_max_nodes_above_every_reach_is_clamped(write_problem: Callable[..., Pat
     assert p.constraints.max_nodes == reach and p.constraints.max_nodes_requested == 10**9
     small_problem_dict["constraints"]["max_nodes"] = reach
     assert load_problem(write_problem(small_problem_dict)).constraints.max_nodes_requested is None
+
+
+# -- issue 10: an unknown key is reported before a missing required field, in every section -------------------
+def both(*changes: Callable[[dict], None]) -> Callable[[dict], None]:
+    def apply(d: dict) -> None:
+        for c in changes:
+            c(d)
+    return apply
+
+
+SPEC = {"draft_tokens": 3, "accepted_tokens_per_step": 2}
+SWAP = {"idle_requests": 8}
+EXPLICIT_MODEL = {"name": "toy", "layers": 8, "hidden_size": 1024, "attention_heads": 8, "kv_heads": 8, "head_dim": 128,
+                  "parameters": 1e9, "active_parameters": 1e9}
+UNKNOWN_BEFORE_MISSING = [
+    ("problem", both(drop("name"), put("colour", "red")), "{p}: problem: colour: unknown field; allowed: "
+     + ALLOWED["problem"]),
+    ("workload", both(drop("workload.context_length"), put("workload.colour", "red")),
+     "{p}: problem.workload: colour: unknown field; allowed: " + ALLOWED["workload"]),
+    ("speculative", put("workload.speculative", {"accepted_tokens_per_step": 2, "drafts": 3}),
+     "{p}: problem.workload.speculative: drafts: unknown field (did you mean 'draft_tokens'?); allowed: "
+     + ALLOWED["speculative"]),
+    ("kv_swap", put("workload.kv_swap", {"backing": ["nvme-ssd"], "size": 9}),
+     "{p}: problem.workload.kv_swap: size: unknown field; allowed: " + ALLOWED["kv_swap"]),
+    ("constraints", both(drop("constraints.max_nodes"), put("constraints.nodes", 8)),
+     "{p}: problem.constraints: nodes: unknown field (did you mean 'max_nodes'?); allowed: " + ALLOWED["constraints"]),
+    ("balance", put("constraints.balance", {"rule": "ratio", "ratio": 1}),
+     "{p}: problem.constraints.balance: ratio: unknown field; allowed: " + ALLOWED["balance"]),
+    ("cost", put("cost", {"basis": "build", "currency": "eur"}),
+     "{p}: problem.cost: currency: unknown field; allowed: " + ALLOWED["cost"]),
+    ("search", put("search", {"top_k": 3, "topk": 3}),
+     "{p}: problem.search: topk: unknown field (did you mean 'top_k'?); allowed: " + ALLOWED["search"]),
+    ("include", put("search.include", {"memory": ["hbm3"], "colour": ["red"]}),
+     "{p}: problem.search.include: colour: unknown field; allowed: " + ALLOWED["include"]),
+    ("model", put("model", {**{k: v for k, v in EXPLICIT_MODEL.items() if k != "layers"}, "colour": "red"}),
+     "{p}: problem.model: colour: unknown field; allowed: " + ALLOWED["model"]),
+    ("moe", put("model", {**EXPLICIT_MODEL, "moe": {"active_experts": 2, "expert_parameters": 5e8, "layers": 8,
+                                                    "colour": "red"}}),
+     "{p}: problem.model.moe: colour: unknown field; allowed: " + ALLOWED["moe"]),
+]
+
+
+@pytest.mark.parametrize("change, message", [c[1:] for c in UNKNOWN_BEFORE_MISSING],
+                         ids=[c[0] for c in UNKNOWN_BEFORE_MISSING])
+def test_an_unknown_key_is_reported_before_a_missing_field(write_problem: Callable[..., Path],
+                                                           small_problem_dict: dict,
+                                                           change: Callable[[dict], None], message: str) -> None:
+    """Each section of a problem file with an unrelated unknown key and (where it has one) a required field
+    missing: the unknown key is what is reported, with the section's allowed fields."""
+    change(small_problem_dict)
+    path = write_problem(small_problem_dict)
+    with pytest.raises(ProblemError) as exc:
+        load_problem(path)
+    assert str(exc.value) == message.format(p=path)

@@ -28,10 +28,11 @@ def _quick(space, distinct="architecture"):
 
 def _best_pair_ratio(space, m, n, lo):
     """max over N >= lo of the pair's nodes-and-network ratio, exactly (brute force over N)."""
-    cost = space.physics_cache.network_cost_usd(n)
+    cost = space.physics_cache.network_cost_units(n)
     b = space.bw_column.ints[m.index]
+    c = space.cost_units(m.cost_usd)
     top = min(n.n_max, space.max_nodes)
-    return max((Fraction(b * N, m.cost_usd * N + int(cost[N])) for N in range(max(lo, n.n_min, 1), top + 1)),
+    return max((Fraction(b * N, c * N + int(cost[N])) for N in range(max(lo, n.n_min, 1), top + 1)),
                default=None)
 
 
@@ -40,16 +41,16 @@ def test_kth_ratio_counts_each_distinct_key_once(small_problem):
     quick = _quick(space)
     assert len(quick) >= 3
     third = quick[2]
-    assert kth_distinct_ratio(quick, 3, "architecture") == third.bandwidth_units / third.cost_usd
+    assert kth_distinct_ratio(quick, 3, "architecture") == third.bandwidth_units / third.cost_units
     # the same candidates twice (a sweep's carried-over designs can repeat the quick ones): same K-th ratio
-    assert kth_distinct_ratio(quick + quick, 3, "architecture") == third.bandwidth_units / third.cost_usd
+    assert kth_distinct_ratio(quick + quick, 3, "architecture") == third.bandwidth_units / third.cost_units
     assert kth_distinct_ratio(quick[:2], 3, "architecture") is None   # fewer than K keys: no bound
 
 
 def test_dropped_pairs_are_below_the_kth_ratio_by_brute_force(small_problem):
     space = build_space(small_problem)
     quick = _quick(space)
-    lam = Fraction(quick[2].bandwidth_units, quick[2].cost_usd)
+    lam = Fraction(quick[2].bandwidth_units, quick[2].cost_units)
     live = live_pairs(space, quick, 3, "architecture", GROUPS)
     compatible = space.physics_cache.compatible
     dropped = 0
@@ -69,15 +70,15 @@ def test_pair_node_sets_hold_every_node_count_at_or_above_lambda():
     quick = _quick(space)
     live = live_pairs(space, quick, 10, "architecture", GROUPS)
     dm = DesignModel(space, live=live)
-    lam = Fraction(quick[0].bandwidth_units, quick[0].cost_usd)   # rank 1's first Dinkelbach step
+    lam = Fraction(quick[0].bandwidth_units, quick[0].cost_units)   # rank 1's first Dinkelbach step
     sets = pair_node_intervals(dm, lam)
     assert sets
     restricted = 0
     for k, j, intervals in sets:
         m, n = dm.mems[k], dm.nets[j]
-        cost = space.physics_cache.network_cost_usd(n)
+        cost = space.physics_cache.network_cost_units(n)
         for N in range(max(1, n.n_min), min(n.n_max, space.max_nodes) + 1):
-            reaches = Fraction(dm.bw_ints[k] * N, m.cost_usd * N + int(cost[N])) >= lam
+            reaches = Fraction(dm.bw_ints[k] * N, space.cost_units(m.cost_usd) * N + int(cost[N])) >= lam
             inside = intervals is None or any(a <= N <= b for a, b in intervals)
             assert inside or not reaches, (m.label, n.label, N)
             restricted += not inside

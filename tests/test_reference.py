@@ -158,3 +158,25 @@ def test_under_swap_mode_best_a_reference_takes_the_better_mode():
     # swapping through the cheapest backing tier keeps 20 tokens/s; recomputing 32k of history per turn does not
     assert ev.design.design.backing is not None
     assert ev.design.metrics.decode_tokens_per_s_per_user >= 20
+
+
+# issue 10: an unknown key is reported before a missing required field, in each section of designs.yaml
+@pytest.mark.parametrize("edit, message", [
+    (lambda e: (e.pop("source"), e.update(colour="red")),
+     "designs[dgx-h100]: colour: unknown field; allowed: name, description, source, estimate, independent, design, "
+     "published"),
+    (lambda e: (e["design"].pop("units"), e["design"].update(cores=4)),
+     "designs[dgx-h100].design: cores: unknown field (did you mean 'nodes'?); allowed: memory, units, node, nodes, tp, interconnect, topology, "
+     "domain, fabric, fabric_topology"),
+    (lambda e: e["published"].update(price=3),
+     "designs[dgx-h100].published: price: unknown field (did you mean 'price_usd'?); allowed: memory_capacity_gb, "
+     "memory_bandwidth_tb_per_s, interconnect_tb_per_s, price_usd, price_covers"),
+], ids=["entry", "design", "published"])
+def test_an_unknown_key_is_reported_before_a_missing_field(catalog_dir, edit, message):
+    path = catalog_dir / "designs.yaml"
+    raw = yaml.safe_load(path.read_text())
+    edit(raw["designs"][0])
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(CatalogError) as exc:
+        load_references(catalog_dir)
+    assert str(exc.value) == f"{path}: {message}"

@@ -3,7 +3,7 @@ from fractions import Fraction
 import pytest
 
 from archsearch.errors import SolverError
-from archsearch.scaling import INT_LIMIT, check_bound, check_linear, fraction_gcd, scale_column
+from archsearch.scaling import INT_LIMIT, check_bound, check_linear, floor_fraction, fraction_gcd, in_units, scale_column
 
 
 def test_gcd_of_decimal_bandwidths():
@@ -45,3 +45,22 @@ def test_a_tiny_speed_target_is_refused_in_one_line(small_problem_dict, write_pr
     with pytest.raises(SolverError) as exc:
         solve(load_problem(write_problem(small_problem_dict)))
     assert "beyond CP-SAT's integer range" in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("x, max_den, below", [
+    (Fraction(7, 3), 5, Fraction(7, 3)),         # fits already
+    (Fraction(355, 113), 7, Fraction(3)),        # pi-ish: 22/7 is above it, 3/1 the best from below at den <= 7
+    (Fraction(355, 113), 57, Fraction(179, 57)),
+    (Fraction(1, 1000), 10, Fraction(0)),
+    (Fraction(999, 1000), 10, Fraction(9, 10)),
+])
+def test_floor_fraction_is_the_best_approximation_from_below(x, max_den, below):
+    assert floor_fraction(x, max_den) == below
+    # no fraction with a denominator up to max_den lies in (below, x]
+    assert all(Fraction(x.numerator * q // x.denominator, q) <= below for q in range(1, max_den + 1))
+
+
+def test_in_units_is_exact():
+    assert in_units(Fraction(222, 100), Fraction(1, 100)) == 222
+    with pytest.raises(ValueError, match="1/3 is not a whole number of 1/100"):
+        in_units(Fraction(1, 3), Fraction(1, 100))

@@ -172,7 +172,7 @@ def test_backing_units_hold_the_parked_kv_and_carry_the_swap_io():
     assert ddr.units == max(math.ceil(500 * hist / (64 * 2**30)), math.ceil(2 * io / 51.2e9))
     assert ssd.units == max(math.ceil(500 * hist / 7680e9), math.ceil(2 * io / 14e9))
     assert ddr.cost_usd == 160 * ddr.units                            # $160 per DIMM, build basis
-    assert ssd.cost_usd == round(Fraction(920, 3) * ssd.units)         # $920 market / 3 on the build basis
+    assert ssd.cost_usd == Fraction(920, 3) * ssd.units                # $920 market / 3 on the build basis, exact
     assert physics.io_min_nodes(req) == math.ceil(io / 64e9)           # a node's path is full duplex
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 
 import pytest
 
 from archsearch import InfeasibleError, SolverError, load_problem, solve
 from archsearch.problem import bundled_problems
 from archsearch.report import to_json
+from archsearch.units import exact
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +171,112 @@ def test_the_footer_says_what_distinct_did():
         text = requirements_text(r).plain.replace("\n", " ")
         assert words in text
         assert ("machine topology" in text) == (distinct == "architecture")
+
+
+# -- exact costs: every price x k gives bandwidth per dollar x 1/k, exactly (issue 10) ------------------------
+def scale_prices(problem, k):
+    """``problem`` with every price x k: node and memory cost curves (points, die-yield wafer and fixed costs),
+    interconnect ports, cables, optics and switches, and the budget."""
+    def curve(c):
+        if c.points is not None:
+            return dataclasses.replace(c, points=tuple((q, exact(v) * k) for q, v in c.points))
+        dy = c.die_yield
+        return dataclasses.replace(c, die_yield=dataclasses.replace(
+            dy, wafer_cost_usd=exact(dy.wafer_cost_usd) * k, fixed_usd=exact(dy.fixed_usd) * k))
+    cat = problem.catalog
+    tiers = {name: dataclasses.replace(
+        t, port_cost_usd=exact(t.port_cost_usd) * k, cable_cost_usd=exact(t.cable_cost_usd) * k,
+        optics_cost_usd=exact(t.optics_cost_usd) * k,
+        switch=dataclasses.replace(t.switch, cost_usd=exact(t.switch.cost_usd) * k) if t.switch else None)
+        for name, t in cat.interconnects.items()}
+    cat = dataclasses.replace(
+        cat, memory={n: dataclasses.replace(m, cost_usd=curve(m.cost_usd)) for n, m in cat.memory.items()},
+        nodes={n: dataclasses.replace(m, cost_usd=curve(m.cost_usd)) for n, m in cat.nodes.items()},
+        interconnects=tiers)
+    budget = problem.constraints.budget_usd
+    return _with(dataclasses.replace(problem, catalog=cat),
+                 constraints={"budget_usd": exact(budget) * k if budget is not None else None})
+
+
+def _ranking(result):
+    return [(rd.design.key(), rd.metrics.bandwidth_per_dollar, rd.metrics.cost_usd) for rd in result.designs]
+
+
+@pytest.fixture(scope="module")
+def sram_only_result():
+    return solve(load_problem("llama-2-70b-sram-only"))
+
+
+@pytest.mark.parametrize("k", [Fraction("0.37"), Fraction(3), Fraction(1, 7), Fraction("1.01")])
+@pytest.mark.parametrize("which", ["default", "sram-only"])
+def test_scaling_every_price_by_k_scales_bandwidth_per_dollar_by_exactly_1_over_k(
+        k, which, default, default_result, sram_only_result):
+    """The default problem (GPU packages, build and market prices / 3) and the SRAM-only one (die-yield costs)."""
+    base, before = ((default, default_result) if which == "default" else
+                    (load_problem("llama-2-70b-sram-only"), sram_only_result))
+    after = solve(scale_prices(base, k))
+    assert after.status == before.status == "OPTIMAL"
+    want = [(key, bpd / k, cost * k) for key, bpd, cost in _ranking(before)]
+    assert _ranking(after) == want          # the same designs in the same order, each figure exact
+
+
+def test_scaling_prices_with_a_kv_backing_tier_is_exact_too():
+    """KV swapping prices its backing tier (here 8 NVMe SSDs at $920 market / 3 each) from the memory curves."""
+    p = load_problem("llama-3.1-70b-kv-swap")
+    before, after = solve(p), solve(scale_prices(p, Fraction("0.37")))
+    assert before.designs[0].design.backing.label == "nvme-ssd x8"
+    assert before.designs[0].metrics.backing_cost_usd == 8 * Fraction(920, 3)
+    assert _ranking(after) == [(key, bpd / Fraction("0.37"), cost * Fraction("0.37")) for key, bpd, cost in _ranking(before)]
+
+
+def test_a_price_too_fine_for_cp_sat_gives_the_one_line_overflow_error(default):
+    """Costs are never rounded: a price with a denominator of 10^15 makes every cost a multiple of that tiny
+    unit, beyond CP-SAT's integers, and the solve says so instead of rounding."""
+    cat = default.catalog
+    tier = dataclasses.replace(cat.interconnects["ucie-d2d"], port_cost_usd=6 + Fraction(1, 10**15 + 37))
+    p = dataclasses.replace(default, catalog=dataclasses.replace(
+        cat, interconnects={**cat.interconnects, "ucie-d2d": tier}))
+    with pytest.raises(SolverError) as exc:
+        solve(p)
+    assert str(exc.value) == (
+        "network cost of ucie-d2d ring reaches 2.220e+20, beyond CP-SAT's integer range (2^62 = 4.612e+18); "
+        f"costs are counted exactly in units of ${Fraction(1, 375 * (10**15 + 37))} (the largest amount dividing "
+        "every price): give the prices rounder figures (whole cents), or lower constraints.max_nodes")
+
+
+def _fine_port_price(problem, den: int):
+    """``problem`` with one price that has a large denominator: a UCIe port at $6 + $1/den."""
+    cat = problem.catalog
+    tier = dataclasses.replace(cat.interconnects["ucie-d2d"], port_cost_usd=6 + Fraction(1, den))
+    return dataclasses.replace(problem, catalog=dataclasses.replace(
+        cat, interconnects={**cat.interconnects, "ucie-d2d": tier}))
+
+
+def test_a_lam_beyond_cp_sat_steps_to_the_best_fraction_below_it_and_stays_exact(default, monkeypatch):
+    """From lam = 0 the first step finds the design of most bandwidth; with costs in units of $1/(375 x 300007)
+    its ratio's den*B - num*C would pass 2^62, so lam steps to the largest fraction below it that fits, and the
+    ranking still equals the oracle's."""
+    import importlib
+    from random_problems import candidate_ratio
+    from archsearch.model import build_space
+    from archsearch.oracle import enumerate_top
+    solve_module = importlib.import_module("archsearch.solve")
+    used = []
+    real = solve_module.floor_fraction
+    monkeypatch.setattr(solve_module, "floor_fraction", lambda x, d: used.append(x) or real(x, d))
+    p = _fine_port_price(default, 300007)
+    result = solve_module.solve_one(p, start="zero")
+    space = build_space(p)
+    assert result.status == "OPTIMAL" and used
+    assert [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs] == \
+        [(c.design.key(), candidate_ratio(space, c)) for c in enumerate_top(space, 10, p.search.distinct)]
+
+
+def test_a_best_ratio_beyond_cp_sat_gives_the_one_line_overflow_error(default):
+    """Certifying the best ratio needs lam equal to it: when that cannot fit, the solve stops with the error."""
+    with pytest.raises(SolverError) as exc:
+        solve(_fine_port_price(default, 700001))
+    assert str(exc.value) == (
+        "Dinkelbach objective reaches 4.842e+18, beyond CP-SAT's integer range (2^62 = 4.612e+18); costs are "
+        f"counted exactly in units of ${Fraction(1, 375 * 700001)} (the largest amount dividing every price): give "
+        "the prices rounder figures (whole cents), or lower constraints.max_nodes")

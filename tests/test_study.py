@@ -13,6 +13,7 @@ from archsearch import InfeasibleError, StudyError, load_problem, solve
 from archsearch.cli import main
 from archsearch.study import load_study, run_study
 
+STUDY_ALLOWED = "name, problem, catalog, top_k, distinct, max_points, parameters, outputs"
 PARAMS = [{"path": "workload.context_length", "values": ["2k", "4k", "8k"]},
           {"path": "workload.concurrency", "values": [16, 64]}]
 
@@ -56,7 +57,16 @@ def test_a_log_range_is_log_spaced_and_rounded(study_file) -> None:
      "study.parameters[workload.concurrency]: values: expected whole numbers, found 1.5"),
     ({"parameters": [PARAMS[0], PARAMS[0]]}, "study.parameters[workload.context_length]: path: the same parameter twice"),
     ({"top_k": 0}, "study: top_k: expected a positive integer, found 0"),
-    ({"colour": "red"}, "study: colour: unknown field"),
+    ({"colour": "red"}, "study: colour: unknown field; allowed: " + STUDY_ALLOWED),
+    # issue 10: an unknown key before a missing required field, in each section of a study file
+    ({"colour": "red", "parameters": None}, "study: colour: unknown field; allowed: " + STUDY_ALLOWED),
+    ({"parameters": [{"values": [1, 2], "steps": 3}]},
+     "study.parameters[0]: steps: unknown field; allowed: path, values, range"),
+    ({"parameters": [{"path": "workload.concurrency", "value": [1, 2]}]},
+     "study.parameters[workload.concurrency]: value: unknown field (did you mean 'values'?); allowed: path, values, "
+     "range"),
+    ({"outputs": {"csv": "s.csv", "pdf": "s.pdf"}},
+     "study.outputs: pdf: unknown field; allowed: csv, parquet, json, plot"),
     ({"max_points": 5}, "study: 3 x 2 = 6 points exceeds max_points 5 (raise max_points in the study file if you "
                         "mean it)"),
 ])

@@ -255,3 +255,23 @@ def test_range_size_is_bounded_before_any_list(text: str, message: str) -> None:
     with pytest.raises(UsageError) as exc:
         parse_range(text)
     assert str(exc.value) == message
+
+
+def test_a_price_multiplier_scales_prices_exactly():
+    """Costs are exact: 272 x 1.1 is 299.2, not the float 299.20000000000005 (whose 1e-14 dollars would make every
+    cost a multiple of a unit too fine for CP-SAT), and the solve at 1.1 succeeds."""
+    from fractions import Fraction
+    raw, file = read_problem_dict(None)
+    out = S.apply(raw, "catalog.memory.hbm3e-8hi.cost_usd", 1.1, lambda s, e: {"cost_usd": {"points": [[1, 272],
+                                                                                                        [8, 2176]]}})
+    assert out["overrides"]["memory"]["hbm3e-8hi"]["cost_usd"] == {"points": [[1, Fraction("299.2")],
+                                                                               [8, Fraction("2393.6")]]}
+    assert S.sweep(None, "catalog.memory.hbm3e-8hi.cost_usd", [1.1])[0].result.status == "OPTIMAL"
+
+
+def test_a_range_of_prices_is_kept_to_four_significant_digits():
+    assert S.settle("catalog.memory.hbm4.cost_usd", S.parse_range("0.1:1:10")[0], rounded=True)[2] == 0.3
+    assert S.settle("catalog.memory.hbm4.cost_usd", S.parse_range("0.1:10:5:log")[0], rounded=True) == \
+        [0.1, 0.3162, 1.0, 3.162, 10.0]
+    assert S.settle("constraints.budget_usd", [1234567.0], rounded=True) == [1235000.0]
+    assert S.settle("constraints.budget_usd", [1234567.0]) == [1234567.0]     # typed values are kept as typed

@@ -16,8 +16,9 @@ from random_problems import cpsat_matches_oracle, write_random
 SEEDS = int(os.environ.get("ARCHSEARCH_TWO_LEVEL_SEEDS", "30"))
 
 
-def _random(tmp_path, seed, serving=False):
-    return load_problem(write_random(tmp_path, seed, serving=serving, two_level=True), tmp_path / "catalog")
+def _random(tmp_path, seed, serving=False, fractional=False):
+    return load_problem(write_random(tmp_path, seed, serving=serving, two_level=True, fractional=fractional),
+                        tmp_path / "catalog")
 
 
 def _compare(problem) -> int:
@@ -28,6 +29,11 @@ def _compare(problem) -> int:
 @pytest.mark.parametrize("seed", range(SEEDS))
 def test_cpsat_matches_oracle_on_random_two_level_spaces(tmp_path, seed):
     _compare(_random(tmp_path, seed))
+
+
+@pytest.mark.parametrize("seed", range(SEEDS // 3))
+def test_cpsat_matches_oracle_on_two_level_spaces_with_fractional_prices(tmp_path, seed):
+    _compare(_random(tmp_path, seed, fractional=True))
 
 
 def test_random_two_level_spaces_rank_two_level_designs(tmp_path):

@@ -27,8 +27,17 @@ def test_port_power():
     assert units.port_power_w(5, Fraction(100 * 10**9)) == 8
 
 
-def test_whole_dollars_round_half_up():
-    assert [units.usd(x) for x in (Fraction(1, 2), Fraction(3, 2), 2.49, 7)] == [1, 2, 2, 7]
+def test_cents_round_half_up_for_display():
+    assert [units.cents(x) for x in (Fraction(1, 200), Fraction(3, 200), 2.494, 7, Fraction(7286, 3))] == \
+        [1, 2, 249, 700, 242867]
+
+
+@pytest.mark.parametrize("x, text", [(Fraction(242915, 100), "2429.15"), (Fraction(7286, 3), "7286/3"), (5, "5"),
+                                     (Fraction(-1, 8), "-0.125"), (Fraction(3, 40), "0.075"), (0.37, "0.37"),
+                                     (Fraction(6, 7), "6/7"), (0, "0")])
+def test_exact_cost_strings(x, text):
+    assert units.usd_exact_str(x) == text
+    assert Fraction(text) == units.exact(x)   # the string is the cost itself, not a rounding
 
 
 def test_dtype_bytes():
@@ -41,6 +50,13 @@ def test_format_bytes(n, text):
     assert units.format_bytes(n) == text
 
 
-@pytest.mark.parametrize("x, text", [(868_523, "$868.5k"), (2_290_000, "$2.29M"), (950, "$950")])
+@pytest.mark.parametrize("x, text", [(868_523, "$868.5k"), (2_290_000, "$2.29M"), (950, "$950"),
+                                     (Fraction(222, 100), "$2.22"), (Fraction(6, 7), "$0.86"), (Fraction(1999, 2), "$999.50")])
 def test_format_usd(x, text):
     assert units.format_usd(x) == text
+
+
+@pytest.mark.parametrize("x, text", [(868_523, "$868,523"), (Fraction(7286, 3), "$2,428.67"), (0, "$0"),
+                                     (Fraction(2_290_000_05, 100), "$2,290,000.05")])
+def test_format_usd_full(x, text):
+    assert units.format_usd_full(x) == text

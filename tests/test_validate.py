@@ -87,6 +87,23 @@ def test_bad_measurement_files_get_one_line_and_exit_2(tmp_path, capsys, change,
     assert len(err.splitlines()) == 1 and f"archsearch: error: {path}: {message}" in err
 
 
+CASE_ALLOWED = "name, set, source, conditions, design, model, workload, metric, measured, band, why, reason"
+
+
+@pytest.mark.parametrize("case, message", [
+    ({k: v for k, v in CASE.items() if k != "measured"} | {"colour": "red"},
+     "cases[one-h100]: colour: unknown field; allowed: " + CASE_ALLOWED),
+    ({**CASE, "design": {"memory": "hbm3-h100", "nodes": 1, "gpus": 1}},
+     "cases[one-h100].design: gpus: unknown field; allowed: memory, units, node, nodes, tp, interconnect, topology, "
+     "domain, fabric, fabric_topology"),
+], ids=["case", "case-design"])
+def test_an_unknown_key_is_reported_before_a_missing_field(tmp_path, capsys, case, message):
+    """issue 10: a case with an unrelated unknown key and a required field missing names the unknown key."""
+    path = write(tmp_path, [case])
+    assert main(["validate", "--measurements", str(path)]) == 2
+    assert capsys.readouterr().err == f"archsearch: error: {path}: {message}\n"
+
+
 def test_missing_file_and_duplicate_names(tmp_path, capsys):
     assert main(["validate", "--measurements", str(tmp_path / "none.yaml")]) == 2
     assert capsys.readouterr().err.strip() == f"archsearch: error: {tmp_path / 'none.yaml'}: measurement file not found"

@@ -390,3 +390,34 @@ def test_a_c_loader_error_is_reported_by_the_pure_loader(monkeypatch: pytest.Mon
     with pytest.raises(yaml.YAMLError):
         yamlio.load_strict("a: 1\na: 2\n")
     assert calls == [yamlio._StrictCLoader, yamlio._StrictLoader]
+
+
+# -- allow: every field a mapping may have, checked before any is read (issue 10) ------------------------------
+@pytest.mark.parametrize("raw, message", [
+    ({"colour": "red"}, "f.yaml: thing[a]: colour: unknown field; allowed: context_length, concurrency"),
+    ({"concurency": 4}, "f.yaml: thing[a]: concurency: unknown field (did you mean 'concurrency'?); allowed: "
+                        "context_length, concurrency"),
+    ({"context_length": 8, "b": 1, "a": 2}, "f.yaml: thing[a]: a: unknown field (also unknown: b); allowed: "
+                                            "context_length, concurrency"),
+], ids=["unrelated-key-before-missing", "typo-before-missing", "several"])
+def test_allow_reports_unknown_keys_before_missing_fields(raw: dict, message: str) -> None:
+    """Both fields are required and at least one is missing in each case: the unknown key is still what is named."""
+    with pytest.raises(ProblemError) as exc:
+        e = entry(raw).allow(("context_length", "concurrency"))
+        e.number("context_length"), e.number("concurrency")
+    assert str(exc.value) == message
+
+
+def test_allow_then_missing_field_and_done() -> None:
+    e = entry({"concurrency": 4}).allow(("context_length", "concurrency"))
+    assert e.number("concurrency") == 4
+    with pytest.raises(ProblemError) as exc:
+        e.number("context_length")
+    assert str(exc.value) == "f.yaml: thing[a]: context_length: missing required field"
+    e.done()
+
+
+def test_reading_a_field_allow_does_not_name_is_a_bug_not_an_input_error() -> None:
+    e = entry({"x": 1}).allow(("x",))
+    with pytest.raises(RuntimeError, match="reads field 'y' that its allow\\(\\) list does not name"):
+        e.number("y", default=0)

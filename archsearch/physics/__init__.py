@@ -25,8 +25,8 @@ count N, and a parallel split N = TP x PP.  Equations (also in docs/equations.md
     time per token per user = max(t_mem, t_comm, t_comp, t_io)   (overlapped: a roofline bound)
     TTFT   = max(prefill FLOPs / (TP F eff), W(L) / (TP b), prompt all-reduces and hops)
 
-Exact arithmetic: byte and bandwidth figures are exact rationals; costs are whole
-dollars; communication coefficients are whole picoseconds rounded up.
+Exact arithmetic: byte and bandwidth figures are exact rationals; costs are exact fractions of
+dollars (``costs``); communication coefficients are whole picoseconds rounded up.
 """
 
 # The package's chapters, in the order a reader meets them; every name the model, the oracle and the
@@ -37,7 +37,8 @@ from .requirements import (  # noqa: F401
     kv_read_for_tp,
 )
 from .costs import (  # noqa: F401
-    basis_factor, die_max_units, die_cost_usd, curve_domain, curve_value, network_term_usd, network_cost_usd, network_power_w, network_counts,
+    basis_factor, die_max_units, die_cost_usd, die_cost_exact_usd, wafers_per_good_die, DIE_FACTOR_RESOLUTION, curve_domain, curve_value,
+    network_term_usd, network_cost_usd, network_cost_units, network_power_w, network_counts,
 )
 from .configs import (  # noqa: F401
     MemoryConfig, memory_configs, NetworkConfig, network_configs, BackingConfig, backing_configs, backing_shortfall, io_min_nodes, compatible, links_keep_up, links_keep_up_matrix, tp_values,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import topology as topo
 from ..catalog import Interconnect, Memory, Node, Topology
-from ..units import exact, gb_per_s_to_bytes_per_s, gb_to_bytes, ns_to_s, port_power_w, usd
+from ..units import exact, format_usd_full, gb_per_s_to_bytes_per_s, gb_to_bytes, ns_to_s, port_power_w
 from .costs import basis_factor, curve_domain, curve_value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # -- memory configurations --------------------------------------------------------------------
+#: a node configuration whose node and memory cost nothing still costs a cent, so bandwidth per dollar stays finite
+MIN_NODE_COST_USD = Fraction(1, 100)
+
+
 @dataclass(frozen=True)
 class MemoryConfig:
     """One node type carrying ``units`` of one memory medium: per-node figures."""
@@ -29,7 +33,7 @@ class MemoryConfig:
     units: int
     capacity_bytes: int
     bandwidth_bytes_per_s: int
-    cost_usd: int
+    cost_usd: Fraction          # exact, in the problem's cost basis (physics.costs)
     power_w: Fraction
     compute_flops: int          # FLOP/s of one node (dense peak in the workload's compute dtype)
 
@@ -60,7 +64,7 @@ def memory_configs(problem: "Problem") -> list[MemoryConfig]:
                 out.append(MemoryConfig(
                     index=len(out), node=node, memory=mem, units=u,
                     capacity_bytes=math.floor(cap), bandwidth_bytes_per_s=math.floor(bw),
-                    cost_usd=max(1, usd(cost)),
+                    cost_usd=cost if cost > 0 else MIN_NODE_COST_USD,
                     power_w=exact(node.power_w) + exact(mem.power_w) * u,
                     compute_flops=math.floor(exact(node.tflops(problem.workload.compute_dtype)) * 10**12),
                 ))
@@ -197,7 +201,7 @@ class BackingConfig:
     index: int
     memory: Memory
     units: int
-    cost_usd: int
+    cost_usd: Fraction
     power_w: Fraction
     min_nodes: int
 
@@ -215,7 +219,7 @@ def _backing(problem: "Problem", req: "Requirements", name: str, index: int) -> 
     lo, hi = curve_domain(mem.cost_usd)
     each = curve_value(mem.cost_usd, lo) / lo if lo else curve_value(mem.cost_usd, hi) / hi
     return BackingConfig(index=index, memory=mem, units=units,
-                         cost_usd=usd(each * units * basis_factor(mem.cost_basis, problem.cost)),
+                         cost_usd=each * units * basis_factor(mem.cost_basis, problem.cost),
                          power_w=exact(mem.power_w) * units, min_nodes=-(-units // mem.max_units_per_node))
 
 
@@ -224,7 +228,7 @@ def _backing_limits(problem: "Problem", b: BackingConfig) -> list[str]:
     c = problem.constraints
     out = [f"{b.min_nodes:,} nodes > max_nodes {c.max_nodes:,}"] if b.min_nodes > c.max_nodes else []
     if c.budget_usd is not None and b.cost_usd > exact(c.budget_usd):
-        out.append(f"${b.cost_usd:,} > budget ${float(c.budget_usd):,.0f}")
+        out.append(f"{format_usd_full(b.cost_usd)} > budget {format_usd_full(c.budget_usd)}")
     return out
 
 
@@ -248,7 +252,7 @@ def backing_shortfall(problem: "Problem", req: "Requirements") -> str:
         b = _backing(problem, req, name, 0)
         over = _backing_limits(problem, b)
         parts.append(f"{name} needs {b.units:,} units on {b.min_nodes:,} node{'s' if b.min_nodes != 1 else ''} "
-                     f"for ${b.cost_usd:,}" + (f" ({'; '.join(over)})" if over else ""))
+                     f"for {format_usd_full(b.cost_usd)}" + (f" ({'; '.join(over)})" if over else ""))
     return "; ".join(parts)
 
 

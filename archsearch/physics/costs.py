@@ -1,4 +1,10 @@
-"""Costs: cost-basis conversion, cost curves (points and die yield), network item counts and prices."""
+"""Costs: cost-basis conversion, cost curves (points and die yield), network item counts and prices.
+
+Every cost is an exact ``Fraction`` of US dollars, never rounded: a price written as 0.37 is 37/100, a market
+price on the build basis is that price / 3 (``cost.market_over_build``), so scaling every price by k scales
+every cost by exactly k.  The one figure that is not a price, the die-yield model's wafers per good die
+(an exponential), is rounded to ``DIE_FACTOR_RESOLUTION`` of a wafer before any price multiplies it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from .. import topology as topo
 from ..catalog import Curve, DieYield
-from ..units import exact, usd
+from ..scaling import check_linear, cost_hint, in_units
+from ..units import exact
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..problem import CostSettings
@@ -39,8 +46,13 @@ def die_max_units(dy: DieYield) -> int:
     return lo
 
 
-def die_cost_usd(dy: DieYield, units: int) -> float:
-    """Cost of one good die holding ``units`` SRAM units: wafer cost / (dies per wafer * Poisson yield) + fixed."""
+#: wafers per good die are rounded to this fraction of a wafer (a millionth: $0.016 of a $16,000 wafer)
+DIE_FACTOR_RESOLUTION = Fraction(1, 10**6)
+
+
+def wafers_per_good_die(dy: DieYield, units: int) -> float:
+    """1 / (dies per wafer x Poisson yield) for a die holding ``units`` SRAM units (inf if no good die).
+    It depends on the die's geometry and defects only, not on any price."""
     area = dy.logic_area_mm2 + units * dy.area_per_unit_mm2
     d = dy.wafer_diameter_mm
     dies = math.floor(math.pi * (d / 2) ** 2 / area - math.pi * d / math.sqrt(2 * area))
@@ -49,7 +61,20 @@ def die_cost_usd(dy: DieYield, units: int) -> float:
     yield_ = math.exp(-area / 100.0 * dy.defect_density_per_cm2)
     if yield_ == 0.0:
         return math.inf  # no good die at all (the yield underflows float)
-    return dy.wafer_cost_usd / (dies * yield_) + dy.fixed_usd
+    return 1 / (dies * yield_)
+
+
+def die_cost_usd(dy: DieYield, units: int) -> float:
+    """Cost of one good die holding ``units`` SRAM units: wafer cost / (dies per wafer * Poisson yield) + fixed."""
+    f = wafers_per_good_die(dy, units)
+    return math.inf if math.isinf(f) else dy.wafer_cost_usd * f + dy.fixed_usd
+
+
+def die_cost_exact_usd(dy: DieYield, units: int) -> Fraction:
+    """``die_cost_usd`` exactly: wafer cost x wafers per good die (to ``DIE_FACTOR_RESOLUTION``) + fixed, so
+    scaling the wafer and fixed prices by k scales it by exactly k.  Only for units within ``die_max_units``."""
+    f = Fraction(round(wafers_per_good_die(dy, units) / DIE_FACTOR_RESOLUTION)) * DIE_FACTOR_RESOLUTION
+    return exact(dy.wafer_cost_usd) * f + exact(dy.fixed_usd)
 
 
 def curve_domain(curve: Curve) -> tuple[int, int]:
@@ -61,7 +86,7 @@ def curve_domain(curve: Curve) -> tuple[int, int]:
 def curve_value(curve: Curve, q: int) -> Fraction:
     """The curve at integer quantity q inside its domain: linear between points, exact."""
     if curve.die_yield is not None:
-        return exact(die_cost_usd(curve.die_yield, q))
+        return die_cost_exact_usd(curve.die_yield, q)
     pts = curve.points
     for (q0, c0), (q1, c1) in zip(pts, pts[1:]):
         if q0 <= q <= q1:
@@ -72,14 +97,28 @@ def curve_value(curve: Curve, q: int) -> Fraction:
 
 
 
-def network_term_usd(term: topo.Term) -> int:
-    """Whole dollars per item of a term (the resolution of every cost)."""
-    return usd(term.usd)
+def network_term_usd(term: topo.Term) -> Fraction:
+    """The exact price of one item of a term, in the problem's cost basis."""
+    return exact(term.usd)
 
 
-def network_cost_usd(cfg: NetworkConfig, n):
-    """Network cost at node count n (int or numpy array): sum of term counts times whole-dollar prices."""
-    return sum(network_term_usd(t) * t.count(n, cfg.rack_nodes) for t in cfg.terms) if cfg.terms else 0 * n
+def network_cost_usd(cfg: NetworkConfig, n: int) -> Fraction:
+    """Network cost at node count n: the sum of term counts times their exact prices."""
+    return sum((network_term_usd(t) * int(t.count(n, cfg.rack_nodes)) for t in cfg.terms), Fraction(0))
+
+
+def network_cost_units(cfg: NetworkConfig, n, unit: Fraction):
+    """``network_cost_usd`` in whole multiples of ``unit`` dollars (every item price must be one), for node
+    count n as an int or a numpy integer array (the oracle's and the model's integer costs)."""
+    each = [in_units(network_term_usd(t), unit) for t in cfg.terms]
+    top = max(n) if hasattr(n, "__len__") and len(n) else n   # numpy wraps around silently: check the largest
+    check_linear(f"network cost of {cfg.label}", [(e, int(t.count(top, cfg.rack_nodes))) for e, t in zip(each, cfg.terms)],
+                 cost_hint(unit))
+    total = 0 * n
+    for e, t in zip(each, cfg.terms):
+        if e:
+            total = total + e * t.count(n, cfg.rack_nodes)
+    return total
 
 
 def network_power_w(cfg: NetworkConfig, n) -> Fraction:

@@ -66,10 +66,10 @@ class Design:
 class Metrics:
     capacity_bytes: int
     bandwidth_bytes_per_s: int
-    node_cost_usd: int
-    network_cost_usd: int
-    backing_cost_usd: int
-    cost_usd: int
+    node_cost_usd: Fraction                 # exact costs in the problem's basis (physics.costs)
+    network_cost_usd: Fraction
+    backing_cost_usd: Fraction
+    cost_usd: Fraction
     power_w: Fraction
     bandwidth_per_dollar: Fraction          # bytes/s per USD
     t_mem_s: Fraction                       # per token per user, each part of the roofline
@@ -133,8 +133,8 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
     cap = n * mc.capacity_bytes
     bw = n * mc.bandwidth_bytes_per_s
     node_cost = n * mc.cost_usd
-    net_cost = int(network_cost_usd(nc, n))
-    back_cost = design.backing.cost_usd if design.backing else 0
+    net_cost = network_cost_usd(nc, n)
+    back_cost = design.backing.cost_usd if design.backing else Fraction(0)
     cost = node_cost + net_cost + back_cost
     m = micro_batch_m(pp, req.concurrency)
     a = req.accepted_per_step
@@ -158,7 +158,7 @@ def evaluate(design: Design, req: Requirements, problem) -> Metrics:
     return Metrics(
         capacity_bytes=cap, bandwidth_bytes_per_s=bw, node_cost_usd=node_cost, network_cost_usd=net_cost,
         backing_cost_usd=back_cost, cost_usd=cost, power_w=power,
-        bandwidth_per_dollar=Fraction(bw, cost), t_mem_s=t_mem, t_comm_s=t_comm, t_comp_s=t_comp, t_io_s=t_io,
+        bandwidth_per_dollar=bw / cost, t_mem_s=t_mem, t_comm_s=t_comm, t_comp_s=t_comp, t_io_s=t_io,
         decode_tokens_per_s_per_user=per_user, system_tokens_per_s=req.concurrency * per_user,
         pipeline_busy_fraction=Fraction(min(req.concurrency, pp), pp), balance_ratio=balance,
         comm_ratio=t_comm / t_mem, compute_flops=Fraction(n * mc.compute_flops),

@@ -102,10 +102,10 @@ def level_items(cfg: NetworkConfig, n: int) -> dict[str, dict[str, int]]:
     return out
 
 
-def level_cost_usd(cfg: NetworkConfig, n: int) -> dict[str, int]:
-    """Network cost at n nodes per level, in the whole dollars of ``costs.network_cost_usd``."""
+def level_cost_usd(cfg: NetworkConfig, n: int) -> dict[str, Fraction]:
+    """Network cost at n nodes per level, exact as ``costs.network_cost_usd``."""
     from .costs import network_term_usd
-    out = {"domain": 0, "fabric": 0}
+    out = {"domain": Fraction(0), "fabric": Fraction(0)}
     for t in cfg.terms:
         level = t.label.partition(" ")[0] if cfg.domain_nodes else "domain"
         out[level] += network_term_usd(t) * int(t.count(n, cfg.rack_nodes))
