@@ -209,6 +209,6 @@ def test_the_calibrated_prefill_pool_is_the_oracles_cheapest():
             key = (int(C[k, q]), int(N[k, q]) // t, k, n.index)
             best = key if best is None or key < best else best
     d = split.prefill.design
-    assert (split.prefill.metrics.cost_usd, d.pipeline_parallel, d.mem.index, d.net.index) == best
+    assert (space.cost_units(split.prefill.metrics.cost_usd), d.pipeline_parallel, d.mem.index, d.net.index) == best
     assert split.prefill_prompts_per_s >= rate
     assert excluded > 0     # the calibrated prompt time rules out designs the peak-rate rows allow

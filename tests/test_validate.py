@@ -87,7 +87,7 @@ def test_bad_measurement_files_get_one_line_and_exit_2(tmp_path, capsys, change,
     assert len(err.splitlines()) == 1 and f"archsearch: error: {path}: {message}" in err
 
 
-CASE_ALLOWED = "name, set, source, conditions, design, model, workload, metric, measured, band, why, reason"
+CASE_ALLOWED = "name, set, source, conditions, design, model, workload, metric, measured, band, why, reason, prefill"
 
 
 @pytest.mark.parametrize("case, message", [
