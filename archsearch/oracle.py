@@ -45,6 +45,15 @@ class Candidate:
                 d.mem.index, d.net.index, d.backing.index if d.backing else -1)
 
 
+def _per_class(cache, n, t: int, pp: np.ndarray, class_of: np.ndarray, fn) -> np.ndarray:
+    """``fn(nodes, pp values)`` (node classes x PP) machine class by machine class over the full PP range
+    (``physics.calibrated._per_machine``), spread to memory configurations x PP."""
+    out = np.zeros((len(class_of), len(pp)), dtype=bool)
+    for nodes, sel in cache.machine_groups(n, t):
+        out[:, sel] = fn(nodes, pp[sel])[class_of]
+    return out
+
+
 def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     """Yield (j, tau, K x P arrays...) of feasible designs, evaluated exactly in int64."""
     p, req = space.problem, space.req
@@ -96,6 +105,9 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     level_of_mem = cache.level_of_mem   # rows of the comm-time rule (effective bandwidths when calibrated)
     terms = [physics.node_terms(req, m) for m in mems] if req.calibrated else []
     memo: dict = {}   # the calibrated coefficients of each (TP, node class), worked out once
+    # the distinct node classes (rows of the calibrated matrices), and each memory configuration's class
+    classes = sorted(set(terms))
+    class_of = np.array([classes.index(x) for x in terms], dtype=np.int64) if terms else None
     for n in nets:
         tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
         for t in tps:
@@ -122,12 +134,18 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                 x = physics.moe_extra(req, pp)
                 ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
                 ok0 &= cm * m_ + c0 <= cf * (flops_units[:, None] * N)
-                if req.calibrated:
+                if req.calibrated and n_of_k is None:   # each machine class once, each node class once
+                    ok0 &= _per_class(cache, n, t, full, class_of, lambda nodes, v: physics.speed_matrix(
+                        req, cache.decode_comm(n, t, nodes), classes, t, v, memo))
+                elif req.calibrated:
                     ok0 &= physics.speed_matrix_at(req, n, t, p, terms, pp, memo)
                 else:
                     ok0 &= cache.comm_speed_mask(n, t)[at]
                 ok0 &= N >= io_nodes
-            if req.max_ttft_s is not None and req.calibrated:
+            if req.max_ttft_s is not None and req.calibrated and n_of_k is None:
+                ok0 &= _per_class(cache, n, t, full, class_of, lambda nodes, v: physics.ttft_matrix(
+                    req, cache.base_comm(n, t, nodes), classes, t, v))
+            elif req.max_ttft_s is not None and req.calibrated:
                 ok0 &= physics.ttft_matrix_at(req, n, t, p, terms, pp)
             elif req.max_ttft_s is not None:
                 ok0 &= cache.ttft_pair_ok(t)[:, None]
@@ -156,42 +174,89 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
 def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
                   quick: bool = False) -> list[Candidate]:
     """The top-K feasible designs in the solver's exact order (ratio, then cost, PP, catalog order)."""
+    return enumerate_ranked(space, top_k, distinct, quick)[0]
+
+
+def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", quick: bool = False,
+                     deadline: Optional[float] = None) -> tuple[list[Candidate], bool]:
+    """``enumerate_top``, and whether every cell was evaluated (False: ``deadline``, a ``time.monotonic()``
+    instant, came first and the designs are the best of the cells seen).
+
+    Each (network, TP, backing) chunk keeps only the cells that may still rank: for "design", those within
+    a float near-tie of the chunk's K-th best ratio; otherwise, for every memory configuration (row) and
+    architecture (what ``distinct`` compares; it can change with N), the cells within a near-tie of that
+    row's best.  At the end the same cut is made across chunks, and only the cells left are ranked with
+    the exact key (``Candidate.sort_key``, exact fractions).
+    """
+    import time
     n_of_k = None
     if quick:
         from .model import GROUPS
         n_of_k = np.array([max(1, space.physics_cache.node_bounds(m, GROUPS)[0]) for m in space.mems],
                           dtype=np.int64)
-    mems = space.mems
-    best: dict[tuple, Candidate] = {}
-    pool: list[Candidate] = []
+    mems, cache = space.mems, space.physics_cache
+    medium_names = sorted({m.memory.name for m in mems})
+    medium_of = np.array([medium_names.index(m.memory.name) for m in mems], dtype=np.int64)
+    arch_ids: dict = {}   # (tier, machine) as "distinct" sees it -> id
+    kept = []             # per chunk: (network, TP, backing, ratio, row, node count, bandwidth units, cost, key)
+    complete = True
     for n, t, bk, N, B, C, ok in _chunks(space, n_of_k):
+        if deadline is not None and time.monotonic() > deadline:
+            complete = False
+            break
         if not ok.any():
             continue
         ratio = np.where(ok, B / np.maximum(C, 1), -1.0)
-        if distinct != "design":
-            # the machine (and so the architecture) can change with N: best per row within each machine
-            for _, sel in physics.machine_groups(n, t, (N[:1] if N.shape[1] > 1 else N) // t):
-                sel = np.broadcast_to(sel, ratio.shape)
-                part = np.where(sel, ratio, -1.0)
-                row_best = part.max(axis=1)
-                for k in np.nonzero(row_best >= 0)[0]:
-                    cols = np.nonzero(part[k] >= row_best[k] * (1 - REL_TIE))[0]
-                    cands = [Candidate(Design(mems[k], n, int(N[k, q]), t, bk), int(B[k, q]), int(C[k, q]))
-                             for q in cols]
-                    cand = min(cands, key=Candidate.sort_key)
-                    key = cand.design.distinct_key(distinct)
-                    if key not in best or cand.sort_key() < best[key].sort_key():
-                        best[key] = cand
-        else:
+        if distinct == "design":
             flat = ratio.ravel()
             if (flat >= 0).sum() > top_k:
                 kth = np.partition(flat, -top_k)[-top_k]
-                idx = np.nonzero(flat >= kth * (1 - REL_TIE))[0]
+                rows, cols = np.nonzero(ratio >= kth * (1 - REL_TIE))
             else:
-                idx = np.nonzero(flat >= 0)[0]
-            for i in idx:
-                k, q = np.unravel_index(i, ratio.shape)
-                pool.append(Candidate(Design(mems[k], n, int(N[k, q]), t, bk), int(B[k, q]), int(C[k, q])))
-            pool = sorted(pool, key=Candidate.sort_key)[: max(top_k, 1) * 4]
-    ranked = sorted(best.values() if distinct != "design" else pool, key=Candidate.sort_key)
-    return ranked[:top_k]
+                rows, cols = np.nonzero(ratio >= 0)
+            key = np.zeros(len(rows), dtype=np.int64)   # not used: every design is distinct
+        else:
+            if distinct == "architecture":
+                _, arch_lab, archs = cache.machine_classes(n)
+                local = np.array([arch_ids.setdefault(a, len(arch_ids)) for a in archs], dtype=np.int64)
+                lab = np.broadcast_to(local[arch_lab[N]], ratio.shape)
+            else:
+                lab = np.zeros(ratio.shape, dtype=np.int64)
+            rows_l, cols_l = [], []
+            for a in np.unique(lab[:, :1] if lab.shape[1] == 1 else lab[:1]).tolist():
+                part = np.where(lab == a, ratio, -1.0)
+                row_best = part.max(axis=1)
+                near = (part >= (row_best * (1 - REL_TIE))[:, None]) & (row_best >= 0)[:, None]
+                r_, c_ = np.nonzero(near)
+                rows_l.append(r_)
+                cols_l.append(c_)
+            rows, cols = np.concatenate(rows_l), np.concatenate(cols_l)
+            # the key: medium (and architecture) as one integer
+            key = medium_of[rows] * (1 << 32) + (lab[rows, cols] if distinct == "architecture" else 0)
+        kept.append((n, t, bk, ratio[rows, cols], rows, N[rows, cols], B[rows, cols], C[rows, cols], key))
+    if not kept:
+        return [], complete
+    r_all = np.concatenate([k[3] for k in kept])
+    if distinct == "design":
+        pick = (r_all >= np.partition(r_all, -top_k)[-top_k] * (1 - REL_TIE) if len(r_all) > top_k
+                else np.ones(len(r_all), dtype=bool))
+    else:
+        key_all = np.concatenate([k[8] for k in kept])
+        uniq, inv = np.unique(key_all, return_inverse=True)
+        key_best = np.full(len(uniq), -1.0)
+        np.maximum.at(key_best, inv, r_all)
+        cut = np.sort(key_best)[-top_k] * (1 - REL_TIE) if len(uniq) > top_k else -1.0
+        pick = (key_best[inv] >= cut) & (r_all >= key_best[inv] * (1 - REL_TIE))
+    cands = []
+    at = 0
+    for n, t, bk, r, rows, N, B, C, _ in kept:
+        for i in np.nonzero(pick[at:at + len(r)])[0].tolist():
+            cands.append(Candidate(Design(mems[rows[i]], n, int(N[i]), t, bk), int(B[i]), int(C[i])))
+        at += len(r)
+    cands.sort(key=Candidate.sort_key)
+    if distinct == "design":
+        return cands[:top_k], complete
+    best: dict = {}
+    for c in cands:   # in rank order: the first of each distinct key is its best
+        best.setdefault(c.design.distinct_key(distinct), c)
+    return list(best.values())[:top_k], complete

@@ -46,6 +46,55 @@ class PhysicsCache:
             return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None
         return self._once(("pp", n.index, t), compute)
 
+    def machine_classes(self, n: NetworkConfig) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+        """For node counts 0..min(n_max, max_nodes): (communication class label, architecture label, the
+        architecture of each label).  The communication classes are ``physics.machine_groups``' (the
+        machine's ``comm_key``), the architectures ``NetworkConfig.arch`` (what "distinct" compares)."""
+        def compute():
+            top = min(n.n_max, self.space.max_nodes)
+            comm = np.zeros(top + 1, dtype=np.int64)
+            arch = np.zeros(top + 1, dtype=np.int64)
+            cfg = n.fabric if n.domain_nodes else n   # the fabric's machine varies with N (machine_groups)
+            archs: dict = {}
+            if n.tier is None:
+                archs[n.arch(1)] = 0
+                return comm, arch, list(archs)
+            switched = cfg.topology.kind in ("switch", "fat_tree", "dragonfly")
+            comm_keys: dict = {}
+            for v in range(1, top + 1):
+                if switched and v > 2:   # one machine (and one name) at every node count beyond one
+                    comm[v], arch[v] = comm[2], arch[2]
+                    continue
+                comm[v] = comm_keys.setdefault(cfg.wiring(v).comm_key, len(comm_keys))
+                arch[v] = archs.setdefault(n.arch(v), len(archs))
+            comm[0], arch[0] = comm[min(1, top)], arch[min(1, top)]
+            return comm, arch, list(archs)
+        return self._once(("classes", n.index), compute)
+
+    def machine_groups(self, n: NetworkConfig, t: int) -> list[tuple[int, np.ndarray]]:
+        """``physics.machine_groups(n, t, pp_range(n, t))``, from ``machine_classes``: the same classes in the
+        same order, each with the node count of its first PP."""
+        def compute():
+            pp = self.pp_range(n, t)
+            labels = self.machine_classes(n)[0][t * pp]
+            first = {}
+            for i, lab in enumerate(labels.tolist()):
+                first.setdefault(lab, i)
+            return [(int(t * pp[i]), labels == lab) for lab, i in first.items()]
+        return self._once(("groups", n.index, t), compute)
+
+    def decode_comm(self, n: NetworkConfig, t: int, nodes: int):
+        """``physics.decode_comm`` of network n at TP t on the machine of ``nodes`` nodes."""
+        s = self.space
+        return self._once(("decode_comm", n.index, t, nodes),
+                          lambda: physics.decode_comm(n, t, s.req, s.problem, nodes=nodes))
+
+    def base_comm(self, n: NetworkConfig, t: int, nodes: int):
+        """``physics.base_comm`` of network n at TP t on the machine of ``nodes`` nodes."""
+        s = self.space
+        return self._once(("base_comm", n.index, t, nodes),
+                          lambda: physics.base_comm(n, t, s.req, s.problem, nodes=nodes))
+
     def comm_speed_mask(self, n: NetworkConfig, t: int) -> np.ndarray:
         """``physics.comm_speed_mask_at`` over ``pp_range(n, t)`` (each PP with its own machine's coefficients)."""
         s = self.space
@@ -65,9 +114,17 @@ class PhysicsCache:
         """``physics.comm_rule_matrix_at`` over ``pp_range(n, t)``: one row per node bandwidth level
         (``bandwidth_levels``)."""
         s = self.space
-        return self._once(("rule", n.index, t, ratio),
-                          lambda: physics.comm_rule_matrix_at(n, t, s.req, s.problem, self.bandwidth_levels, ratio,
-                                                              self.pp_range(n, t)))
+
+        def compute():  # physics.comm_rule_matrix_at, with the machine classes and coefficients cached
+            pp = self.pp_range(n, t)
+            out = np.zeros((len(self.bandwidth_levels), len(pp)), dtype=bool)
+            terms = self._once(("rule_terms", t, ratio),
+                               lambda: physics.comm_rule_terms(s.req, self.bandwidth_levels, t, ratio))
+            for nodes, sel in self.machine_groups(n, t):
+                out[:, sel] = physics.comm_rule_matrix(self.decode_comm(n, t, nodes), s.req, self.bandwidth_levels,
+                                                       t, ratio, pp[sel], terms)
+            return out
+        return self._once(("rule", n.index, t, ratio), compute)
 
     # -- per memory configuration -----------------------------------------------------------------
     def node_bounds(self, m, groups: tuple[str, ...]) -> tuple[int, int]:
