@@ -54,8 +54,13 @@ def _per_class(cache, n, t: int, pp: np.ndarray, class_of: np.ndarray, fn) -> np
     return out
 
 
-def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
-    """Yield (j, tau, K x P arrays...) of feasible designs, evaluated exactly in int64."""
+def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[list] = None):
+    """Yield (j, tau, K x P arrays...) of feasible designs, evaluated exactly in int64.
+
+    ``live``: a list whose first item holds the indices of the memory configurations still worth evaluating;
+    the caller may narrow it between chunks, and each (network, TP)'s rows are then those configurations, in
+    that order; its second item is set to the rows of the chunk just yielded.
+    """
     p, req = space.problem, space.req
     c = p.constraints
     mems, nets, tps, nmax = space.mems, space.nets, space.tps, space.max_nodes
@@ -108,12 +113,20 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
     # the distinct node classes (rows of the calibrated matrices), and each memory configuration's class
     classes = sorted(set(terms))
     class_of = np.array([classes.index(x) for x in terms], dtype=np.int64) if terms else None
+    every = np.arange(len(mems))
     for n in nets:
-        tp_ok, pp_ok = tp_keep_up[:, n.index], pp_keep_up[:, n.index]
         for t in tps:
             full = cache.pp_range(n, t)
             if full is None:
                 continue
+            rows = every if live is None else live[0]
+            if live is not None:
+                live[1] = rows
+            fits = compatible[rows, n.index]
+            if not fits.any():
+                continue   # no memory configuration left that this tier can join
+            bw_r, cap_r, cost_r, flops_r = bw_units[rows], cap[rows], cost[rows], flops_units[rows]
+            tp_ok, pp_ok = tp_keep_up[rows, n.index], pp_keep_up[rows, n.index]
             lo_pp, hi_pp = int(full[0]), int(full[-1])
             pp = full
             if n_of_k is not None:  # quick mode: one column per k, the smallest N >= n_of_k[k]
@@ -122,20 +135,20 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
             N = t * pp
             m_ = np.maximum(pp, conc)
             net_cost = cache.network_cost_usd(n)[N]
-            C0 = cost[:, None] * N + net_cost
-            B = bw_units[:, None] * N
-            ok0 = cap[:, None] * N >= physics.capacity_for_tp(req, t)
+            C0 = cost_r[:, None] * N + net_cost
+            B = bw_r[:, None] * N
+            ok0 = cap_r[:, None] * N >= physics.capacity_for_tp(req, t)
             if pcol is not None:
-                pw0 = pw_mem[:, None] * N
+                pw0 = pw_mem[rows][:, None] * N
                 for w, term in zip(pw_terms[n.index], n.terms):
                     if w:
                         pw0 = pw0 + w * term.count(N, n.rack_nodes)
             if r > 0:
                 x = physics.moe_extra(req, pp)
                 ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
-                ok0 &= cm * m_ + c0 <= cf * (flops_units[:, None] * N)
+                ok0 &= cm * m_ + c0 <= cf * (flops_r[:, None] * N)
                 if req.calibrated and n_of_k is None:   # each machine class once, each node class once
-                    ok0 &= _per_class(cache, n, t, full, class_of, lambda nodes, v: physics.speed_matrix(
+                    ok0 &= _per_class(cache, n, t, full, class_of[rows], lambda nodes, v: physics.speed_matrix(
                         req, cache.decode_comm(n, t, nodes), classes, t, v, memo))
                 elif req.calibrated:
                     ok0 &= physics.speed_matrix_at(req, n, t, p, terms, pp, memo)
@@ -143,12 +156,12 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                     ok0 &= cache.comm_speed_mask(n, t)[at]
                 ok0 &= N >= io_nodes
             if req.max_ttft_s is not None and req.calibrated and n_of_k is None:
-                ok0 &= _per_class(cache, n, t, full, class_of, lambda nodes, v: physics.ttft_matrix(
+                ok0 &= _per_class(cache, n, t, full, class_of[rows], lambda nodes, v: physics.ttft_matrix(
                     req, cache.base_comm(n, t, nodes), classes, t, v))
             elif req.max_ttft_s is not None and req.calibrated:
                 ok0 &= physics.ttft_matrix_at(req, n, t, p, terms, pp)
             elif req.max_ttft_s is not None:
-                ok0 &= cache.ttft_pair_ok(t)[:, None]
+                ok0 &= cache.ttft_pair_ok(t)[rows][:, None]
                 ok0 &= cache.ttft_comm_mask(n, t)[at]
             if n.tier is not None and bal.rule == "ratio":
                 if t > 1 and bal.tensor_parallel_ratio > 0:
@@ -157,8 +170,8 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None):
                     ok0 &= (pp <= 1) | pp_ok[:, None]
             if n.tier is not None and bal.rule == "comm_time":
                 rule = cache.comm_rule_matrix(n, t, exact(bal.comm_time_ratio))
-                ok0 &= rule[level_of_mem[:, None], at] if n_of_k is not None else rule[level_of_mem]
-            ok0 &= compatible[:, n.index][:, None]
+                ok0 &= rule[level_of_mem[rows][:, None], at] if n_of_k is not None else rule[level_of_mem[rows]]
+            ok0 &= fits[:, None]
             for bk in backs:
                 C = C0 + (bk.cost_usd if bk else 0)
                 ok = ok0.copy()
@@ -187,6 +200,10 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
     architecture (what ``distinct`` compares; it can change with N), the cells within a near-tie of that
     row's best.  At the end the same cut is made across chunks, and only the cells left are ranked with
     the exact key (``Candidate.sort_key``, exact fractions).
+
+    A floor rises as chunks are seen: the K-th best distinct key (or design) so far.  A memory configuration
+    whose nodes alone (bandwidth over node cost, network and backing free) fall below it cannot rank, so
+    the later chunks leave it out (``_chunks``' ``live``), as CP-SAT's ``solve._prune_below`` does.
     """
     import time
     n_of_k = None
@@ -200,7 +217,12 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
     arch_ids: dict = {}   # (tier, machine) as "distinct" sees it -> id
     kept = []             # per chunk: (network, TP, backing, ratio, row, node count, bandwidth units, cost, key)
     complete = True
-    for n, t, bk, N, B, C, ok in _chunks(space, n_of_k):
+    live = None if quick else [np.arange(len(mems)), None]   # rows worth evaluating (narrowed by the floor), rows used
+    node_ratio = (np.array(space.bw_column.ints, dtype=float) / np.array([m.cost_usd for m in mems], dtype=float))
+    best_of_key: dict = {}          # the best ratio seen of each distinct key (floats)
+    top_seen = np.empty(0)          # "design": the K best ratios seen
+    for n, t, bk, N, B, C, ok in _chunks(space, n_of_k, live):
+        here = None if live is None else live[1]   # this chunk's rows
         if deadline is not None and time.monotonic() > deadline:
             complete = False
             break
@@ -232,8 +254,27 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
                 cols_l.append(c_)
             rows, cols = np.concatenate(rows_l), np.concatenate(cols_l)
             # the key: medium (and architecture) as one integer
-            key = medium_of[rows] * (1 << 32) + (lab[rows, cols] if distinct == "architecture" else 0)
-        kept.append((n, t, bk, ratio[rows, cols], rows, N[rows, cols], B[rows, cols], C[rows, cols], key))
+            key = (medium_of[rows if here is None else here[rows]] * (1 << 32)
+                   + (lab[rows, cols] if distinct == "architecture" else 0))
+        r_kept = ratio[rows, cols]
+        kept.append((n, t, bk, r_kept, rows if here is None else here[rows], N[rows, cols], B[rows, cols],
+                     C[rows, cols], key))
+        if live is not None and len(r_kept):   # raise the floor, drop the rows below it
+            if distinct == "design":
+                top_seen = np.concatenate([top_seen, r_kept])
+                if len(top_seen) > top_k:
+                    top_seen = np.partition(top_seen, -top_k)[-top_k:]
+                floor = top_seen.min() if len(top_seen) >= top_k else None
+            else:
+                uk, inv = np.unique(key, return_inverse=True)
+                kb = np.full(len(uk), -1.0)
+                np.maximum.at(kb, inv, r_kept)
+                for k_, v in zip(uk.tolist(), kb.tolist()):
+                    if v > best_of_key.get(k_, -1.0):
+                        best_of_key[k_] = v
+                floor = sorted(best_of_key.values())[-top_k] if len(best_of_key) >= top_k else None
+            if floor is not None:
+                live[0] = live[0][node_ratio[live[0]] >= floor * (1 - REL_TIE)]
     if not kept:
         return [], complete
     r_all = np.concatenate([k[3] for k in kept])
