@@ -14,7 +14,7 @@ import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -57,9 +57,11 @@ def _per_class(cache, n, t: int, pp: np.ndarray, class_of: np.ndarray, fn) -> np
 def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[list] = None):
     """Yield (j, tau, K x P arrays...) of feasible designs, evaluated exactly in int64.
 
-    ``live``: a list whose first item holds the indices of the memory configurations still worth evaluating;
-    the caller may narrow it between chunks, and each (network, TP)'s rows are then those configurations, in
-    that order; its second item is set to the rows of the chunk just yielded.
+    ``live``: a list whose first item holds the indices of the memory configurations still worth evaluating
+    and whose third a floor (a ratio, bandwidth units per USD, that K distinct designs reach, or None); the
+    caller may change both between chunks.  A (network, TP)'s rows are then the live configurations whose
+    nodes with this network's least cost per node could reach the floor, in that order (none: the chunk is
+    skipped); the second item is set to the rows of the chunk just yielded.
     """
     p, req = space.problem, space.req
     c = p.constraints
@@ -113,19 +115,35 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
     # the distinct node classes (rows of the calibrated matrices), and each memory configuration's class
     classes = sorted(set(terms))
     class_of = np.array([classes.index(x) for x in terms], dtype=np.int64) if terms else None
+    subsets: dict = {}   # the node classes of a set of rows, one list per set (speed_matrix's memo is by list)
     every = np.arange(len(mems))
+    bw_float, cost_float = bw_units.astype(float), cost.astype(float)
+    least: dict = {}
+
+    def least_per_node(n) -> float:   # the least network cost per node over n's node range (a lower bound)
+        if n.index not in least:
+            per = cache.network_cost_usd(n)[1:] / np.arange(1, n.n_max + 1)
+            least[n.index] = max(0.0, float(per[max(0, n.n_min - 1):min(n.n_max, nmax)].min()) * (1 - REL_TIE))
+        return least[n.index]
     for n in nets:
         for t in tps:
             full = cache.pp_range(n, t)
             if full is None:
                 continue
             rows = every if live is None else live[0]
-            if live is not None:
-                live[1] = rows
+            if live is not None and live[2] is not None:
+                # a design's ratio is at most bw / (node cost + the network's least cost per node)
+                rows = rows[bw_float[rows] >= live[2] * (1 - REL_TIE) * (cost_float[rows] + least_per_node(n))]
             fits = compatible[rows, n.index]
             if not fits.any():
-                continue   # no memory configuration left that this tier can join
+                continue   # no memory configuration left that this tier can join, or that could reach the floor
+            if live is not None:
+                live[1] = rows
             bw_r, cap_r, cost_r, flops_r = bw_units[rows], cap[rows], cost[rows], flops_units[rows]
+            if terms:   # the calibrated matrices are computed for these rows' node classes only
+                present = np.unique(class_of[rows])
+                sub = subsets.setdefault(tuple(present.tolist()), [classes[i] for i in present.tolist()])
+                sub_of = np.searchsorted(present, class_of[rows])
             tp_ok, pp_ok = tp_keep_up[rows, n.index], pp_keep_up[rows, n.index]
             lo_pp, hi_pp = int(full[0]), int(full[-1])
             pp = full
@@ -148,16 +166,16 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
                 ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
                 ok0 &= cm * m_ + c0 <= cf * (flops_r[:, None] * N)
                 if req.calibrated and n_of_k is None:   # each machine class once, each node class once
-                    ok0 &= _per_class(cache, n, t, full, class_of[rows], lambda nodes, v: physics.speed_matrix(
-                        req, cache.decode_comm(n, t, nodes), classes, t, v, memo))
+                    ok0 &= _per_class(cache, n, t, full, sub_of, lambda nodes, v: physics.speed_matrix(
+                        req, cache.decode_comm(n, t, nodes), sub, t, v, memo))
                 elif req.calibrated:
                     ok0 &= physics.speed_matrix_at(req, n, t, p, terms, pp, memo)
                 else:
                     ok0 &= cache.comm_speed_mask(n, t)[at]
                 ok0 &= N >= io_nodes
             if req.max_ttft_s is not None and req.calibrated and n_of_k is None:
-                ok0 &= _per_class(cache, n, t, full, class_of[rows], lambda nodes, v: physics.ttft_matrix(
-                    req, cache.base_comm(n, t, nodes), classes, t, v))
+                ok0 &= _per_class(cache, n, t, full, sub_of, lambda nodes, v: physics.ttft_matrix(
+                    req, cache.base_comm(n, t, nodes), sub, t, v))
             elif req.max_ttft_s is not None and req.calibrated:
                 ok0 &= physics.ttft_matrix_at(req, n, t, p, terms, pp)
             elif req.max_ttft_s is not None:
@@ -191,7 +209,7 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
 
 
 def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", quick: bool = False,
-                     deadline: Optional[float] = None) -> tuple[list[Candidate], bool]:
+                     deadline: Optional[float] = None, known: Sequence[Candidate] = ()) -> tuple[list[Candidate], bool]:
     """``enumerate_top``, and whether every cell was evaluated (False: ``deadline``, a ``time.monotonic()``
     instant, came first and the designs are the best of the cells seen).
 
@@ -204,6 +222,8 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
     A floor rises as chunks are seen: the K-th best distinct key (or design) so far.  A memory configuration
     whose nodes alone (bandwidth over node cost, network and backing free) fall below it cannot rank, so
     the later chunks leave it out (``_chunks``' ``live``), as CP-SAT's ``solve._prune_below`` does.
+    ``known``: feasible designs of this space (a sweep's previous point, re-checked): the floor starts at
+    their K-th best distinct key.  Neither changes the answer.
     """
     import time
     n_of_k = None
@@ -217,10 +237,18 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
     arch_ids: dict = {}   # (tier, machine) as "distinct" sees it -> id
     kept = []             # per chunk: (network, TP, backing, ratio, row, node count, bandwidth units, cost, key)
     complete = True
-    live = None if quick else [np.arange(len(mems)), None]   # rows worth evaluating (narrowed by the floor), rows used
+    live = None if quick else [np.arange(len(mems)), None, None]   # rows worth evaluating, rows used, floor
     node_ratio = (np.array(space.bw_column.ints, dtype=float) / np.array([m.cost_usd for m in mems], dtype=float))
     best_of_key: dict = {}          # the best ratio seen of each distinct key (floats)
     top_seen = np.empty(0)          # "design": the K best ratios seen
+    start = {}
+    for c in sorted(known, key=Candidate.sort_key):
+        start.setdefault(c.design.distinct_key(distinct), c)
+    if live is not None and len(start) >= top_k:
+        floor = float(Fraction(list(start.values())[top_k - 1].bandwidth_units,
+                               list(start.values())[top_k - 1].cost_usd))
+        live[0] = live[0][node_ratio[live[0]] >= floor * (1 - REL_TIE)]
+        live[2] = floor
     for n, t, bk, N, B, C, ok in _chunks(space, n_of_k, live):
         here = None if live is None else live[1]   # this chunk's rows
         if deadline is not None and time.monotonic() > deadline:
@@ -273,8 +301,9 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
                     if v > best_of_key.get(k_, -1.0):
                         best_of_key[k_] = v
                 floor = sorted(best_of_key.values())[-top_k] if len(best_of_key) >= top_k else None
-            if floor is not None:
+            if floor is not None and (live[2] is None or floor > live[2]):
                 live[0] = live[0][node_ratio[live[0]] >= floor * (1 - REL_TIE)]
+                live[2] = floor
     if not kept:
         return [], complete
     r_all = np.concatenate([k[3] for k in kept])

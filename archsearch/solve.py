@@ -370,7 +370,7 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
                 "engine_setting": engine or search.engine}
     if choose_engine(space, settings["engine_setting"]) == "enumeration":
         return _solve_enumerated(space, top_k, distinct, started,
-                                 started + limit if deadline is None else deadline, settings)
+                                 started + limit if deadline is None else deadline, settings, warm)
     run = _Solver(workers, seed, limit, deadline)
 
     ranked: list[RankedDesign] = []
@@ -454,12 +454,14 @@ def _space_summary(space: Space) -> dict:
 
 
 def _solve_enumerated(space: Space, top_k: int, distinct: str, started: float, deadline: float,
-                      settings: dict) -> SolveResult:
+                      settings: dict, warm: tuple[Design, ...] = ()) -> SolveResult:
     """The top K of ``space`` by exhaustive enumeration (``oracle.enumerate_ranked``): OPTIMAL, proved by
     exhaustion, with the same ranks, bound and checks as the CP-SAT path; FEASIBLE with every rank unproven
-    when the time limit stopped it before every cell was evaluated."""
+    when the time limit stopped it before every cell was evaluated.  ``warm``: as for ``solve_one``."""
     problem = space.problem
-    found, complete = enumerate_ranked(space, top_k, distinct, deadline=deadline)
+    # a warm start's designs still feasible here raise the enumeration's floor from the start
+    found, complete = enumerate_ranked(space, top_k, distinct, deadline=deadline,
+                                       known=_carry_over(space, warm) if warm else ())
     if not complete and len(found) < top_k:   # cut short: the quick lower bounds fill the ranks, as for CP-SAT
         quick = enumerate_top(space, len(space.mems) * len(space.nets), distinct, quick=True)
         best: dict = {}
