@@ -114,17 +114,25 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
     memo: dict = {}   # the calibrated coefficients of each (TP, node class), worked out once
     # the distinct node classes (rows of the calibrated matrices), and each memory configuration's class
     classes = sorted(set(terms))
-    class_of = np.array([classes.index(x) for x in terms], dtype=np.int64) if terms else None
+    where = {x: i for i, x in enumerate(classes)}
+    class_of = np.array([where[x] for x in terms], dtype=np.int64) if terms else None
     subsets: dict = {}   # the node classes of a set of rows, one list per set (speed_matrix's memo is by list)
     every = np.arange(len(mems))
     bw_float, cost_float = bw_units.astype(float), cost.astype(float)
     least: dict = {}
+    if live is not None:   # each configuration's fewest nodes (capacity, speed, I/O; model.node_bounds)
+        from .model import GROUPS
+        fewest = np.array([cache.node_bounds(m, GROUPS)[0] for m in mems], dtype=np.int64)
 
-    def least_per_node(n) -> float:   # the least network cost per node over n's node range (a lower bound)
-        if n.index not in least:
-            per = cache.network_cost_usd(n)[1:] / np.arange(1, n.n_max + 1)
-            least[n.index] = max(0.0, float(per[max(0, n.n_min - 1):min(n.n_max, nmax)].min()) * (1 - REL_TIE))
-        return least[n.index]
+    def least_per_node(n, rows) -> np.ndarray:
+        """For each row, the least network cost per node at any node count it may use (a lower bound)."""
+        if n.index not in least:   # suffix minima of network cost / N over n's node range
+            top = min(n.n_max, nmax)
+            per = cache.network_cost_usd(n)[1:top + 1] / np.arange(1, top + 1)
+            per[:max(0, n.n_min - 1)] = np.inf
+            least[n.index] = np.maximum(np.minimum.accumulate(per[::-1])[::-1] * (1 - REL_TIE), 0.0)
+        table = least[n.index]
+        return table[np.clip(fewest[rows], 1, len(table)) - 1]
     for n in nets:
         for t in tps:
             full = cache.pp_range(n, t)
@@ -133,15 +141,15 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
             rows = every if live is None else live[0]
             if live is not None and live[2] is not None:
                 # a design's ratio is at most bw / (node cost + the network's least cost per node)
-                rows = rows[bw_float[rows] >= live[2] * (1 - REL_TIE) * (cost_float[rows] + least_per_node(n))]
+                rows = rows[bw_float[rows] >= live[2] * (1 - REL_TIE) * (cost_float[rows] + least_per_node(n, rows))]
             fits = compatible[rows, n.index]
             if not fits.any():
                 continue   # no memory configuration left that this tier can join, or that could reach the floor
             if live is not None:
                 live[1] = rows
             bw_r, cap_r, cost_r, flops_r = bw_units[rows], cap[rows], cost[rows], flops_units[rows]
-            if terms:   # the calibrated matrices are computed for these rows' node classes only
-                present = np.unique(class_of[rows])
+            if terms:   # the calibrated matrices are computed for the live rows' node classes only
+                present = np.unique(class_of[every if live is None else live[0]])
                 sub = subsets.setdefault(tuple(present.tolist()), [classes[i] for i in present.tolist()])
                 sub_of = np.searchsorted(present, class_of[rows])
             tp_ok, pp_ok = tp_keep_up[rows, n.index], pp_keep_up[rows, n.index]

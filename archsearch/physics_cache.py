@@ -9,6 +9,7 @@ two problems never share an entry.  Every value is exactly what ``physics`` retu
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -52,23 +53,14 @@ class PhysicsCache:
         machine's ``comm_key``), the architectures ``NetworkConfig.arch`` (what "distinct" compares)."""
         def compute():
             top = min(n.n_max, self.space.max_nodes)
-            comm = np.zeros(top + 1, dtype=np.int64)
-            arch = np.zeros(top + 1, dtype=np.int64)
-            cfg = n.fabric if n.domain_nodes else n   # the fabric's machine varies with N (machine_groups)
-            archs: dict = {}
             if n.tier is None:
-                archs[n.arch(1)] = 0
-                return comm, arch, list(archs)
-            switched = cfg.topology.kind in ("switch", "fat_tree", "dragonfly")
-            comm_keys: dict = {}
-            for v in range(1, top + 1):
-                if switched and v > 2:   # one machine (and one name) at every node count beyond one
-                    comm[v], arch[v] = comm[2], arch[2]
-                    continue
-                comm[v] = comm_keys.setdefault(cfg.wiring(v).comm_key, len(comm_keys))
-                arch[v] = archs.setdefault(n.arch(v), len(archs))
-            comm[0], arch[0] = comm[min(1, top)], arch[min(1, top)]
-            return comm, arch, list(archs)
+                return np.zeros(top + 1, dtype=np.int64), np.zeros(top + 1, dtype=np.int64), [n.arch(1)]
+            if not n.domain_nodes:   # one level: the machine depends on the topology and node count only
+                t = n.topology
+                comm, arch, names = _machine_labels(t.kind, t.dimensions if t.kind in ("torus", "mesh") else 0,
+                                                    n.tier.switch is not None, n.level, top)
+                return comm, arch, [(n.tier_key, name) for name in names]
+            return _labels(n.fabric, top, n.arch)
         return self._once(("classes", n.index), compute)
 
     def machine_groups(self, n: NetworkConfig, t: int) -> list[tuple[int, np.ndarray]]:
@@ -175,3 +167,47 @@ class PhysicsCache:
         return self._once(("net_cost", n.index),
                           lambda: np.asarray(physics.network_cost_usd(n, np.arange(n.n_max + 1, dtype=np.int64)),
                                              dtype=np.int64))
+
+
+def _labels(cfg: NetworkConfig, top: int, arch: Callable) -> tuple[np.ndarray, np.ndarray, list]:
+    """Communication class and architecture labels of node counts 0..top (``PhysicsCache.machine_classes``):
+    ``cfg`` is the network whose machine varies with N (a two-level network's fabric), ``arch`` names it."""
+    comm = np.zeros(top + 1, dtype=np.int64)
+    labels = np.zeros(top + 1, dtype=np.int64)
+    switched = cfg.topology.kind in ("switch", "fat_tree", "dragonfly")
+    comm_keys: dict = {}
+    archs: dict = {}
+    for v in range(1, top + 1):
+        if switched and v > 2:   # one machine (and one name) at every node count beyond one
+            comm[v], labels[v] = comm[2], labels[2]
+            continue
+        comm[v] = comm_keys.setdefault(cfg.wiring(v).comm_key, len(comm_keys))
+        labels[v] = archs.setdefault(arch(v), len(archs))
+    comm[0], labels[0] = comm[min(1, top)], labels[min(1, top)]
+    return comm, labels, list(archs)
+
+
+@functools.lru_cache(maxsize=512)
+def _machine_labels(kind: str, dimensions: int, has_switch: bool, level: int, top: int):
+    """``_labels`` of a one-level network, by what its machines depend on (``topology.canonical``): the same for
+    every problem, so a sweep or study works them out once (like ``topology._canonical``)."""
+    from .topology import _canonical
+    comm, labels, names = _labels(_Shape(kind, dimensions, has_switch, level), top,
+                                  lambda v: _canonical(kind, dimensions, has_switch, v, level).name)
+    comm.setflags(write=False)
+    labels.setflags(write=False)
+    return comm, labels, tuple(names)
+
+
+class _Shape:
+    """A stand-in network of one topology for ``_labels``: its ``wiring`` is ``topology.canonical``'s."""
+
+    def __init__(self, kind: str, dimensions: int, has_switch: bool, level: int) -> None:
+        from types import SimpleNamespace
+        self.topology = SimpleNamespace(kind=kind)
+        self._key = (kind, dimensions, has_switch, level)
+
+    def wiring(self, nodes: int):
+        from .topology import _canonical
+        kind, dimensions, has_switch, level = self._key
+        return _canonical(kind, dimensions, has_switch, nodes, level)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from archsearch import InfeasibleError, UsageError, load_problem, physics, solve
-from archsearch.enumeration import AUTO_MAX_CELLS, choose_engine, space_cells
+from archsearch.enumeration import AUTO_MAX_CELLS, AUTO_MAX_CHUNK_CELLS, choose_engine, largest_chunk, space_cells
 from archsearch.model import build_space
 from archsearch.oracle import enumerate_ranked
 from archsearch.problem import bundled_problems
@@ -65,6 +65,12 @@ def test_both_engines_find_an_infeasible_problem_infeasible():
     assert messages[0] == messages[1]   # one diagnosis, whichever engine proved it
 
 
+def test_largest_chunk_is_every_memory_configuration_times_the_longest_pp_range():
+    space = build_space(load_problem("llama-3-8b-edge"))
+    # networks of 2..16 nodes at TP 1 (the single node is its own network): 15 PP values
+    assert largest_chunk(space) == len(space.mems) * 15 and space.max_nodes == 16
+
+
 def test_space_cells_counts_every_memory_network_tp_and_pp():
     """Each (network, TP) contributes one cell per PP with TP x PP inside the network's node range, per memory
     configuration and backing tier, counted here from the definition."""
@@ -77,10 +83,10 @@ def test_space_cells_counts_every_memory_network_tp_and_pp():
 
 def test_auto_enumerates_a_small_space_and_gives_a_large_one_to_cp_sat():
     small = build_space(load_problem())
-    assert space_cells(small) <= AUTO_MAX_CELLS
+    assert space_cells(small) <= AUTO_MAX_CELLS and largest_chunk(small) <= AUTO_MAX_CHUNK_CELLS
     assert choose_engine(small, "auto") == "enumeration"
     large = build_space(_with(load_problem(), constraints={"max_nodes": 1_000_000, "budget_usd": None}))
-    assert space_cells(large) > AUTO_MAX_CELLS
+    assert largest_chunk(large) > AUTO_MAX_CHUNK_CELLS   # one array of every configuration x 10^5+ PP values
     assert choose_engine(large, "auto") == "cp-sat"
     assert [choose_engine(large, e) for e in ("cp-sat", "enumeration")] == ["cp-sat", "enumeration"]
 

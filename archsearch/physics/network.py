@@ -250,8 +250,9 @@ def comm_rule_matrix(cc: "CommCoefficients", req: Requirements, node_bws: list[i
     top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())),
               max(cw) * int(pp.max()) + max(ck) * int(m.max()) + xt_max)
     kind = np.int64 if top < INT_LIMIT else object
-    cw_c = np.array(cw, dtype=kind)[:, None]
-    ck_c = np.array(ck, dtype=kind)[:, None]
+    if ("cw", kind) not in tables:
+        tables["cw", kind], tables["ck", kind] = np.array(cw, dtype=kind)[:, None], np.array(ck, dtype=kind)[:, None]
+    cw_c, ck_c = tables["cw", kind], tables["ck", kind]
     pp_k, m_k = pp.astype(kind), m.astype(kind)
     rhs = cw_c * pp_k + ck_c * m_k
     if req.moe_extra_bytes:
