@@ -325,7 +325,7 @@ def _run(args: argparse.Namespace, note: Console, started: float) -> int:
         limit = args.time_limit or problem.search.time_limit_s
         result = solve(problem, top_k=args.top, distinct=args.distinct,
                        time_limit_s=max(0.001, limit - (time.monotonic() - started)),
-                       workers=args.workers, seed=args.seed)
+                       workers=args.workers, seed=args.seed, engine=args.engine)
         _emit(args, to_json(result), lambda width: solve_renderable(result, width))
         return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
     if args.command == "sweep":

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from ortools.sat.python import cp_model
+from .lazy_pandas import cp_model   # OR-Tools loads at first use (lazy_pandas)
 
 from . import physics
 from .physics import MemoryConfig, NetworkConfig, Requirements

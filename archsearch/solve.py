@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
 
-from ortools.sat.python import cp_model
+from .lazy_pandas import cp_model   # OR-Tools loads at first use (lazy_pandas)
 
 from . import physics
 from .errors import InfeasibleError, SolverError, UsageError

@@ -77,6 +77,17 @@ def test_solve_prints_a_table(small_problem: Path, small_problem_dict: dict, wid
         assert col in out
 
 
+def test_solve_engine_flag_chooses_what_proves_the_answer(small_problem: Path, capsys) -> None:
+    docs = {}
+    for engine in ("cp-sat", "enumeration", "auto"):
+        assert main(["solve", str(small_problem), "--json", "--engine", engine]) == 0
+        docs[engine] = json.loads(capsys.readouterr().out)
+    assert {e: (d["solver"]["engine"], d["solver"]["engine_setting"]) for e, d in docs.items()} == {
+        "cp-sat": ("cp-sat", "cp-sat"), "enumeration": ("enumeration", "enumeration"), "auto": ("enumeration", "auto")}
+    assert docs["cp-sat"]["solver"]["iterations"] >= 1 and docs["enumeration"]["solver"]["iterations"] == 0
+    assert docs["cp-sat"]["designs"] == docs["enumeration"]["designs"] == docs["auto"]["designs"]
+
+
 def test_solve_json(small_problem: Path, small_problem_dict: dict, tmp_path: Path,
                     capsys: pytest.CaptureFixture[str]) -> None:
     out_file = tmp_path / "result.json"
