@@ -60,7 +60,7 @@ class PhysicsCache:
                 comm, arch, names = _machine_labels(t.kind, t.dimensions if t.kind in ("torus", "mesh") else 0,
                                                     n.tier.switch is not None, n.level, top)
                 return comm, arch, [(n.tier_key, name) for name in names]
-            return _labels(n.fabric, top, n.arch)
+            return _labels(n.fabric.topology.kind, n.fabric.wiring, n.arch, top)
         return self._once(("classes", n.index), compute)
 
     def machine_groups(self, n: NetworkConfig, t: int) -> list[tuple[int, np.ndarray]]:
@@ -169,19 +169,20 @@ class PhysicsCache:
                                              dtype=np.int64))
 
 
-def _labels(cfg: NetworkConfig, top: int, arch: Callable) -> tuple[np.ndarray, np.ndarray, list]:
+def _labels(kind: str, wiring: Callable, arch: Callable, top: int) -> tuple[np.ndarray, np.ndarray, list]:
     """Communication class and architecture labels of node counts 0..top (``PhysicsCache.machine_classes``):
-    ``cfg`` is the network whose machine varies with N (a two-level network's fabric), ``arch`` names it."""
+    ``kind`` and ``wiring(nodes)`` are those of the network whose machine varies with N (a two-level network's
+    fabric), ``arch(nodes)`` what "distinct" compares."""
     comm = np.zeros(top + 1, dtype=np.int64)
     labels = np.zeros(top + 1, dtype=np.int64)
-    switched = cfg.topology.kind in ("switch", "fat_tree", "dragonfly")
+    switched = kind in ("switch", "fat_tree", "dragonfly")
     comm_keys: dict = {}
     archs: dict = {}
     for v in range(1, top + 1):
         if switched and v > 2:   # one machine (and one name) at every node count beyond one
             comm[v], labels[v] = comm[2], labels[2]
             continue
-        comm[v] = comm_keys.setdefault(cfg.wiring(v).comm_key, len(comm_keys))
+        comm[v] = comm_keys.setdefault(wiring(v).comm_key, len(comm_keys))
         labels[v] = archs.setdefault(arch(v), len(archs))
     comm[0], labels[0] = comm[min(1, top)], labels[min(1, top)]
     return comm, labels, list(archs)
@@ -190,24 +191,12 @@ def _labels(cfg: NetworkConfig, top: int, arch: Callable) -> tuple[np.ndarray, n
 @functools.lru_cache(maxsize=512)
 def _machine_labels(kind: str, dimensions: int, has_switch: bool, level: int, top: int):
     """``_labels`` of a one-level network, by what its machines depend on (``topology.canonical``): the same for
-    every problem, so a sweep or study works them out once (like ``topology._canonical``)."""
+    every problem, so a sweep or study works them out once (as ``topology._canonical`` is cached)."""
     from .topology import _canonical
-    comm, labels, names = _labels(_Shape(kind, dimensions, has_switch, level), top,
-                                  lambda v: _canonical(kind, dimensions, has_switch, v, level).name)
+
+    def wiring(nodes: int):
+        return _canonical(kind, dimensions, has_switch, nodes, level)
+    comm, labels, names = _labels(kind, wiring, lambda v: wiring(v).name, top)
     comm.setflags(write=False)
     labels.setflags(write=False)
     return comm, labels, tuple(names)
-
-
-class _Shape:
-    """A stand-in network of one topology for ``_labels``: its ``wiring`` is ``topology.canonical``'s."""
-
-    def __init__(self, kind: str, dimensions: int, has_switch: bool, level: int) -> None:
-        from types import SimpleNamespace
-        self.topology = SimpleNamespace(kind=kind)
-        self._key = (kind, dimensions, has_switch, level)
-
-    def wiring(self, nodes: int):
-        from .topology import _canonical
-        kind, dimensions, has_switch, level = self._key
-        return _canonical(kind, dimensions, has_switch, nodes, level)

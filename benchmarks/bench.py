@@ -27,7 +27,7 @@ from rich.table import Table
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this tree
 
 from archsearch import load_problem, solve
-from archsearch.enumeration import choose_engine, space_cells
+from archsearch.enumeration import AUTO_MAX_CHUNK_CELLS, choose_engine, largest_chunk, space_cells
 from archsearch.model import build_space
 from archsearch.problem import bundled_problems, default_problem_path, problem_from_dict, read_problem_dict
 from archsearch.sweep import parse_range, settle, sweep
@@ -98,7 +98,9 @@ def bench_all_options(repeat: int) -> list[dict]:
     return rows
 
 
-def bench_scaling(sizes: list[int], repeat: int, oracle_limit: int) -> list[dict]:
+def bench_scaling(sizes: list[int], repeat: int, chunk_limit: int = AUTO_MAX_CHUNK_CELLS) -> list[dict]:
+    """Both engines on the default problem without a budget as max_nodes grows; enumeration only while its
+    largest array stays within ``chunk_limit`` cells (beyond, memory: 9.6e6 cells took 2.4 GB)."""
     base = load_problem()
     rows = []
     for n in sizes:
@@ -108,7 +110,7 @@ def bench_scaling(sizes: list[int], repeat: int, oracle_limit: int) -> list[dict
         t_cp, r = _time(lambda p=p: solve(p, engine="cp-sat"), repeat)
         row = {"max_nodes": n, "cells": space_cells(space), "cp_sat_s": round(t_cp, 3),
                "cp_sat_cpu_s": round(LAST_CPU_S[0], 3), "status": r.status, "auto": choose_engine(space, "auto")}
-        if n <= oracle_limit:
+        if largest_chunk(space) <= chunk_limit:
             t_ex, top = _time(lambda p=p: solve(p, engine="enumeration"), repeat)
             same = [d.design.key() for d in top.designs] == [d.design.key() for d in r.designs]
             row.update(exhaustive_s=round(t_ex, 3), exhaustive_cpu_s=round(LAST_CPU_S[0], 3), same_top_k=same,
@@ -143,7 +145,7 @@ def main(argv=None) -> int:
     env = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
            "load_average_before": os.getloadavg()}
     problems = bench_problems(repeat) + bench_all_options(repeat)
-    scaling = [] if args.problems_only else bench_scaling(sizes, 1, oracle_limit=10**6)
+    scaling = [] if args.problems_only else bench_scaling(sizes, 1)
     sweeps = [] if args.problems_only else bench_sweep(8 if args.quick else 64)
     env["load_average_after"] = os.getloadavg()
     if args.json:
