@@ -162,7 +162,7 @@ def _closing_fence(lines: list[str], opening: int, path: Path) -> int:
     raise MarkerError(f"{path.relative_to(ROOT)}:{opening + 1}: a fenced block that never closes")
 
 
-OUTPUT_SIGNS = ("CP-SAT solves", "every design enumerated", "archsearch: error:", "sweep of ", "crossovers (")
+OUTPUT_SIGNS = ("CP-SAT solves", "every design enumerated (", "archsearch: error:", "sweep of ", "crossovers (")
 
 
 def unmarked_outputs(path: Path, text: str) -> list[str]:
