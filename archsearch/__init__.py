@@ -6,10 +6,6 @@ Load a problem, solve it exactly with CP-SAT, read ranked designs::
     result = solve(load_problem("problems/llama-2-70b-chat.yaml"))
 """
 
-from .lazy_pandas import import_cp_model
-
-import_cp_model()  # first, so no archsearch import pulls in pandas (lazy_pandas)
-
 from .catalog import Catalog, load_catalog
 from .errors import (ArchsearchError, CatalogError, InfeasibleError, InputError, ProblemError, SolverError, StudyError,
                      UsageError)

@@ -18,6 +18,7 @@ from rich.console import Console
 from . import __version__
 from .catalog import FILES, load_catalog
 from .errors import ArchsearchError, UsageError
+from .problem import ENGINES
 from .evaluate import as_result, evaluate_design
 from .disaggregate import disaggregate
 from .reference import compare, design_spec
@@ -111,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=_workers, metavar="N", help="CP-SAT workers, 1 .. cores x 4 (default 1: "
                    "deterministic)")
     s.add_argument("--seed", type=_seed, metavar="N", help=f"CP-SAT random seed, 0 .. {CPSAT_SEED_MAX}")
+    s.add_argument("--engine", choices=ENGINES, help="what proves the answer: cp-sat, enumeration (every design "
+                   "evaluated), or auto: enumeration on a small space (default: search.engine, auto)")
     s.add_argument("--disaggregate", action="store_true", help="size split prefill and decode pools for the same "
                    "request rate (the decode pool one of the top K decode designs, --top, default 5) and compare "
                    "them with the best single design on cost per million tokens (needs workload.prompt_tokens)")
@@ -256,9 +259,10 @@ def _emit(args: argparse.Namespace, doc: dict, renderable) -> None:
 
 
 def _with_search(problem, args):
-    """The problem with solve's --time-limit, --workers and --seed applied to its search settings."""
+    """The problem with solve's --time-limit, --workers, --seed and --engine applied to its search settings."""
     import dataclasses
-    changes = {k: v for k, v in (("time_limit_s", args.time_limit), ("workers", args.workers), ("seed", args.seed))
+    changes = {k: v for k, v in (("time_limit_s", args.time_limit), ("workers", args.workers), ("seed", args.seed),
+                                 ("engine", getattr(args, "engine", None)))
                if v is not None}
     return dataclasses.replace(problem, search=dataclasses.replace(problem.search, **changes)) if changes else problem
 
@@ -321,7 +325,7 @@ def _run(args: argparse.Namespace, note: Console, started: float) -> int:
         limit = args.time_limit or problem.search.time_limit_s
         result = solve(problem, top_k=args.top, distinct=args.distinct,
                        time_limit_s=max(0.001, limit - (time.monotonic() - started)),
-                       workers=args.workers, seed=args.seed)
+                       workers=args.workers, seed=args.seed, engine=args.engine)
         _emit(args, to_json(result), lambda width: solve_renderable(result, width))
         return 0  # a time-limited result says FEASIBLE (not proven) in its status, table and JSON
     if args.command == "sweep":

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Optional
 
-from ortools.sat.python import cp_model
+from .lazy_pandas import cp_model   # OR-Tools loads at first use (lazy_pandas)
 
 from . import physics
 from .catalog import Interconnect

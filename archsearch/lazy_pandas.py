@@ -36,6 +36,21 @@ class _DeferredPandas(types.ModuleType):
         return getattr(importlib.import_module("pandas"), name)
 
 
+class _LazyCpModel:
+    """``cp_model``, imported (by ``import_cp_model``) at the first attribute read: a process that never builds
+    a CP-SAT model (the enumeration engine, ``search.engine``) never loads OR-Tools (0.1 s measured with
+    ``python -X importtime``, docs/benchmarks.md)."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(import_cp_model(), name)
+
+
+#: what archsearch modules import: ``from .lazy_pandas import cp_model``
+cp_model = _LazyCpModel()
+
+
 def import_cp_model():
     """``ortools.sat.python.cp_model``, imported without importing pandas."""
     if "ortools.sat.python.cp_model" in sys.modules or "pandas" in sys.modules:

@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import Optional
 
 import numpy as np
-from ortools.sat.python import cp_model
+from .lazy_pandas import cp_model   # OR-Tools loads at first use (lazy_pandas)
 
 from . import physics
 from .physics import MemoryConfig, NetworkConfig, Requirements

@@ -9,6 +9,7 @@ two problems never share an entry.  Every value is exactly what ``physics`` retu
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -46,6 +47,46 @@ class PhysicsCache:
             return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None
         return self._once(("pp", n.index, t), compute)
 
+    def machine_classes(self, n: NetworkConfig) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+        """For node counts 0..min(n_max, max_nodes): (communication class label, architecture label, the
+        architecture of each label).  The communication classes are ``physics.machine_groups``' (the
+        machine's ``comm_key``), the architectures ``NetworkConfig.arch`` (what "distinct" compares)."""
+        def compute():
+            top = min(n.n_max, self.space.max_nodes)
+            if n.tier is None:
+                return np.zeros(top + 1, dtype=np.int64), np.zeros(top + 1, dtype=np.int64), [n.arch(1)]
+            if not n.domain_nodes:   # one level: the machine depends on the topology and node count only
+                t = n.topology
+                comm, arch, names = _machine_labels(t.kind, t.dimensions if t.kind in ("torus", "mesh") else 0,
+                                                    n.tier.switch is not None, n.level, top)
+                return comm, arch, [(n.tier_key, name) for name in names]
+            return _labels(n.fabric.topology.kind, n.fabric.wiring, n.arch, top)
+        return self._once(("classes", n.index), compute)
+
+    def machine_groups(self, n: NetworkConfig, t: int) -> list[tuple[int, np.ndarray]]:
+        """``physics.machine_groups(n, t, pp_range(n, t))``, from ``machine_classes``: the same classes in the
+        same order, each with the node count of its first PP."""
+        def compute():
+            pp = self.pp_range(n, t)
+            labels = self.machine_classes(n)[0][t * pp]
+            first = {}
+            for i, lab in enumerate(labels.tolist()):
+                first.setdefault(lab, i)
+            return [(int(t * pp[i]), labels == lab) for lab, i in first.items()]
+        return self._once(("groups", n.index, t), compute)
+
+    def decode_comm(self, n: NetworkConfig, t: int, nodes: int):
+        """``physics.decode_comm`` of network n at TP t on the machine of ``nodes`` nodes."""
+        s = self.space
+        return self._once(("decode_comm", n.index, t, nodes),
+                          lambda: physics.decode_comm(n, t, s.req, s.problem, nodes=nodes))
+
+    def base_comm(self, n: NetworkConfig, t: int, nodes: int):
+        """``physics.base_comm`` of network n at TP t on the machine of ``nodes`` nodes."""
+        s = self.space
+        return self._once(("base_comm", n.index, t, nodes),
+                          lambda: physics.base_comm(n, t, s.req, s.problem, nodes=nodes))
+
     def comm_speed_mask(self, n: NetworkConfig, t: int) -> np.ndarray:
         """``physics.comm_speed_mask_at`` over ``pp_range(n, t)`` (each PP with its own machine's coefficients)."""
         s = self.space
@@ -65,9 +106,17 @@ class PhysicsCache:
         """``physics.comm_rule_matrix_at`` over ``pp_range(n, t)``: one row per node bandwidth level
         (``bandwidth_levels``)."""
         s = self.space
-        return self._once(("rule", n.index, t, ratio),
-                          lambda: physics.comm_rule_matrix_at(n, t, s.req, s.problem, self.bandwidth_levels, ratio,
-                                                              self.pp_range(n, t)))
+
+        def compute():  # physics.comm_rule_matrix_at, with the machine classes and coefficients cached
+            pp = self.pp_range(n, t)
+            out = np.zeros((len(self.bandwidth_levels), len(pp)), dtype=bool)
+            terms = self._once(("rule_terms", t, ratio),
+                               lambda: physics.comm_rule_terms(s.req, self.bandwidth_levels, t, ratio))
+            for nodes, sel in self.machine_groups(n, t):
+                out[:, sel] = physics.comm_rule_matrix(self.decode_comm(n, t, nodes), s.req, self.bandwidth_levels,
+                                                       t, ratio, pp[sel], terms)
+            return out
+        return self._once(("rule", n.index, t, ratio), compute)
 
     # -- per memory configuration -----------------------------------------------------------------
     def node_bounds(self, m, groups: tuple[str, ...]) -> tuple[int, int]:
@@ -119,3 +168,36 @@ class PhysicsCache:
         return self._once(("net_cost", n.index),
                           lambda: np.asarray(physics.network_cost_units(n, np.arange(n.n_max + 1, dtype=np.int64),
                                                                         self.space.cost_unit), dtype=np.int64))
+
+
+def _labels(kind: str, wiring: Callable, arch: Callable, top: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """Communication class and architecture labels of node counts 0..top (``PhysicsCache.machine_classes``):
+    ``kind`` and ``wiring(nodes)`` are those of the network whose machine varies with N (a two-level network's
+    fabric), ``arch(nodes)`` what "distinct" compares."""
+    comm = np.zeros(top + 1, dtype=np.int64)
+    labels = np.zeros(top + 1, dtype=np.int64)
+    switched = kind in ("switch", "fat_tree", "dragonfly")
+    comm_keys: dict = {}
+    archs: dict = {}
+    for v in range(1, top + 1):
+        if switched and v > 2:   # one machine (and one name) at every node count beyond one
+            comm[v], labels[v] = comm[2], labels[2]
+            continue
+        comm[v] = comm_keys.setdefault(wiring(v).comm_key, len(comm_keys))
+        labels[v] = archs.setdefault(arch(v), len(archs))
+    comm[0], labels[0] = comm[min(1, top)], labels[min(1, top)]
+    return comm, labels, list(archs)
+
+
+@functools.lru_cache(maxsize=512)
+def _machine_labels(kind: str, dimensions: int, has_switch: bool, level: int, top: int):
+    """``_labels`` of a one-level network, by what its machines depend on (``topology.canonical``): the same for
+    every problem, so a sweep or study works them out once (as ``topology._canonical`` is cached)."""
+    from .topology import _canonical
+
+    def wiring(nodes: int):
+        return _canonical(kind, dimensions, has_switch, nodes, level)
+    comm, labels, names = _labels(kind, wiring, lambda v: wiring(v).name, top)
+    comm.setflags(write=False)
+    labels.setflags(write=False)
+    return comm, labels, tuple(names)

@@ -30,6 +30,7 @@ DEFAULT_BALANCE_RULE = "comm_time"          # the physics; "ratio" is the essay'
 DISTINCT = ("architecture", "medium", "design")
 #: the top-level fields of a problem file (docs/problem-file.md)
 PROBLEM_FIELDS = ("name", "description", "overrides", "model", "workload", "constraints", "cost", "search")
+ENGINES = ("auto", "cp-sat", "enumeration")   # search.engine: what proves the answer (docs/benchmarks.md)
 SWAP_MODES = ("swap", "recompute", "best")
 TP_RULES = ("divides_heads", "any")
 DTYPES = tuple(DTYPE_BYTES)
@@ -109,6 +110,7 @@ class Search:
     workers: int
     include: Mapping[str, tuple[str, ...]]
     two_level: bool = False         # opt-in: designs may join scale-up domains by a scale-out fabric (issue 11)
+    engine: str = "auto"            # what proves the answer: CP-SAT, exhaustive enumeration, or auto by space size
 
 
 @dataclass(frozen=True)
@@ -378,6 +380,7 @@ def _search(e: Entry, catalog: Catalog) -> Search:
         workers=e.number("workers", default=1),
         include=include,
         two_level=e.boolean("two_level", default=False),
+        engine=e.string("engine", choices=ENGINES, default="auto"),
     )
     e.done()
     return s

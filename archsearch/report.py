@@ -145,6 +145,19 @@ def _tightest(rd: RankedDesign) -> dict[str, Any] | None:
     return {"name": t.name, "slack_fraction": round(t.slack, 6)} if t else None
 
 
+def solver_line(result: SolveResult) -> str:
+    """The engine that proved the answer, its status, effort and time, and what "distinct" meant."""
+    st = result.settings
+    if result.engine == "enumeration":
+        cells = result.space.get("cells")
+        how = f"every design enumerated{f' ({cells:,} cells)' if cells else ''}, {result.wall_time_s:.2f} s"
+    else:
+        how = (f"{result.iterations} CP-SAT solves"
+               + (" (+ enumeration)" if "enumeration" in result.engine else "")
+               + f", {result.wall_time_s:.2f} s, seed {st['seed']}, {st['workers']} worker(s)")
+    return f"solver: {result.status}, {how}; {distinct_words(st['distinct'])}"
+
+
 def to_json(result: SolveResult) -> dict[str, Any]:
     p, req = result.problem, result.requirements
     return {
@@ -182,6 +195,7 @@ def to_json(result: SolveResult) -> dict[str, Any]:
             "bound_bandwidth_per_dollar": (_f(result.bound_bytes_per_s_per_usd)
                                            if result.bound_bytes_per_s_per_usd is not None else None),
             **result.settings,
+            "engine": result.engine,    # what proved the answer (engine_setting: what was asked for)
             "search_space": result.space,
         },
     }
@@ -311,9 +325,7 @@ def requirements_text(result: SolveResult) -> Text:
         f"{float(req.min_tokens_per_s):g} tokens/s per user"
         + (f" (calibrated speed; balance rule {p.constraints.balance.rule})" if req.calibrated else ""),
         *serving_lines(p, req),
-        f"solver: {result.status}, {result.iterations} CP-SAT solves, {result.wall_time_s:.2f} s, "
-        f"seed {result.settings['seed']}, {result.settings['workers']} worker(s); "
-        f"{distinct_words(result.settings['distinct'])}",
+        solver_line(result),
         f"dollars are {basis_words(p.cost)}"
         + (f"; budget {format_usd(p.constraints.budget_usd)}, checked in {p.cost.basis} dollars"
            if p.constraints.budget_usd is not None else ""),

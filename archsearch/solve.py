@@ -22,14 +22,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
 
-from ortools.sat.python import cp_model
+from .lazy_pandas import cp_model   # OR-Tools loads at first use (lazy_pandas)
 
 from . import physics
 from .errors import InfeasibleError, SolverError, UsageError
 from .model import GROUPS, DesignModel, Space, build_space
-from .oracle import enumerate_top
+from .enumeration import choose_engine, space_cells
+from .oracle import enumerate_ranked, enumerate_top
 from .physics import Check, Design, Metrics, Requirements
-from .problem import DISTINCT
+from .problem import DISTINCT, ENGINES
 from .prune import live_pairs, pair_node_intervals
 from .scaling import INT_LIMIT, check_bound, cost_hint, floor_fraction
 from .units import PS_PER_S, format_bytes, format_usd
@@ -59,6 +60,7 @@ class SolveResult:
     iterations: int                   # CP-SAT solves
     space: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+    engine: str = "cp-sat"            # what proved the answer: cp-sat or enumeration (search.engine; enumeration.py)
 
     def to_records(self) -> list[dict]:
         """One flat dict per ranked design (the JSON report's design rows without their nested parts), SI units
@@ -322,7 +324,7 @@ def _rank_key(rd: RankedDesign):
 
 def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,
           workers: Optional[int] = None, time_limit_s: Optional[float] = None, seed: Optional[int] = None,
-          start: str = "quick", warm: tuple[Design, ...] = ()) -> SolveResult:
+          start: str = "quick", warm: tuple[Design, ...] = (), engine: Optional[str] = None) -> SolveResult:
     """Rank the top K designs of ``problem`` by memory bandwidth per dollar, exactly (see ``solve_one``).
 
     ``problem``: a ``Problem``, or a problem file's path or a bundled problem's name.  Keywords left
@@ -343,10 +345,12 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
         raise UsageError(f"time_limit_s: expected a number of seconds > 0, found {time_limit_s!r}")
     if distinct is not None and distinct not in DISTINCT:
         raise UsageError(f"distinct: expected one of {', '.join(DISTINCT)}, found {distinct!r}")
+    if engine is not None and engine not in ENGINES:
+        raise UsageError(f"engine: expected one of {', '.join(ENGINES)}, found {engine!r}")
     started = time.monotonic()
     limit = time_limit_s or problem.search.time_limit_s
     kw = dict(top_k=top_k, distinct=distinct, workers=workers, seed=seed, start=start, warm=warm,
-              deadline=started + limit)
+              deadline=started + limit, engine=engine)
     ks = problem.workload.kv_swap
     if ks is None or ks.mode != "best":
         return solve_one(problem, time_limit_s=limit, **kw)
@@ -355,9 +359,11 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
         try:
             results.append(solve_one(swap_variant(problem, mode), time_limit_s=limit, **kw))
         except InfeasibleError as exc:
-            why.append(f"{mode}: {exc}")
+            why.append((f"{mode}: {exc}", getattr(exc, "engine", "cp-sat")))
     if not results:
-        raise InfeasibleError("; ".join(why))
+        exc = InfeasibleError("; ".join(text for text, _ in why))
+        exc.engine = " + ".join(dict.fromkeys(e for _, e in why))   # the engines that proved it
+        raise exc
     first = results[0]
     distinct = first.settings["distinct"]
     top_k = first.settings["top_k"]
@@ -371,19 +377,20 @@ def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = Non
         problem=problem, requirements=first.requirements, designs=designs,
         bound_bytes_per_s_per_usd=max(bounds) if None not in bounds else None,
         wall_time_s=time.monotonic() - started, iterations=sum(r.iterations for r in results),
-        space=first.space, settings=first.settings)
+        space=first.space, settings=first.settings, engine=" + ".join(dict.fromkeys(r.engine for r in results)))
 
 
 def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,
               time_limit_s: Optional[float] = None, workers: Optional[int] = None,
               seed: Optional[int] = None, start: str = "quick", warm: tuple[Design, ...] = (),
-              deadline: Optional[float] = None) -> SolveResult:
+              deadline: Optional[float] = None, engine: Optional[str] = None) -> SolveResult:
     """Rank the top K designs of ``problem`` by memory bandwidth per dollar, exactly.
 
     ``start``: ``quick`` starts every rank's Dinkelbach iterations from exact lower bounds (the oracle's
     best designs at each configuration's smallest sufficient node count); ``zero`` starts from 0, the
     textbook method (a cold start, for benchmarks).  ``warm``: designs of a neighbouring problem (a sweep's
     previous point); those still feasible here are further lower bounds.  Neither changes the answer.
+    ``engine``: ``cp-sat``, ``enumeration`` or ``auto`` (default: ``search.engine``; ``enumeration.py``).
     ``deadline``: a ``time.monotonic()`` instant the whole call must end by (default: start + the limit).
     """
     started = time.monotonic()
@@ -397,6 +404,11 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
     if not space.mems:
         raise InfeasibleError("infeasible: no (node, memory, units) combination to search: the catalog's node "
                               "and memory entries, their unit ranges and search.include leave none")
+    settings = {"top_k": top_k, "distinct": distinct, "workers": workers, "seed": seed, "time_limit_s": limit,
+                "engine_setting": engine or search.engine}
+    if choose_engine(space, settings["engine_setting"]) == "enumeration":
+        return _solve_enumerated(space, top_k, distinct, started,
+                                 started + limit if deadline is None else deadline, settings, warm)
     run = _Solver(workers, seed, limit, deadline)
     if any(n.domain_nodes for n in space.nets):
         run.extra = TWO_LEVEL_CP_SAT_PARAMETERS
@@ -421,7 +433,9 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         best, proven, ub, design = _best_ratio(dm, run, lam)
         if best is None and not run.hit_limit:
             if not ranked:
-                raise InfeasibleError(explain_infeasible(space, run))
+                exc = InfeasibleError(explain_infeasible(space, run))
+                exc.engine = "cp-sat"
+                raise exc
             break  # every remaining design is forbidden or infeasible
         if not ranked and ub is not None:
             bound = ub * dm.bw_unit / dm.cost_unit
@@ -471,10 +485,55 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         status="OPTIMAL" if all_proven and not run.hit_limit else "FEASIBLE",
         problem=problem, requirements=space.req, designs=tuple(ranked), bound_bytes_per_s_per_usd=bound,
         wall_time_s=time.monotonic() - started, iterations=run.solves,
-        space={"memory_configs": len(space.mems), "network_configs": len(space.nets),
-               "tensor_parallel_degrees": list(space.tps), "max_nodes": space.max_nodes},
-        settings={"top_k": top_k, "distinct": distinct, "workers": workers, "seed": seed, "time_limit_s": limit},
+        space=_space_summary(space),
+        settings=settings,
     )
+
+
+def _space_summary(space: Space) -> dict:
+    return {"memory_configs": len(space.mems), "network_configs": len(space.nets),
+            "tensor_parallel_degrees": list(space.tps), "max_nodes": space.max_nodes, "cells": space_cells(space)}
+
+
+def _solve_enumerated(space: Space, top_k: int, distinct: str, started: float, deadline: float,
+                      settings: dict, warm: tuple[Design, ...] = ()) -> SolveResult:
+    """The top K of ``space`` by exhaustive enumeration (``oracle.enumerate_ranked``): OPTIMAL, proved by
+    exhaustion, with the same ranks, bound and checks as the CP-SAT path; FEASIBLE with every rank unproven
+    when the time limit stopped it before every cell was evaluated.  ``warm``: as for ``solve_one``."""
+    problem = space.problem
+    # a warm start's designs still feasible here raise the enumeration's floor from the start
+    found, complete = enumerate_ranked(space, top_k, distinct, deadline=deadline,
+                                       known=_carry_over(space, warm) if warm else ())
+    if not complete and len(found) < top_k:   # cut short: the quick lower bounds fill the ranks, as for CP-SAT
+        quick = enumerate_top(space, len(space.mems) * len(space.nets), distinct, quick=True)
+        best: dict = {}
+        for c in sorted(quick + found, key=lambda c: c.sort_key()):
+            best.setdefault(c.design.distinct_key(distinct), c)
+        found = list(best.values())[:top_k]
+    if not found and complete:
+        exc = InfeasibleError(explain_infeasible(space, _Solver(settings["workers"], settings["seed"],
+                                                                 settings["time_limit_s"])))
+        exc.engine = "enumeration"
+        raise exc
+    if not found:
+        raise SolverError(f"time limit of {settings['time_limit_s']:g} s reached before any design was found; "
+                          "raise search.time_limit_s")
+    ranked = []
+    for c in found:
+        chk = tuple(physics.checks(c.design, space.req, problem))
+        broken = [x.name for x in chk if not x.ok]
+        if broken:  # the exact re-check of every winner, as on the CP-SAT path
+            raise SolverError(f"enumeration returned a design that breaks {', '.join(broken)} on exact re-check: "
+                              f"{c.design.mem.label}, {c.design.net.label}, {c.design.nodes} nodes; please report this")
+        ranked.append(RankedDesign(len(ranked) + 1, c.design, physics.evaluate(c.design, space.req, problem), chk,
+                                   physics.binding(list(chk)), complete))
+    return SolveResult(
+        status="OPTIMAL" if complete else "FEASIBLE", problem=problem, requirements=space.req,
+        designs=tuple(ranked),
+        # exhaustion proves the best ratio: the bound is attained by rank 1 (unknown when cut short)
+        bound_bytes_per_s_per_usd=ranked[0].metrics.bandwidth_per_dollar if complete else None,
+        wall_time_s=time.monotonic() - started, iterations=0, space=_space_summary(space), settings=settings,
+        engine="enumeration")
 
 
 def explain_infeasible(space: Space, run: _Solver) -> str:

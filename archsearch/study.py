@@ -230,11 +230,11 @@ def solve_chunk(ctx: StudyContext, chunk: Sequence[tuple[int, tuple[float, ...]]
         try:
             result = solve(problem, top_k=ctx.top_k, distinct=ctx.distinct, warm=previous)
         except InfeasibleError as exc:
-            out.append([{**at, "rank": None, "status": "INFEASIBLE", "engine": "cp-sat", "point_rows": 1,
-                         "why": str(exc)}])
+            out.append([{**at, "rank": None, "status": "INFEASIBLE", "engine": getattr(exc, "engine", "cp-sat"),
+                         "point_rows": 1, "why": str(exc)}])
             continue
         previous = tuple(rd.design for rd in result.designs)
-        out.append(result_rows(at, result, "cp-sat"))
+        out.append(result_rows(at, result, result.engine))
     return out
 
 

@@ -56,7 +56,7 @@ IMAGE = re.compile(r"^<!-- archsearch image: (?P<args>.*?) -->\s*$")
 IMAGE_LINK = re.compile(r"^!\[[^\]]*\]\((?P<path>[^)\s]+)\)\s*$")
 FENCE = re.compile(r"^```")
 # what changes from run to run and is not compared: the solver's wall time
-VOLATILE = [re.compile(r"(?<=CP-SAT solves, )\d+(?:\.\d+)? s")]
+VOLATILE = [re.compile(r"(?<=CP-SAT solves, )\d+(?:\.\d+)? s"), re.compile(r"(?<=cells\), )\d+(?:\.\d+)? s")]
 
 
 class MarkerError(Exception):
@@ -162,7 +162,7 @@ def _closing_fence(lines: list[str], opening: int, path: Path) -> int:
     raise MarkerError(f"{path.relative_to(ROOT)}:{opening + 1}: a fenced block that never closes")
 
 
-OUTPUT_SIGNS = ("CP-SAT solves", "archsearch: error:", "sweep of ", "crossovers (")
+OUTPUT_SIGNS = ("CP-SAT solves", "every design enumerated (", "archsearch: error:", "sweep of ", "crossovers (")
 
 
 def unmarked_outputs(path: Path, text: str) -> list[str]:

@@ -240,8 +240,9 @@ def candidate_ratio(space, c) -> Fraction:
 
 
 def cpsat_matches_oracle(problem):
-    """Solve ``problem`` and assert CP-SAT's top K equals the exhaustive oracle's, design for design and ratio
-    for ratio; the result, or None when both find the problem infeasible."""
+    """Solve ``problem`` with CP-SAT and assert its top K equals the exhaustive oracle's, design for design and
+    ratio for ratio, and that the enumeration engine's whole result is CP-SAT's (``engines_agree``); CP-SAT's
+    result, or None when both find the problem infeasible."""
     from fractions import Fraction
 
     import pytest
@@ -252,12 +253,23 @@ def cpsat_matches_oracle(problem):
     space = build_space(problem)
     expected = enumerate_top(space, problem.search.top_k, problem.search.distinct)
     if not expected:
-        with pytest.raises(InfeasibleError):
-            solve(problem)
+        for engine in ("cp-sat", "enumeration"):
+            with pytest.raises(InfeasibleError):
+                solve(problem, engine=engine)
         return None
-    result = solve(problem)
-    assert result.status == "OPTIMAL"
+    result = solve(problem, engine="cp-sat")
+    assert result.status == "OPTIMAL" and result.engine == "cp-sat"
     got = [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs]
     want = [(c.design.key(), candidate_ratio(space, c)) for c in expected]
     assert got == want
+    engines_agree(result, solve(problem, engine="enumeration"))
     return result
+
+
+def engines_agree(cp, en) -> None:
+    """The CP-SAT result ``cp`` and the enumeration result ``en`` of one problem are the same answer: status,
+    bound, and every rank's design, figures, checks, binding constraint and proof."""
+    assert (cp.engine, en.engine) == ("cp-sat", "enumeration") and en.iterations == 0
+    assert (en.status, en.bound_bytes_per_s_per_usd) == (cp.status, cp.bound_bytes_per_s_per_usd)
+    assert [(rd.rank, rd.design.key(), rd.metrics, rd.checks, rd.binding, rd.proven) for rd in en.designs] == \
+        [(rd.rank, rd.design.key(), rd.metrics, rd.checks, rd.binding, rd.proven) for rd in cp.designs]

@@ -49,7 +49,8 @@ def check_document(doc: dict[str, Any], top: int) -> None:
     ratios = [d["bandwidth_per_dollar"] for d in doc["designs"]]
     assert ratios == sorted(ratios, reverse=True)
     assert isinstance(doc["solver"]["wall_time_s"], float) and doc["solver"]["wall_time_s"] >= 0
-    assert isinstance(doc["solver"]["iterations"], int) and doc["solver"]["iterations"] >= 1
+    # the small problem's space is small: auto enumerates it (no CP-SAT solve) and the JSON says so
+    assert doc["solver"]["engine"] == "enumeration" and doc["solver"]["iterations"] == 0
 
 
 @pytest.fixture
@@ -74,6 +75,17 @@ def test_solve_prints_a_table(small_problem: Path, small_problem_dict: dict, wid
     assert "capacity required" in out and "solver: OPTIMAL" in out
     for col in ("memory", "nodes", "TPxPP", "interconnect", "topology", "binding"):
         assert col in out
+
+
+def test_solve_engine_flag_chooses_what_proves_the_answer(small_problem: Path, capsys) -> None:
+    docs = {}
+    for engine in ("cp-sat", "enumeration", "auto"):
+        assert main(["solve", str(small_problem), "--json", "--engine", engine]) == 0
+        docs[engine] = json.loads(capsys.readouterr().out)
+    assert {e: (d["solver"]["engine"], d["solver"]["engine_setting"]) for e, d in docs.items()} == {
+        "cp-sat": ("cp-sat", "cp-sat"), "enumeration": ("enumeration", "enumeration"), "auto": ("enumeration", "auto")}
+    assert docs["cp-sat"]["solver"]["iterations"] >= 1 and docs["enumeration"]["solver"]["iterations"] == 0
+    assert docs["cp-sat"]["designs"] == docs["enumeration"]["designs"] == docs["auto"]["designs"]
 
 
 def test_solve_json(small_problem: Path, small_problem_dict: dict, tmp_path: Path,
@@ -249,8 +261,10 @@ def test_out_into_a_missing_directory(small_problem: Path, tmp_path: Path,
 
 # -- the real entry point ---------------------------------------------------------------------------
 def test_python_m_archsearch_default_problem(tmp_path: Path) -> None:
+    import os
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}   # this tree's archsearch, wherever the tests run from
     run = subprocess.run([sys.executable, "-m", "archsearch", "solve", "--top", "1", "--json"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""
     doc = json.loads(run.stdout)

@@ -31,7 +31,7 @@ def test_every_archsearch_module_imports_without_pandas() -> None:
 
 
 def test_cp_model_pandas_api_imports_the_real_pandas_on_use() -> None:
-    code = ("import sys, archsearch\nfrom ortools.sat.python import cp_model\n"
+    code = ("import sys, archsearch\ncp_model = archsearch.lazy_pandas.import_cp_model()\n"
             "before = 'pandas' in sys.modules\n"
             "import pandas as pd\nm = cp_model.CpModel()\n"
             "xs = m.new_int_var_series('x', pd.Index(range(3)), 0, 5)\n"

@@ -40,3 +40,34 @@ def test_each_figure_is_computed_once_per_space(monkeypatch) -> None:
     first = space.physics_cache.comm_speed_mask(n, t)
     assert space.physics_cache.comm_speed_mask(n, t) is first and len(calls) == 1
     assert (PhysicsCache(space).comm_speed_mask(n, t) == first).all() and len(calls) == 2  # a new cache: afresh
+
+
+def test_machine_classes_groups_and_comm_rule_equal_physics() -> None:
+    """The cached machine classes give physics.machine_groups' classes (same order, same first node count), the
+    architecture of each node count is NetworkConfig.arch, and the comm-time rule is physics.comm_rule_matrix_at,
+    on one- and two-level networks."""
+    for name, two_level in (("llama-3.1-405b-long-context", False), ("llama-3.1-405b-long-context", True)):
+        p = load_problem(name)
+        if two_level:
+            import dataclasses
+            p = dataclasses.replace(p, search=dataclasses.replace(p.search, two_level=True))
+        space = build_space(p)
+        cache, req = space.physics_cache, space.req
+        assert not two_level or any(n.domain_nodes for n in space.nets)
+        for n in space.nets:
+            _, arch, archs = cache.machine_classes(n)
+            top = min(n.n_max, space.max_nodes)
+            assert [archs[arch[v]] for v in range(max(1, n.n_min), top + 1)] == \
+                [n.arch(v) for v in range(max(1, n.n_min), top + 1)]
+            for t in space.tps:
+                pp = cache.pp_range(n, t)
+                if pp is None:
+                    continue
+                want = list(physics.machine_groups(n, t, pp))
+                got = cache.machine_groups(n, t)
+                assert [g[0] for g in got] == [w[0] for w in want]
+                assert all((g[1] == w[1]).all() for g, w in zip(got, want))
+                if n.tier is not None:
+                    ratio = Fraction(1, 2)
+                    assert (cache.comm_rule_matrix(n, t, ratio) == physics.comm_rule_matrix_at(
+                        n, t, req, p, cache.bandwidth_levels, ratio, pp)).all()

@@ -64,6 +64,10 @@ def test_only_the_solver_wall_time_is_not_compared():
     assert rd.masked(a) == rd.masked(a.replace("0.27 s", "1.46 s"))
     assert rd.masked(a) != rd.masked(a.replace("10 CP-SAT", "11 CP-SAT"))
     assert rd.masked("TTFT 0.27 s") == "TTFT 0.27 s"
+    e = "solver: OPTIMAL, every design enumerated (3,692,924 cells), 0.20 s; designs distinct"
+    assert rd.masked(e) == rd.masked(e.replace("0.20 s", "0.10 s"))
+    assert rd.masked(e) != rd.masked(e.replace("3,692,924", "3,692,925"))
+    assert rd.unmarked_outputs(PAGE, f"```\n{e}\n```\n") == ["docs/page.md:2: output that no marker refreshes"]
 
 
 def test_box_tables_flatten_to_aligned_text_with_wrapped_cells_folded():

@@ -151,11 +151,13 @@ def test_the_chosen_cp_sat_parameters_give_the_same_top_k_on_every_bundled_probl
         monkeypatch.setattr(solve_mod, "CP_SAT_PARAMETERS", chosen)
 
 
-def test_a_time_limit_bounds_the_whole_call_and_marks_what_it_cut_short():
-    # the limit runs out before the model is built: the known feasible designs stand, none proven
+@pytest.mark.parametrize("engine", ["cp-sat", "enumeration"])
+def test_a_time_limit_bounds_the_whole_call_and_marks_what_it_cut_short(engine):
+    # the limit runs out before the model is built (before the first cells are enumerated): the known
+    # feasible designs (the quick lower bounds) stand, none proven
     from archsearch import load_problem
-    r = solve(load_problem("llama-3-8b-edge"), top_k=4, time_limit_s=1e-6)
-    assert r.status == "FEASIBLE"
+    r = solve(load_problem("llama-3-8b-edge"), top_k=4, time_limit_s=1e-6, engine=engine)
+    assert r.status == "FEASIBLE" and r.engine == engine
     assert len(r.designs) == 4 and not any(d.proven for d in r.designs)
     assert all(not any(not c.ok for c in d.checks) for d in r.designs)   # each one feasible, checked exactly
     assert len({d.design.architecture() for d in r.designs}) == 4

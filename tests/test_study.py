@@ -95,14 +95,15 @@ def test_rows_equal_solving_each_point(study_file, tmp_path: Path, small_problem
                                                                    concurrency=conc))
         rows = [r for r in run.rows if r["point"] == i]
         try:
-            designs = solve(p, top_k=2).designs
-        except InfeasibleError:
-            assert [r["status"] for r in rows] == ["INFEASIBLE"]
+            result = solve(p, top_k=2)
+            designs = result.designs
+        except InfeasibleError as exc:
+            assert [(r["status"], r["engine"]) for r in rows] == [("INFEASIBLE", exc.engine)]
             continue
         assert [(r["memory"], r["nodes"], r["tensor_parallel"], r["cost_usd"]) for r in rows] == \
                [(d.design.mem.memory.name, d.design.nodes, d.design.tensor_parallel, d.metrics.cost_usd)
                 for d in designs]
-        assert all(r["engine"] == "cp-sat" and r["point_rows"] == len(designs) for r in rows)
+        assert all(r["engine"] == result.engine == "enumeration" and r["point_rows"] == len(designs) for r in rows)
     assert (tmp_path / "s.json").exists()
 
 

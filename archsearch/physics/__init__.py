@@ -52,7 +52,7 @@ from .decode import (  # noqa: F401
 )
 from .network import (  # noqa: F401
     CommCoefficients, collective_latency_s, comm_coefficients, decode_comm, base_comm, comm_speed_ok, comm_speed_mask,
-    comm_rule_matrix, machine_groups, machine_mask, comm_speed_mask_at, comm_rule_matrix_at,
+    comm_rule_matrix, comm_rule_terms, machine_groups, machine_mask, comm_speed_mask_at, comm_rule_matrix_at,
 )
 from .prefill import (  # noqa: F401
     ttft_compute_s, ttft_memory_s, ttft_pair_ok, prompt_comm_mask, ttft_comm_mask,

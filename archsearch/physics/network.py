@@ -219,7 +219,21 @@ def comm_speed_mask(req: Requirements, cc: "CommCoefficients", pp):
     return np.asarray(comm_speed_ok(req, cc.pp_comm_ps(pp, m), pp), dtype=bool)
 
 
-def comm_rule_matrix(cc: "CommCoefficients", req: Requirements, node_bws: list[int], tau: int, ratio: Fraction, pp):
+def comm_rule_terms(req: Requirements, node_bws: list[int], tau: int, ratio: Fraction) -> tuple:
+    """The right-hand side's coefficients of ``comm_rule_matrix`` (cw, ck, X table per row, the table's largest
+    entry, and a dict for the table as arrays), which do not depend on the network: each
+    floor(ratio x PS x bytes / (tau x b)), in integers."""
+    num, den = ratio.numerator * PS_PER_S, ratio.denominator * tau
+    cw = [(num * req.step_weight_bytes) // (den * b) for b in node_bws]
+    kv = kv_read_for_tp(req, tau)
+    ck = [(num * kv) // (den * b) for b in node_bws]
+    xt = ([[0] + [(num * x) // (den * b) for x in req.moe_extra_bytes] for b in node_bws] if req.moe_extra_bytes
+          else [[0] for _ in node_bws])
+    return cw, ck, xt, max(max(r) for r in xt), {}
+
+
+def comm_rule_matrix(cc: "CommCoefficients", req: Requirements, node_bws: list[int], tau: int, ratio: Fraction, pp,
+                     terms: "tuple | None" = None):
     """The communication-time rule  PP t_comm <= ratio PP t_mem  for several per-node bandwidths, exact.
 
     ratio x PP x t_mem = ratio x step bytes / (tau x b_node) picoseconds, taken term by term, each
@@ -231,24 +245,19 @@ def comm_rule_matrix(cc: "CommCoefficients", req: Requirements, node_bws: list[i
     import numpy as np
     from ..scaling import INT_LIMIT
     m = micro_batch_m(pp, req.concurrency)
-    num = ratio.numerator * PS_PER_S
-
-    def fl(x: int, b: int) -> int:  # floor(ratio x PS x x / (tau x b)), in integers
-        return (num * x) // (ratio.denominator * tau * b)
-
-    cw = [fl(req.step_weight_bytes, b) for b in node_bws]
-    kv = kv_read_for_tp(req, tau)
-    ck = [fl(kv, b) for b in node_bws]
-    xt = ([[0] + [fl(x, b) for x in req.moe_extra_bytes] for b in node_bws] if req.moe_extra_bytes
-          else [[0] for _ in node_bws])
+    # ``terms``: precomputed (the same node_bws, tau and ratio); its last item keeps the X table as arrays
+    cw, ck, xt, xt_max, tables = terms if terms is not None else comm_rule_terms(req, node_bws, tau, ratio)
     top = max(cc.pp_comm_ps(int(pp.max()), int(m.max())),
-              max(cw) * int(pp.max()) + max(ck) * int(m.max()) + max(max(r) for r in xt))
+              max(cw) * int(pp.max()) + max(ck) * int(m.max()) + xt_max)
     kind = np.int64 if top < INT_LIMIT else object
-    cw_c = np.array(cw, dtype=kind)[:, None]
-    ck_c = np.array(ck, dtype=kind)[:, None]
+    if ("cw", kind) not in tables:
+        tables["cw", kind], tables["ck", kind] = np.array(cw, dtype=kind)[:, None], np.array(ck, dtype=kind)[:, None]
+    cw_c, ck_c = tables["cw", kind], tables["ck", kind]
     pp_k, m_k = pp.astype(kind), m.astype(kind)
     rhs = cw_c * pp_k + ck_c * m_k
     if req.moe_extra_bytes:
-        table = np.array(xt, dtype=kind)
+        table = tables.get(kind)
+        if table is None:
+            table = tables[kind] = np.array(xt, dtype=kind)
         rhs = rhs + table[np.arange(len(node_bws))[:, None], np.minimum(pp, req.concurrency).astype(np.int64)]
     return np.asarray(cc.pp_comm_ps(pp_k, m_k) <= rhs, dtype=bool)
