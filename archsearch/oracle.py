@@ -215,13 +215,15 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
 
 
 def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
-                  quick: bool = False) -> list[Candidate]:
-    """The top-K feasible designs in the solver's exact order (ratio, then cost, PP, catalog order)."""
-    return enumerate_ranked(space, top_k, distinct, quick)[0]
+                  quick: bool = False, floor: bool = True) -> list[Candidate]:
+    """The top-K feasible designs in the solver's exact order (ratio, then cost, PP, catalog order).
+    ``floor=False``: every cell of every chunk, no configuration left out (the tests' plain oracle)."""
+    return enumerate_ranked(space, top_k, distinct, quick, use_floor=floor)[0]
 
 
 def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", quick: bool = False,
-                     deadline: Optional[float] = None, known: Sequence[Candidate] = ()) -> tuple[list[Candidate], bool]:
+                     deadline: Optional[float] = None, known: Sequence[Candidate] = (),
+                     use_floor: bool = True) -> tuple[list[Candidate], bool]:
     """``enumerate_top``, and whether every cell was evaluated (False: ``deadline``, a ``time.monotonic()``
     instant, came first and the designs are the best of the cells seen).
 
@@ -235,7 +237,8 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
     whose nodes alone (bandwidth over node cost, network and backing free) fall below it cannot rank, so
     the later chunks leave it out (``_chunks``' ``live``), as CP-SAT's ``solve._prune_below`` does.
     ``known``: feasible designs of this space (a sweep's previous point, re-checked): the floor starts at
-    their K-th best distinct key.  Neither changes the answer.
+    their K-th best distinct key.  Neither changes the answer.  ``use_floor=False`` turns the floor off: every
+    configuration is evaluated in every chunk (the plain enumeration the tests check both engines against).
     """
     import time
     n_of_k = None
@@ -249,7 +252,7 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
     arch_ids: dict = {}   # (tier, machine) as "distinct" sees it -> id
     kept = []             # per chunk: (network, TP, backing, ratio, row, node count, bandwidth units, cost, key)
     complete = True
-    live = None if quick else [np.arange(len(mems)), None, None]   # rows worth evaluating, rows used, floor
+    live = None if quick or not use_floor else [np.arange(len(mems)), None, None]   # rows worth evaluating, rows used, floor
     node_ratio = (np.array(space.bw_column.ints, dtype=float) / np.array([space.cost_units(m.cost_usd) for m in mems], dtype=float))
     best_of_key: dict = {}          # the best ratio seen of each distinct key (floats)
     top_seen = np.empty(0)          # "design": the K best ratios seen

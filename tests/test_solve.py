@@ -222,6 +222,17 @@ def test_scaling_every_price_by_k_scales_bandwidth_per_dollar_by_exactly_1_over_
     assert _ranking(after) == want          # the same designs in the same order, each figure exact
 
 
+@pytest.mark.parametrize("k", [Fraction("0.37"), Fraction(1, 7)])
+def test_scaling_every_price_by_k_is_exact_on_the_cp_sat_path_too(k, default, default_result):
+    """The default problem is proved by enumeration under search.engine auto; CP-SAT's Dinkelbach with exact
+    costs must give the same ranking, and the same exact 1/k when every price is scaled."""
+    before = solve(default, engine="cp-sat")
+    after = solve(scale_prices(default, k), engine="cp-sat")
+    assert before.engine == after.engine == "cp-sat"
+    assert _ranking(before) == _ranking(default_result)
+    assert _ranking(after) == [(key, bpd / k, cost * k) for key, bpd, cost in _ranking(before)]
+
+
 def test_scaling_prices_with_a_kv_backing_tier_is_exact_too():
     """KV swapping prices its backing tier (here 8 NVMe SSDs at $920 market / 3 each) from the memory curves."""
     p = load_problem("llama-3.1-70b-kv-swap")
@@ -267,7 +278,7 @@ def test_a_lam_beyond_cp_sat_steps_to_the_best_fraction_below_it_and_stays_exact
     real = solve_module.floor_fraction
     monkeypatch.setattr(solve_module, "floor_fraction", lambda x, d: used.append(x) or real(x, d))
     p = _fine_port_price(default, 300007)
-    result = solve_module.solve_one(p, start="zero")
+    result = solve_module.solve_one(p, start="zero", engine="cp-sat")
     space = build_space(p)
     assert result.status == "OPTIMAL" and used
     assert [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs] == \
@@ -275,9 +286,13 @@ def test_a_lam_beyond_cp_sat_steps_to_the_best_fraction_below_it_and_stays_exact
 
 
 def test_a_best_ratio_beyond_cp_sat_gives_the_one_line_overflow_error(default):
-    """Certifying the best ratio needs lam equal to it: when that cannot fit, the solve stops with the error."""
+    """Certifying the best ratio needs lam equal to it: when that cannot fit, CP-SAT stops with the error (the
+    enumeration, which compares exact fractions, proves the same problem)."""
+    p = _fine_port_price(default, 700001)
+    enumerated = solve(p)
+    assert (enumerated.engine, enumerated.status) == ("enumeration", "OPTIMAL")
     with pytest.raises(SolverError) as exc:
-        solve(_fine_port_price(default, 700001))
+        solve(p, engine="cp-sat")
     assert str(exc.value) == (
         "Dinkelbach objective reaches 4.842e+18, beyond CP-SAT's integer range (2^62 = 4.612e+18); costs are "
         f"counted exactly in units of ${Fraction(1, 375 * 700001)} (the largest amount dividing every price): give "
