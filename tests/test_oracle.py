@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import pytest
 
 from archsearch import InfeasibleError, load_problem, solve
@@ -30,14 +28,7 @@ def test_cpsat_matches_oracle_with_fractional_prices(tmp_path, seed):
     """Prices with cents, all scaled by a factor such as 0.37 (market ones then / market_over_build): costs
     are exact fractions in CP-SAT and in the oracle alike."""
     problem = load_problem(write_random(tmp_path, seed, serving=seed % 2 == 1, fractional=True), tmp_path / "catalog")
-    want = _oracle_merged(problem)
-    if not want:
-        with pytest.raises(InfeasibleError):
-            solve(problem)
-        return
-    result = solve(problem)
-    assert result.status == "OPTIMAL"
-    assert [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs] == want
+    engines_match_plain_oracle(problem)
 
 
 def test_fractional_prices_are_fractional(tmp_path):
@@ -133,15 +124,30 @@ def test_compute_bound_problems_match_oracle(tmp_path):
     assert best.binding == "speed (compute)"
 
 
+def engines_match_plain_oracle(problem) -> None:
+    """Both engines (CP-SAT and the enumeration, each with its pruning) rank exactly the plain oracle's top K
+    (every cell enumerated, ``floor=False``), or both find the problem infeasible."""
+    want = _oracle_merged(problem)
+    for engine in ("cp-sat", "enumeration"):
+        if not want:
+            with pytest.raises(InfeasibleError):
+                solve(problem, engine=engine)
+            continue
+        result = solve(problem, engine=engine)
+        assert result.status == "OPTIMAL", engine
+        assert [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs] == want, engine
+
+
 def _oracle_merged(problem):
-    """The oracle's top K; under KV swapping mode best, the two modes merged as solve merges them."""
+    """The plain oracle's top K (no floor); under KV swapping mode best, the two modes merged as solve merges
+    them."""
     from archsearch.solve import swap_variant
     ks = problem.workload.kv_swap
     variants = [problem] if ks is None or ks.mode != "best" else [swap_variant(problem, m) for m in ("swap", "recompute")]
     cands = []
     for v in variants:
         space = build_space(v)
-        for c in enumerate_top(space, v.search.top_k, v.search.distinct):
+        for c in enumerate_top(space, v.search.top_k, v.search.distinct, floor=False):
             cands.append((candidate_ratio(space, c), c))
     cands.sort(key=lambda x: (-x[0],) + x[1].sort_key()[1:])
     seen, out = set(), []
@@ -157,14 +163,7 @@ def _oracle_merged(problem):
 def test_cpsat_matches_oracle_with_serving_options(tmp_path, seed):
     """Random spaces with MoE, expert parallel, prefill and TTFT, KV sparsity, speculation and KV swapping."""
     problem = load_problem(write_random(tmp_path, seed, serving=True), tmp_path / "catalog")
-    want = _oracle_merged(problem)
-    if not want:
-        with pytest.raises(InfeasibleError):
-            solve(problem)
-        return
-    result = solve(problem)
-    assert result.status == "OPTIMAL"
-    assert [(rd.design.key(), rd.metrics.bandwidth_per_dollar) for rd in result.designs] == want
+    engines_match_plain_oracle(problem)
 
 
 def test_serving_spaces_exercise_every_option(tmp_path):
