@@ -22,9 +22,9 @@ from .problem import ENGINES
 from .evaluate import as_result, evaluate_design
 from .disaggregate import disaggregate
 from .reference import compare, design_spec
-from .report import (catalog_rows, catalog_table, compare_json, compare_renderable, design_row, disaggregate_json,
-                     disaggregate_renderable, evaluation_json, evaluation_renderable, pareto_table,
-                     solve_renderable, to_json)
+from .catalog_report import catalog_rows, catalog_table
+from .report import (compare_json, compare_renderable, design_row, disaggregate_json, disaggregate_renderable,
+                     evaluation_json, evaluation_renderable, pareto_table, solve_renderable, to_json)
 from .solve import solve
 from . import sweep as sweep_mod
 from . import sweep_report as sweep_table

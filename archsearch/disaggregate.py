@@ -42,7 +42,8 @@ from .lazy_pandas import cp_model   # OR-Tools loads at first use (lazy_pandas)
 from . import physics
 from .catalog import Interconnect
 from .errors import InfeasibleError, SolverError, UsageError
-from .model import DesignModel, build_space
+from .model import DesignModel
+from .space import build_space
 from .scaling import check_linear
 from .solve import RankedDesign, SolveResult, _Solver, _design_at, lex_cheapest, solve
 from .units import PS_PER_S, exact, gb_per_s_to_bytes_per_s, usd_per_million_tokens

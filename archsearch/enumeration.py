@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from .problem import ENGINES
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import Space
+    from .space import Space
 
 #: ``auto`` enumerates spaces of at most this many cells (the largest measured, docs/benchmarks.md) ...
 AUTO_MAX_CELLS = 500_000_000

@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import physics
-from .model import Space
+from .space import Space
 from .physics import Design
 from .scaling import INT_LIMIT, check_bound, check_linear, cost_hint, scale_column
 from .units import exact
@@ -125,7 +125,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
     bw_float, cost_float = bw_units.astype(float), cost.astype(float)
     least: dict = {}
     if live is not None:   # each configuration's fewest nodes (capacity, speed, I/O; model.node_bounds)
-        from .model import GROUPS
+        from .space import GROUPS
         fewest = np.array([cache.node_bounds(m, GROUPS)[0] for m in mems], dtype=np.int64)
 
     def least_per_node(n, rows) -> np.ndarray:
@@ -243,7 +243,7 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
     import time
     n_of_k = None
     if quick:
-        from .model import GROUPS
+        from .space import GROUPS
         n_of_k = np.array([max(1, space.physics_cache.node_bounds(m, GROUPS)[0]) for m in space.mems],
                           dtype=np.int64)
     mems, cache = space.mems, space.physics_cache

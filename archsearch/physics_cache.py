@@ -19,7 +19,7 @@ from . import physics
 from .physics import NetworkConfig
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import Space
+    from .space import Space
 
 
 class PhysicsCache:
@@ -121,7 +121,7 @@ class PhysicsCache:
     # -- per memory configuration -----------------------------------------------------------------
     def node_bounds(self, m, groups: tuple[str, ...]) -> tuple[int, int]:
         """``model.node_bounds`` of memory configuration m with these constraint groups."""
-        from .model import node_bounds
+        from .space import node_bounds
         return self._once(("node_bounds", m.index, groups), lambda: node_bounds(self.space, m, groups))
 
     @property

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from archsearch import load_problem, solve
 from archsearch.enumeration import AUTO_MAX_CHUNK_CELLS, choose_engine, largest_chunk, space_cells
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.problem import bundled_problems, default_problem_path, problem_from_dict, read_problem_dict
 from archsearch.sweep import parse_range, settle, sweep
 

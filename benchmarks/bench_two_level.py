@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archsearch import solve  # noqa: E402
 from archsearch.enumeration import choose_engine, space_cells as cells  # noqa: E402
-from archsearch.model import build_space  # noqa: E402
+from archsearch.space import build_space  # noqa: E402
 from archsearch.problem import problem_from_dict  # noqa: E402
 
 

@@ -248,7 +248,7 @@ def cpsat_matches_oracle(problem):
     import pytest
 
     from archsearch import InfeasibleError, solve
-    from archsearch.model import build_space
+    from archsearch.space import build_space
     from archsearch.oracle import enumerate_top
     space = build_space(problem)
     # the plain enumeration (no floor, no configuration left out): independent of both engines' pruning

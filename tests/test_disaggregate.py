@@ -15,7 +15,7 @@ from archsearch.errors import InfeasibleError
 from archsearch import physics
 from archsearch.disaggregate import (disaggregate, prefill_bandwidth_units, prefill_comm_mask, prefill_flops_needed,
                                      prefill_tokens)
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.oracle import _chunks
 from archsearch.problem import problem_from_dict
 from archsearch.units import usd_per_million_tokens

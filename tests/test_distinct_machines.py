@@ -8,7 +8,7 @@ import pytest
 
 from archsearch import load_problem, physics, solve
 from archsearch.catalog import load_catalog
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.problem import bundled_problems
 from archsearch import topology as topo
 

@@ -10,7 +10,7 @@ import pytest
 
 from archsearch import InfeasibleError, UsageError, load_problem, physics, solve
 from archsearch.enumeration import AUTO_MAX_CELLS, AUTO_MAX_CHUNK_CELLS, choose_engine, largest_chunk, space_cells
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.oracle import enumerate_ranked
 from archsearch.problem import bundled_problems
 from archsearch.report import solver_line, to_json

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from archsearch import load_problem, physics, solve
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.physics import CommCoefficients
 from archsearch.problem import problem_from_dict
 

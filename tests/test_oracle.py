@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archsearch import InfeasibleError, load_problem, solve
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.oracle import enumerate_top
 
 from random_problems import candidate_ratio, cpsat_matches_oracle, write_random

@@ -7,7 +7,7 @@ import pytest
 
 from archsearch import InfeasibleError, load_problem, physics
 from archsearch.cli import main
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.oracle import enumerate_top
 from archsearch.pareto import frontier
 from archsearch.problem import bundled_problems

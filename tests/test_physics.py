@@ -11,7 +11,7 @@ import pytest
 
 from archsearch import load_problem, physics
 from archsearch.catalog import Curve, DieYield
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.physics import Design
 
 

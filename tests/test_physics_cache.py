@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from archsearch import load_problem, physics
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.physics_cache import PhysicsCache
 from archsearch.problem import bundled_problems
 

@@ -8,7 +8,8 @@ from fractions import Fraction
 import pytest
 
 from archsearch import load_problem, solve
-from archsearch.model import GROUPS, DesignModel, build_space
+from archsearch.model import DesignModel
+from archsearch.space import GROUPS, build_space
 from archsearch.oracle import enumerate_top
 from archsearch.problem import bundled_problems, problem_from_dict
 from archsearch.prune import kth_distinct_ratio, live_pairs, pair_node_intervals

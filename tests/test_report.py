@@ -6,7 +6,8 @@ import pytest
 from rich.console import Console
 
 from archsearch import load_problem, solve
-from archsearch.report import WIDE, catalog_rows, design_row, designs_tables, to_json
+from archsearch.catalog_report import catalog_rows
+from archsearch.report import WIDE, design_row, designs_tables, to_json
 
 
 @pytest.fixture(scope="module")

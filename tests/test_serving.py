@@ -10,7 +10,7 @@ import pytest
 
 from archsearch import physics, solve
 from archsearch.errors import ProblemError
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.physics import Design
 from archsearch.problem import problem_from_dict
 

@@ -271,7 +271,7 @@ def test_a_lam_beyond_cp_sat_steps_to_the_best_fraction_below_it_and_stays_exact
     ranking still equals the oracle's."""
     import importlib
     from random_problems import candidate_ratio
-    from archsearch.model import build_space
+    from archsearch.space import build_space
     from archsearch.oracle import enumerate_top
     solve_module = importlib.import_module("archsearch.solve")
     used = []

@@ -13,7 +13,8 @@ from archsearch import load_problem, solve
 from archsearch.catalog import load_catalog
 from archsearch.evaluate import as_result, evaluate_design
 from archsearch.reference import compare, design_spec
-from archsearch.report import catalog_rows, catalog_table, compare_renderable, evaluation_renderable, solve_renderable
+from archsearch.catalog_report import catalog_rows, catalog_table
+from archsearch.report import compare_renderable, evaluation_renderable, solve_renderable
 from archsearch.tables import Column, fit_tables
 
 WIDTHS = (80, 120, 200)

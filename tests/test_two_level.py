@@ -7,7 +7,7 @@ import os
 import pytest
 
 from archsearch import load_problem
-from archsearch.model import build_space
+from archsearch.space import build_space
 from archsearch.oracle import enumerate_top
 
 from random_problems import cpsat_matches_oracle, write_random
