@@ -374,7 +374,8 @@ def _run(args: argparse.Namespace, note: Console, started: float) -> int:
         if args.json:
             _print_json({"passed": validation.passed(table), "cases": validation.records(table)})
         else:
-            _console(args).print(validate_table(table))
+            out = _console(args)
+            out.print(validate_table(table, out.width))
         return 0 if validation.passed(table) else 1
     if args.command == "catalog":
         cat = load_catalog(args.catalog)

@@ -110,7 +110,8 @@ ALLOWED = {
     "memory": "name, description, attach, capacity_gb, bandwidth_gb_per_s, power_w, max_units_per_node, cost_usd, "
               "cost_basis, source, estimate, bandwidth_efficiency",
     "nodes": "name, description, memory, min_units, max_units, compute_tflops, compute_tflops_fp8, power_w, cost_usd, "
-             "cost_basis, source, estimate, layer_overhead_ns, decode_compute_efficiency, prefill_compute_efficiency",
+             "cost_basis, source, estimate, layer_overhead_ns, decode_compute_efficiency, prefill_compute_efficiency, "
+             "fp8_layer_overhead_ns, decode_efficiency_half_tokens, prefill_efficiency_half_tokens",
     "interconnects": "name, description, link_bandwidth_gb_per_s, links_per_node, latency_ns, reach_nodes, rack_nodes, "
                      "energy_pj_per_bit, port_cost_usd, cable_cost_usd, optics_cost_usd, switch, topologies, node_types, "
                      "cost_basis, source, estimate, roles, domain_sizes, fabric_links_per_node, fabric_topologies, "

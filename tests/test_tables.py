@@ -119,3 +119,18 @@ def test_sweep_tables_keep_every_number_and_word_whole(width):
     specs = [("workload.context_length", [4096, 32768], False), ("workload.concurrency", [1, 16], False)]
     grid = S.sweep(None, [s[0] for s in specs], [(a, b) for a in specs[0][1] for b in specs[1][1]])
     assert_intact(render(grid_table(grid, specs, width), width), ["context_length", "hbm4"], width)
+
+
+@pytest.fixture(scope="module")
+def validation_rows():
+    from archsearch import validate
+    return validate.rows(validate.load_measurements())
+
+
+@pytest.mark.calibrated
+@pytest.mark.parametrize("width", WIDTHS)
+def test_validate_table_keeps_every_number_and_name_whole(validation_rows, width):
+    """``archsearch validate`` at 80 columns printed '4,36' for 4,365 and '1.' for 1.05 before it used fit_tables."""
+    from archsearch.validate_report import validate_cells, validate_table
+    out = render(validate_table(validation_rows, width), width)
+    assert_intact(out, [c for r in validation_rows for c in validate_cells(r)], width)
