@@ -127,7 +127,7 @@ ALLOWED = {
                    "max_tensor_parallel, expert_parallel, max_ttft_ms, balance, speed_model",
     "balance": "rule, tensor_parallel_ratio, pipeline_parallel_ratio, comm_time_ratio",
     "cost": "basis, market_over_build, amortisation_years",
-    "search": "top_k, distinct, time_limit_s, seed, workers, include, two_level",
+    "search": "top_k, distinct, time_limit_s, seed, workers, include, two_level, engine",
     "include": "memory, nodes, interconnects, topologies",
     "model": "name, description, layers, hidden_size, attention_heads, kv_heads, head_dim, parameters, "
              "active_parameters, kv_elements_per_token_per_layer, moe, source, estimate",
