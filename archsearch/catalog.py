@@ -336,7 +336,7 @@ def _interconnect(e: Entry) -> Interconnect:
     )
     for t in i.fabric_topologies or ():
         if t not in i.topologies:
-            raise e.message("fabric_topologies", f"'{t}' is not one of the tier's topologies")
+            raise e.message("fabric_topologies", f"{shown(t)} is not one of the tier's topologies")
     e.done()
     return i
 
@@ -353,7 +353,7 @@ def _levels(e: Entry) -> dict[str, Any]:
     roles = e.string_list("roles", default=())
     for r in roles:
         if r not in ROLES:
-            raise e.message("roles", f"unknown role '{r}' (known: {', '.join(ROLES)})")
+            raise e.message("roles", f"unknown role {shown(r)} (known: {', '.join(ROLES)})")
     sizes = e.pop("domain_sizes", None)
     if sizes is not None:
         if (not isinstance(sizes, list) or not sizes

@@ -16,9 +16,22 @@ from __future__ import annotations
 
 
 class ArchsearchError(Exception):
-    """Base of every error archsearch reports to a user."""
+    """Base of every error archsearch reports to a user.
+
+    The message is one line whatever it echoes: control characters (a newline inside a YAML string, a tab
+    on the command line) are written as escapes, here, so no raise site can break the one-line rule."""
 
     exit_code = 1
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(one_line(str(message)), *args)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every non-printable character escaped (a newline becomes a backslash and an n)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class InputError(ArchsearchError):

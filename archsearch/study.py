@@ -214,7 +214,7 @@ def _catalog_entry(catalog_dir: Optional[str]) -> Callable[[str, str], dict]:
         for item in (doc or {}).get(section, []) or []:
             if isinstance(item, dict) and item.get("name") == name:
                 return item
-        raise UsageError(f"catalog.{section}.{name}: no {section} entry named '{name}'")
+        raise UsageError(f"catalog.{section}.{name}: no {section} entry named {name!r}")
     return entry
 
 

@@ -20,7 +20,7 @@ from .errors import UsageError
 from .evaluate import DesignSpec, build_design
 from .problem import SPEED_MODELS, problem_from_dict
 from .reference import _spec, load_references
-from .yamlio import Entry, entries, read_yaml
+from .yamlio import Entry, entries, read_yaml, shown
 
 SETS = ("fit", "check", "out_of_scope")
 #: how an e2e case's prompts are prefilled: ``batch`` (a static batch: every prompt in one pass, as
@@ -84,7 +84,7 @@ def _case(e: Entry, refs: dict[str, DesignSpec]) -> Case:
     raw = e.pop("design")
     if isinstance(raw, str):
         if raw not in refs:
-            raise e.message("design", f"unknown reference design '{raw}' (known: {', '.join(sorted(refs)) or 'none'})")
+            raise e.message("design", f"unknown reference design {shown(raw)} (known: {', '.join(sorted(refs)) or 'none'})")
         spec = refs[raw]
     else:  # read as a reference design's mapping is, with the case's name in messages
         spec = _spec(Entry({"design": raw}, e.file, e.entry, e.error))

@@ -375,8 +375,13 @@ def test_overrides_must_be_a_mapping() -> None:
      "interconnects[nvlink4]: fabric_links_per_node: given, but 'fabric' is not in roles"),
     ("infiniband-ndr", lambda e: e.update(fabric_links_per_node=0),
      "interconnects[infiniband-ndr]: fabric_links_per_node: expected an integer in [1, 10,000], found 0"),
+    # found by the long fuzz profile: the echoed name carried its newline into the message
+    ("nvlink4", lambda e: e.update(roles=["a\nb"]),
+     "interconnects[nvlink4]: roles: unknown role 'a\\nb' (known: domain, fabric)"),
+    ("groq-c2c", lambda e: e.update(fabric_topologies=["a\nb"]),
+     "interconnects[groq-c2c]: fabric_topologies: 'a\\nb' is not one of the tier's topologies"),
 ], ids=["unknown-role", "domain-without-sizes", "size-one", "sizes-without-role", "fabric-as-domain",
-        "fabric-ports-without-role", "zero-fabric-ports"])
+        "fabric-ports-without-role", "zero-fabric-ports", "role-with-newline", "fabric-topology-with-newline"])
 def test_bad_two_level_fields(catalog_dir: Path, name: str, change, message: str) -> None:
     path = catalog_dir / "interconnects.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))

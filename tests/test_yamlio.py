@@ -421,3 +421,11 @@ def test_reading_a_field_allow_does_not_name_is_a_bug_not_an_input_error() -> No
     e = entry({"x": 1}).allow(("x",))
     with pytest.raises(RuntimeError, match="reads field 'y' that its allow\\(\\) list does not name"):
         e.number("y", default=0)
+
+
+def test_every_error_message_is_one_line_whatever_it_echoes():
+    """The error tree escapes control characters itself, so a raise site that forgets ``shown`` still gives one
+    line (the long fuzz profile found two such sites in the two-level catalog fields)."""
+    from archsearch.errors import CatalogError, SolverError, UsageError
+    for cls in (CatalogError, UsageError, SolverError):
+        assert str(cls("f.yaml: x: 'a\nb\tc\r' is bad ± →")) == "f.yaml: x: 'a\\nb\\tc\\r' is bad ± →"
