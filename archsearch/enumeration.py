@@ -26,10 +26,12 @@ from .problem import ENGINES
 if TYPE_CHECKING:  # pragma: no cover
     from .space import Space
 
-#: ``auto`` enumerates spaces of at most this many cells (the largest measured, docs/benchmarks.md) ...
-AUTO_MAX_CELLS = 500_000_000
+#: ``auto`` enumerates spaces of at most this many cells (about the largest measured: the two-level benchmark at
+#: 65,536 nodes, 1.76 x 10^9 cells, proved in 7.9 s against CP-SAT's model refused there; docs/benchmarks.md) ...
+AUTO_MAX_CELLS = 2_000_000_000
 #: ... whose largest chunk (memory configurations x PP values of one network and TP) has at most this many
-AUTO_MAX_CHUNK_CELLS = 4_000_000
+#: (9.6 x 10^6 cells peaked at 860 MB with the floor of oracle.enumerate_ranked; 2.4 GB before it)
+AUTO_MAX_CHUNK_CELLS = 10_000_000
 
 
 def space_cells(space: "Space") -> int:
