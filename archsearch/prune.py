@@ -74,8 +74,9 @@ def live_pairs(space, candidates: Iterable, top_k: int, distinct: str, groups: t
     return keep & cache.compatible
 
 
-#: above this many live pairs, per-pair node-count sets are not stated (their arrays would cost more than they save)
-MAX_PAIR_SETS = 2000
+#: above this many (pair, node count) cells per Dinkelbach step, per-pair node-count sets are not stated (their
+#: arrays would cost more than they save; they are implied, so leaving them out changes no answer)
+MAX_PAIR_CELLS = 4_000_000
 
 
 def pair_node_intervals(dm, lam) -> list[tuple[int, int, Optional[list[list[int]]]]]:
@@ -92,7 +93,8 @@ def pair_node_intervals(dm, lam) -> list[tuple[int, int, Optional[list[list[int]
     cache, space = dm.space.physics_cache, dm.space
     pairs = [(k, j) for j, n in enumerate(dm.nets) for k, m in enumerate(dm.mems)
              if dm.live[m.index, n.index]]
-    if len(pairs) > MAX_PAIR_SETS:
+    cells = sum(max(0, min(dm.nets[j].n_max, space.max_nodes) - max(1, dm.nets[j].n_min) + 1) for _, j in pairs)
+    if cells > MAX_PAIR_CELLS:
         return []
     lam_f = lam.numerator / lam.denominator
     out = []
