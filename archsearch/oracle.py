@@ -130,13 +130,10 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
 
     def least_per_node(n, rows) -> np.ndarray:
         """For each row, the least network cost per node at any node count it may use (a lower bound)."""
-        if n.index not in least:   # suffix minima of network cost / N over n's node range
-            top = min(n.n_max, nmax)
-            per = cache.network_cost_units(n)[1:top + 1] / np.arange(1, top + 1)
-            per[:max(0, n.n_min - 1)] = np.inf
-            least[n.index] = np.maximum(np.minimum.accumulate(per[::-1])[::-1] * (1 - REL_TIE), 0.0)
+        if n.index not in least:   # with the near-tie margin, never negative
+            least[n.index] = np.maximum(cache.least_network_cost_per_node(n) * (1 - REL_TIE), 0.0)
         table = least[n.index]
-        return table[np.clip(fewest[rows], 1, len(table)) - 1]
+        return table[np.clip(fewest[rows], 1, len(table) - 1)]
     for n in nets:
         for t in tps:
             full = cache.pp_range(n, t)

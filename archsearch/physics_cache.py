@@ -162,6 +162,21 @@ class PhysicsCache:
             [[physics.compatible(m, n) for n in s.nets] for m in s.mems], dtype=bool).reshape(len(s.mems),
                                                                                              len(s.nets)))
 
+    def least_network_cost_per_node(self, n: NetworkConfig) -> np.ndarray:
+        """Index v = 0..min(n_max, max_nodes): the least network cost per node, in cost units, at any node count
+        N >= v of network n's range (inf where none), the suffix minima of ``network_cost_units(n)[N] / N``.
+        A lower bound on what the network adds to each node's cost (``prune.live_pairs``, the enumeration's
+        floor)."""
+        def compute():
+            top = min(n.n_max, self.space.max_nodes)
+            per = np.full(top + 1, np.inf)
+            first = max(1, n.n_min)
+            if top >= first:
+                counts = np.arange(first, top + 1)
+                per[first:] = self.network_cost_units(n)[first:top + 1] / counts
+            return np.minimum.accumulate(per[::-1])[::-1]
+        return self._once(("least_net_per_node", n.index), compute)
+
     def network_cost_units(self, n: NetworkConfig) -> np.ndarray:
         """``physics.network_cost_units`` of network n at every node count 0..n.n_max (index = node count), in
         the space's integer cost units (``Space.cost_unit``)."""

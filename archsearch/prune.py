@@ -60,17 +60,12 @@ def live_pairs(space, candidates: Iterable, top_k: int, distinct: str, groups: t
     lo = np.array([max(1, cache.node_bounds(m, groups)[0]) for m in space.mems], dtype=np.int64)
     keep = np.zeros((len(space.mems), len(space.nets)), dtype=bool)
     for n in space.nets:
-        top = min(n.n_max, space.max_nodes)
-        first = max(1, n.n_min)
-        if top < first:
+        least = cache.least_network_cost_per_node(n)   # min over N >= v of net(N) / N, at index v
+        top = len(least) - 1
+        if top < max(1, n.n_min):
             continue
-        counts = np.arange(first, top + 1, dtype=float)
-        per_node = cache.network_cost_units(n)[first:top + 1] / counts
-        suffix_min = np.minimum.accumulate(per_node[::-1])[::-1]   # min over N >= each count
-        at = np.clip(lo - first, 0, len(counts) - 1)
-        reachable = lo <= top
-        bound = b / np.maximum(c + suffix_min[at], 1e-300)
-        keep[:, n.index] = reachable & (bound >= lam * (1 - MARGIN))
+        bound = b / np.maximum(c + least[np.clip(lo, 1, top)], 1e-300)
+        keep[:, n.index] = (lo <= top) & (bound >= lam * (1 - MARGIN))
     return keep & cache.compatible
 
 
