@@ -197,15 +197,20 @@ CORRUPTION_IDS = [
 ]
 
 
-@pytest.mark.parametrize("section, corrupt, message", CORRUPTIONS, ids=CORRUPTION_IDS)
-def test_corrupted_catalog(catalog_dir: Path, section: str, corrupt: Callable[[dict], None], message: str) -> None:
+def _catalog_error(catalog_dir: Path, section: str, corrupt: Callable[[dict], None]) -> str:
+    """Corrupt one catalog file's document with ``corrupt``, load the catalog, return the error's message."""
     path = catalog_dir / f"{section}.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     corrupt(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     with pytest.raises(CatalogError) as exc:
         load_catalog(catalog_dir)
-    assert str(exc.value) == message.format(dir=catalog_dir, known_memory=known("memory"),
+    return str(exc.value)
+
+
+@pytest.mark.parametrize("section, corrupt, message", CORRUPTIONS, ids=CORRUPTION_IDS)
+def test_corrupted_catalog(catalog_dir: Path, section: str, corrupt: Callable[[dict], None], message: str) -> None:
+    assert _catalog_error(catalog_dir, section, corrupt) == message.format(dir=catalog_dir, known_memory=known("memory"),
                                             known_topologies=known("topologies"), known_nodes=known("nodes"))
 
 
@@ -222,13 +227,9 @@ def test_malformed_catalog_yaml(catalog_dir: Path, text: str, message: str) -> N
 
 
 def test_infinite_figure_is_rejected(catalog_dir: Path) -> None:
-    path = catalog_dir / "memory.yaml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    _item(doc, "memory", "hbm4")["bandwidth_gb_per_s"] = float("inf")
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    with pytest.raises(CatalogError) as exc:
-        load_catalog(catalog_dir)
-    assert str(exc.value) == (f"{path}: memory[hbm4]: bandwidth_gb_per_s: expected a number in [1e-6, 1,000,000,000], found inf")
+    message = _catalog_error(catalog_dir, "memory",
+                             lambda doc: _item(doc, "memory", "hbm4").update(bandwidth_gb_per_s=float("inf")))
+    assert message == (f"{catalog_dir / 'memory.yaml'}: memory[hbm4]: bandwidth_gb_per_s: expected a number in [1e-6, 1,000,000,000], found inf")
 
 
 def test_estimate_naming_an_unknown_field_is_rejected() -> None:
@@ -325,13 +326,7 @@ HOSTILE_CATALOG = [
                               "points-string-quantity", "points-huge-usd", "30-digit-capacity", "huge-reticle",
                               "topologies-mapping"])
 def test_hostile_catalog(catalog_dir: Path, section: str, corrupt: Callable[[dict], None], message: str) -> None:
-    path = catalog_dir / f"{section}.yaml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    corrupt(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    with pytest.raises(CatalogError) as exc:
-        load_catalog(catalog_dir)
-    assert str(exc.value) == message.format(dir=catalog_dir)
+    assert _catalog_error(catalog_dir, section, corrupt) == message.format(dir=catalog_dir)
 
 
 def test_catalog_folder_with_a_symlink_loop(catalog_dir: Path) -> None:
@@ -383,13 +378,8 @@ def test_overrides_must_be_a_mapping() -> None:
 ], ids=["unknown-role", "domain-without-sizes", "size-one", "sizes-without-role", "fabric-as-domain",
         "fabric-ports-without-role", "zero-fabric-ports", "role-with-newline", "fabric-topology-with-newline"])
 def test_bad_two_level_fields(catalog_dir: Path, name: str, change, message: str) -> None:
-    path = catalog_dir / "interconnects.yaml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(_item(doc, "interconnects", name))
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    with pytest.raises(CatalogError) as exc:
-        load_catalog(catalog_dir)
-    assert str(exc.value) == f"{path}: {message}"
+    got = _catalog_error(catalog_dir, "interconnects", lambda doc: change(_item(doc, "interconnects", name)))
+    assert got == f"{catalog_dir / 'interconnects.yaml'}: {message}"
 
 
 def test_bundled_two_level_roles(bundled: Catalog) -> None:

@@ -88,6 +88,17 @@ def test_a_reference_whose_parts_are_missing_is_skipped_with_the_reason(catalog_
     assert len(skipped) == 1 and skipped[0].skipped.startswith("unknown memory 'hbm9'")
 
 
+def _designs_error(catalog_dir, edit):
+    """Edit the first entry of designs.yaml with ``edit``, load the references: (the file, the error's message)."""
+    path = catalog_dir / "designs.yaml"
+    raw = yaml.safe_load(path.read_text())
+    edit(raw["designs"][0])
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(CatalogError) as exc:
+        load_references(catalog_dir)
+    return path, str(exc.value)
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda e: e["design"].update(cores=4), "designs[dgx-h100].design: cores: unknown field"),
     (lambda e: e["design"].update(tp=3), "designs[dgx-h100].design: tp: tp 3 does not divide nodes 8"),
@@ -98,13 +109,8 @@ def test_a_reference_whose_parts_are_missing_is_skipped_with_the_reason(catalog_
     (lambda e: e.pop("source"), "designs[dgx-h100]: source: missing required field"),
 ])
 def test_bad_designs_yaml_is_one_clear_line(catalog_dir, edit, message):
-    path = catalog_dir / "designs.yaml"
-    raw = yaml.safe_load(path.read_text())
-    edit(raw["designs"][0])
-    path.write_text(yaml.safe_dump(raw))
-    with pytest.raises(CatalogError) as exc:
-        load_references(catalog_dir)
-    assert message in str(exc.value) and str(path) in str(exc.value) and "\n" not in str(exc.value)
+    path, got = _designs_error(catalog_dir, edit)
+    assert message in got and str(path) in got and "\n" not in got
 
 
 def test_cli_compare_json_and_table(capsys):
@@ -173,10 +179,5 @@ def test_under_swap_mode_best_a_reference_takes_the_better_mode():
      "memory_bandwidth_tb_per_s, interconnect_tb_per_s, price_usd, price_covers"),
 ], ids=["entry", "design", "published"])
 def test_an_unknown_key_is_reported_before_a_missing_field(catalog_dir, edit, message):
-    path = catalog_dir / "designs.yaml"
-    raw = yaml.safe_load(path.read_text())
-    edit(raw["designs"][0])
-    path.write_text(yaml.safe_dump(raw))
-    with pytest.raises(CatalogError) as exc:
-        load_references(catalog_dir)
-    assert str(exc.value) == f"{path}: {message}"
+    path, got = _designs_error(catalog_dir, edit)
+    assert got == f"{path}: {message}"
