@@ -210,8 +210,8 @@ def _catalog_error(catalog_dir: Path, section: str, corrupt: Callable[[dict], No
 
 @pytest.mark.parametrize("section, corrupt, message", CORRUPTIONS, ids=CORRUPTION_IDS)
 def test_corrupted_catalog(catalog_dir: Path, section: str, corrupt: Callable[[dict], None], message: str) -> None:
-    assert _catalog_error(catalog_dir, section, corrupt) == message.format(dir=catalog_dir, known_memory=known("memory"),
-                                            known_topologies=known("topologies"), known_nodes=known("nodes"))
+    assert _catalog_error(catalog_dir, section, corrupt) == message.format(
+        dir=catalog_dir, known_memory=known("memory"), known_topologies=known("topologies"), known_nodes=known("nodes"))
 
 
 @pytest.mark.parametrize("text, message", [
