@@ -91,7 +91,8 @@ def parse_design(text: str) -> DesignSpec:
 
 def check_levels(spec: DesignSpec, where: str = "--design") -> None:
     """A two-level design gives domain, fabric and fabric_topology together, more nodes than one domain,
-    and a TP that divides the domain."""
+    and a TP that divides the domain or covers whole domains (the second only under expert parallel on a
+    MoE model, which ``physics.checks`` reports)."""
     given = [k for k in LEVEL_FIELDS if getattr(spec, k) is not None]
     if not given:
         return
@@ -101,9 +102,9 @@ def check_levels(spec: DesignSpec, where: str = "--design") -> None:
     if spec.nodes <= spec.domain:
         raise UsageError(f"{where}: nodes {spec.nodes} fit in one domain of {spec.domain}; a two-level design "
                          f"has more nodes than its domain")
-    if spec.domain % spec.tensor_parallel:
-        raise UsageError(f"{where}: tp {spec.tensor_parallel} does not divide domain {spec.domain} "
-                         f"(tensor parallel stays inside a domain)")
+    if spec.domain % spec.tensor_parallel and spec.tensor_parallel % spec.domain:
+        raise UsageError(f"{where}: tp {spec.tensor_parallel} neither divides domain {spec.domain} nor covers "
+                         f"whole domains (tensor parallel stays inside a domain, or spans whole ones)")
 
 
 def _two_level_config(unlimited, spec: DesignSpec):

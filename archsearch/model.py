@@ -65,6 +65,9 @@ class DesignModel:
         for matrix in class_limits:
             self._class_pp(matrix)
         self._state_pp_sets()
+        # TP groups spanning k domains (k - 1, pair literal), for the tie-break: fewer first (solve.lex_cheapest)
+        self.span_terms = [(t // n.domain_nodes - 1, self._net_tp(n.index, t)) for n in self.nets for t in space.tps
+                           if physics.spanning(n, t) and self._pp_range(n, t) is not None]
         # indicator of each medium, for medium and architecture no-goods
         self.medium_lits = self._indicators([m.memory.name for m in self.mems], self.use_mem)
 
@@ -113,8 +116,8 @@ class DesignModel:
             barred = [a for m, a in zip(mems, self.use_mem) if not pair[m.index]]
             if barred:  # this tier cannot join these node types
                 md.add(u + sum(barred) <= 1)
-            too_wide = [self.use_tp[t] for t in tps if not physics.tp_fits(n, t)]
-            if too_wide:  # a two-level network keeps tensor parallel inside one scale-up domain
+            too_wide = [self.use_tp[t] for t in tps if not physics.tp_fits(n, t, physics.spans_domains(space.problem))]
+            if too_wide:  # a two-level network keeps tensor parallel inside one scale-up domain (or whole ones)
                 md.add(u + sum(too_wide) <= 1)
         for t in tps:
             md.add(self.pp_tp[t] <= (nmax // t) * self.use_tp[t])
@@ -365,6 +368,7 @@ class DesignModel:
                 for m, a in zip(mems, self.use_mem):
                     good = [b for n, b in zip(nets, self.use_net) if n.tier is not None and keep_up[m.index, n.index]]
                     md.add_bool_or([~a, ~lit] + good)  # more than one stage or TP group: links must keep up
+            self._spanning_keep_up(exact(bal.tensor_parallel_ratio))
         if bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)
             # t_comm <= ratio * t_mem is harder the more bandwidth a node has: per-node bandwidth classes
@@ -395,6 +399,19 @@ class DesignModel:
                     for v, ok, new in zip(levels, masks, changed):
                         if new:
                             self._allow_pp([self._net_tp(n.index, t), at_least_lit(v)], pp, ok)
+
+    def _spanning_keep_up(self, ratio) -> None:
+        """Ratio rule: a TP group spanning domains (``physics.spanning``) all-reduces over both levels, so
+        both must keep up (the pipeline's matrix, at the tensor-parallel ratio)."""
+        if ratio <= 0:
+            return
+        both = self.space.physics_cache.keep_up(ratio, True)
+        for n, b in zip(self.nets, self.use_net):
+            wide = [self.use_tp[t] for t in self.space.tps if physics.spanning(n, t) and self._pp_range(n, t) is not None]
+            for m, a in zip(self.mems, self.use_mem):
+                if wide and not both[m.index, n.index]:
+                    for w in wide:
+                        self.model.add_bool_or([~a, ~b, ~w])
 
     def _state_pp_sets(self) -> None:
         """State the (network, TP) allowed PP sets collected by ``_collect_intervals``, and forget them."""

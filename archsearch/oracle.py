@@ -40,7 +40,8 @@ class Candidate:
     @functools.cached_property
     def _sort_key(self):  # computed once: sorting and the top-K merge compare candidates many times
         d = self.design
-        return (-Fraction(self.bandwidth_units, self.cost_units), self.cost_units, d.pipeline_parallel,
+        return (-Fraction(self.bandwidth_units, self.cost_units), self.cost_units,
+                physics.tp_group_domains(d.net, d.tensor_parallel), d.pipeline_parallel,
                 d.mem.index, d.net.index, d.backing.index if d.backing else -1)
 
 
@@ -153,7 +154,9 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
                 present = np.unique(class_of[every if live is None else live[0]])
                 sub = subsets.setdefault(tuple(present.tolist()), [classes[i] for i in present.tolist()])
                 sub_of = np.searchsorted(present, class_of[rows])
-            tp_ok, pp_ok = tp_keep_up[rows, n.index], pp_keep_up[rows, n.index]
+            tp_ok = (cache.keep_up(exact(bal.tensor_parallel_ratio), pipeline=True)  # TP over both levels
+                     if physics.spanning(n, t) else tp_keep_up)[rows, n.index]
+            pp_ok = pp_keep_up[rows, n.index]
             lo_pp, hi_pp = int(full[0]), int(full[-1])
             pp = full
             if n_of_k is not None:  # quick mode: one column per k, the smallest N >= n_of_k[k]

@@ -40,8 +40,8 @@ class PhysicsCache:
     def pp_range(self, n: NetworkConfig, t: int) -> Optional[np.ndarray]:
         """The pipeline depths PP with N = t x PP inside network n's node range (None if there are none)."""
         def compute():
-            if (n.tier is None and t > 1) or not physics.tp_fits(n, t):
-                return None  # no TP without links; a two-level network keeps TP inside one domain
+            if (n.tier is None and t > 1) or not physics.tp_fits(n, t, physics.spans_domains(self.space.problem)):
+                return None  # no TP without links; a two-level network keeps TP inside one domain (or whole domains)
             lo = max(1, -(-n.n_min // t))
             hi = min(n.n_max, self.space.max_nodes) // t
             return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None

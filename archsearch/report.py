@@ -136,6 +136,8 @@ def levels_row(rd: RankedDesign) -> dict[str, Any] | None:
         }
     out["domain"]["nodes_per_domain"] = net.domain_nodes
     out["domain"]["domains"] = physics.domains(net, d.nodes)
+    # domains one TP (and expert-parallel) group covers: 1 inside a domain, TP / D when it spans whole ones
+    out["domain"]["domains_per_tp_group"] = max(1, d.tensor_parallel // net.domain_nodes)
     return out
 
 
@@ -223,7 +225,8 @@ def fabric_cell(r: dict[str, Any]) -> str:
         return "-"
     dom, fab = lv["domain"], lv["fabric"]
     lvl = f" L{fab['fat_tree_levels']}" if fab["fat_tree_levels"] else ""
-    return (f"x{dom['nodes_per_domain']} ({dom['domains']} domains) + {fab['interconnect']} "
+    span = f", TP over {dom['domains_per_tp_group']}" if dom.get("domains_per_tp_group", 1) > 1 else ""
+    return (f"x{dom['nodes_per_domain']} ({dom['domains']} domains{span}) + {fab['interconnect']} "
             f"{fab['topology']}{lvl}")
 
 

@@ -4,8 +4,8 @@ For a ratio B / C (memory bandwidth over cost), Dinkelbach's method solves
 ``max  den * B - num * C`` for lam = num/den, sets lam to the ratio of the design
 found, and stops when the maximum is exactly 0 and CP-SAT proved it OPTIMAL:
 then lam is the certified best ratio (``../shared/reference/cpsat.md``).  Ties at
-that ratio are broken inside CP-SAT, lexicographically: lower cost, fewer
-pipeline stages, then catalog order of memory and network configuration.
+that ratio are broken inside CP-SAT, lexicographically: lower cost, a TP group over
+fewer scale-up domains, fewer pipeline stages, then catalog order of memory and network configuration.
 The next rank forbids what made the previous design distinct (its medium,
 tier and topology, or the whole design).  Every rank starts from an exact lower
 bound: the best remaining design at each memory configuration's smallest
@@ -246,8 +246,8 @@ def _ub(var: cp_model.IntVar) -> int:
 
 
 def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tuple[int, cp_model.CpSolver, bool]:
-    """Minimise (cost, PP, memory, network, backing index) lexicographically over ``model`` (``dm``'s model or
-    a clone of it): (status, solver, proven).
+    """Minimise (cost, domains per TP group, PP, memory, network, backing index) lexicographically over
+    ``model`` (``dm``'s model or a clone of it): (status, solver, proven).
 
     One solve with the key folded into one integer objective when it fits CP-SAT's range, else two
     (lowest cost first, then the rest at that cost).
@@ -257,9 +257,12 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
     mi, ni, bi = get(dm.mem_index.index), get(dm.net_index.index), get(dm.back_index.index)
     n_mem, n_net, n_back, nmax = len(dm.mems), len(dm.nets), max(1, len(dm.space.backs)), dm.space.max_nodes
     s2 = n_mem * n_net * n_back
-    s1 = (nmax + 1) * s2
-    rest = PP * s2 + mi * n_net * n_back + ni * n_back + bi
-    if dm.cost_max * s1 + nmax * s2 + s2 < INT_LIMIT:
+    s_pp = (nmax + 1) * s2
+    wide = max((k for k, _ in dm.span_terms), default=0)   # TP groups spanning k + 1 domains (physics.tp_group_domains)
+    s1 = (wide + 1) * s_pp
+    span = sum(k * model.get_bool_var_from_proto_index(lit.index) for k, lit in dm.span_terms)
+    rest = span * s_pp + PP * s2 + mi * n_net * n_back + ni * n_back + bi
+    if dm.cost_max * s1 + wide * s_pp + nmax * s2 + s2 < INT_LIMIT:
         model.minimize(C * s1 + rest)
         status, s = run.run(model)
         return status, s, status == cp_model.OPTIMAL

@@ -20,6 +20,7 @@ import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Optional
 
 from .catalog import Interconnect, Topology
 
@@ -293,10 +294,12 @@ def allreduce(w: Wiring, tier: Interconnect, tau: int, link_bps: Fraction) -> Co
     raise ValueError(k)
 
 
-def alltoall(w: Wiring, tier: Interconnect, tau: int, link_bps: Fraction) -> Collective:
+def alltoall(w: Wiring, tier: Interconnect, tau: int, link_bps: Fraction,
+             leaving: Optional[Fraction] = None) -> Collective:
     """All-to-all of S bytes per node over tau nodes (expert-parallel dispatch or combine).
 
-    Each node sends (tau-1)/tau of S away.  Time: the latency of one pass over the diameter,
+    Each node sends (tau-1)/tau of S away (``leaving``: another share of S over these links, e.g. the
+    part of a two-level group's all-to-all that leaves the domain; the bisection bound is unchanged).  Time: the latency of one pass over the diameter,
     plus S times the larger of the injection bound (tau-1)/tau / (p b) and the bisection bound
     (tau S / 4 crosses the cut each way: tau / (4 x bisection)).  Pair and all-to-all: each peer
     over its own share of the ports, S/tau per peer.  Returned as volume = seconds per byte,
@@ -307,7 +310,7 @@ def alltoall(w: Wiring, tier: Interconnect, tau: int, link_bps: Fraction) -> Col
     if w.kind in ("pair", "all_to_all"):
         return Collective(1, 1, Fraction(1, tau) / peer_bytes_per_s(w, tier, link_bps), Fraction(1))
     sh = _shape_of(w.kind, _group_dims(w, tau), w.level, tau, tier, link_bps)
-    inject = Fraction(tau - 1, tau) / (tier.links_per_node * link_bps)
+    inject = (Fraction(tau - 1, tau) if leaving is None else leaving) / (tier.links_per_node * link_bps)
     cut = Fraction(tau, 4) / sh.bisection_bytes_per_s
     return Collective(1, max(1, sh.diameter_hops), max(inject, cut), Fraction(1))
 

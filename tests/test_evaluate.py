@@ -55,7 +55,7 @@ def test_a_design_outside_max_nodes_says_by_how_much(default):
      "fabric_topology=fat-tree", "--design: nodes 8 fit in one domain of 8; a two-level design has more nodes than "
                                  "its domain"),
     ("memory=hbm4,units=6,nodes=24,tp=3,interconnect=nvlink4,topology=single-switch,domain=8,fabric=infiniband-ndr,"
-     "fabric_topology=fat-tree", "--design: tp 3 does not divide domain 8 (tensor parallel stays inside a domain)"),
+     "fabric_topology=fat-tree", "--design: tp 3 neither divides domain 8 nor covers whole domains (tensor parallel stays inside a domain, or spans whole ones)"),
     ("memory=hbm4,units=six,nodes=1", "--design: units: expected an integer in [1, 10,000], found 'six'"),
     ("memory=hbm4,units=6,nodes=3,tp=2", "--design: tp 2 does not divide nodes 3 (PP = nodes / tp)"),
     ("memory=hbm4,units=6,nodes=2", "--design: more than one node needs an interconnect and a topology"),

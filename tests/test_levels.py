@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -157,3 +158,95 @@ def test_calibrated_two_level_metrics_split_the_calibrated_comm_time_by_level():
     assert m.level_comm["fabric_hops"] == 1 and m.level_comm["domain_hops"] == 0
     assert m.level_comm["domain"] + m.level_comm["fabric"] == m.t_comm_s
     assert m.decode_tokens_per_s_per_user < m.decode_tokens_per_s_per_user_bound
+
+
+# -- a TP (and expert-parallel) group spanning whole domains -----------------------------------------------
+def _moe_problem(speed_model="roofline", rule="comm_time", expert_parallel=True, **constraints):
+    return problem_from_dict({
+        "name": "ds", "model": "deepseek-v3",
+        "workload": {"context_length": 32768, "concurrency": 64, "output_tokens_per_request": 1024,
+                     "min_decode_tokens_per_s_per_user": 20, "weight_dtype": "fp8", "kv_dtype": "bf16"},
+        "constraints": {"max_nodes": 256, "expert_parallel": expert_parallel, "balance": {"rule": rule},
+                        "speed_model": speed_model, **constraints},
+        "search": {"top_k": 5, "two_level": True,
+                   "include": {"interconnects": ["nvlink4", "infiniband-ndr"], "nodes": ["h100-sxm"]}}}, "test.yaml")
+
+
+def test_tp_spans_whole_domains_only_under_expert_parallel_on_a_moe_model():
+    space = build_space(_moe_problem())
+    cfg = _config(space, "nvlink4 single-switch x8 + infiniband-ndr fat-tree (1-level)")
+    assert physics.spans_domains(space.problem)
+    assert [t for t in space.tps if physics.tp_fits(cfg, t, True)] == [1, 2, 4, 8, 16, 32, 64]
+    assert [physics.spanning(cfg, t) for t in (8, 16)] == [False, True]
+    assert not physics.spans_domains(_moe_problem(expert_parallel=False))
+    assert not physics.spans_domains(_problem())   # a dense model keeps TP inside one domain
+    assert 16 not in [t for t in space.tps if physics.tp_fits(cfg, t, physics.spans_domains(_problem()))]
+
+
+def test_spanning_communication_by_hand():
+    """DeepSeek-V3 (61 layers, 58 MoE, 8 active experts, 14,336 activation bytes per token), TP = EP = 16 over
+    two NVLink-4 domains of 8 (18 links x 25 GB/s, 1,000 ns, one switch) joined by InfiniBand NDR (one
+    50 GB/s port per GPU, 1,500 ns, one switch at 32 nodes); roofline, so no fixed collective time."""
+    space = build_space(_moe_problem())
+    cfg = _config(space, "nvlink4 single-switch x8 + infiniband-ndr fat-tree (1-level)")
+    cc = physics.base_comm(cfg, 16, space.req, space.problem, nodes=32)
+    s, bd, bf = 14336, Fraction(25 * 10**9), Fraction(50 * 10**9)
+    ps = 10**12
+    n_ar = 2 * 61 - 58                       # the MoE layers' MLP all-reduces become two all-to-alls each
+    # latency: domain all-reduce 2 steps x 1 hop, all-to-all 1 step x 2 hops (a switch's diameter); the
+    # fabric the same, 2 x 58 all-to-alls and 64 all-reduces on each level
+    assert cc.ar == (2 * 58 * 2 + n_ar * 2) * (1000 + 1500) * 1000
+    assert cc.far == (2 * 58 * 2 + n_ar * 2) * 1500 * 1000
+    s_e = Fraction(8 * s, 16)                # each GPU dispatches its 1/16 of the tokens to 8 experts
+    dom = (n_ar * Fraction(7, 4) * s / (18 * bd)                    # reduce-scatter + all-gather over 8
+           + 2 * 58 * Fraction(7, 8) / (18 * bd) * Fraction(8, 16) * s_e)   # 7/16 of s_e to domain peers
+    fab = (n_ar * 1 * Fraction(s, 8) / bf                           # all-reduce of the 1/8 shard over 2
+           + 2 * 58 * Fraction(1, 2) / bf * s_e)   # half of s_e leaves the domain; bisection 8 ports: the same
+    assert cc.ar_tok == math.ceil((dom + fab) * ps)
+    assert cc.far_tok == math.ceil(fab * ps)
+    # every stage covers two domains: each hop crosses the fabric, the 16 GPUs sending 1/16 each
+    assert (cc.stages_per_domain, cc.fhop, cc.fhop_tok) == (1, 1500 * 1000, math.ceil(Fraction(s, 16) / bf * ps))
+    assert physics.fabric_hops(4, cc.stages_per_domain) == 3
+
+
+@pytest.mark.parametrize("speed_model,rule", [("roofline", "comm_time"), ("calibrated", "comm_time"),
+                                              ("roofline", "ratio")])
+def test_spanning_designs_rank_and_both_engines_agree(speed_model, rule):
+    """Every mapping of the best 64 H100s ties in bandwidth per dollar: TP 8 x PP 8, 4 x 16, ... inside the
+    domains, then TP 16 (and under the roofline 32, 64) over whole domains, ranked after them (the tie-break:
+    fewer domains per TP group before fewer stages).  Both engines agree with the plain enumeration."""
+    from test_oracle import engines_match_plain_oracle
+    extra = {"balance": {"rule": "ratio", "tensor_parallel_ratio": 0.01, "pipeline_parallel_ratio": 0.01}} \
+        if rule == "ratio" else {}
+    p = _moe_problem(speed_model, rule, **extra)
+    p = dataclasses.replace(p, search=dataclasses.replace(p.search, distinct="design", top_k=8))
+    engines_match_plain_oracle(p)
+    r = solve(p, engine="cp-sat")
+    assert r.status == "OPTIMAL"
+    order = [(rd.design.nodes, rd.design.tensor_parallel) for rd in r.designs[:5]]
+    assert order == [(64, 8), (64, 4), (64, 2), (64, 1), (64, 16)]
+    assert len({rd.metrics.bandwidth_per_dollar for rd in r.designs[:5]}) == 1
+    wide = [rd for rd in r.designs if physics.spanning(rd.design.net, rd.design.tensor_parallel)]
+    rd = wide[0]
+    m, lv = rd.metrics, rd.metrics.level_comm
+    assert lv["fabric_hops"] == rd.design.nodes // rd.design.tensor_parallel - 1 and lv["domain_hops"] == 0
+    assert lv["domain"] + lv["fabric"] == m.t_comm_s and lv["domain"] > 0   # the in-domain collective phases
+    from archsearch.report import design_row, fabric_cell
+    row = design_row(rd)
+    k = rd.design.tensor_parallel // 8
+    assert row["levels"]["domain"]["domains_per_tp_group"] == k
+    assert f"domains, TP over {k})" in fabric_cell(row)
+    if rule == "ratio":   # a spanning group's tensor-parallel balance reads the slower level
+        tp = next(c for c in rd.checks if c.name == "balance (tensor parallel)")
+        assert tp.ok and tp.detail.startswith(f"links {float(rd.design.net.pp_link_bytes_per_s / rd.design.mem.bandwidth_bytes_per_s):.3g}x")
+
+
+def test_spanning_tp_on_a_dense_model_is_reported_broken():
+    p = _problem()
+    space = build_space(p)
+    cfg = _config(space, "nvlink4 single-switch x8 + infiniband-ndr fat-tree (1-level)")
+    chk = physics.checks(physics.Design(space.mems[0], cfg, 32, 16, None), space.req, p)
+    bad = next(c for c in chk if c.name == "TP inside a domain")
+    assert not bad.ok
+    assert bad.detail == ("TP 16 does not divide the 8-node scale-up domain and only expert parallel on a MoE "
+                          "model spans whole domains")

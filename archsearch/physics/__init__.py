@@ -42,7 +42,7 @@ from .costs import (  # noqa: F401
 )
 from .configs import (  # noqa: F401
     MemoryConfig, memory_configs, NetworkConfig, network_configs, BackingConfig, backing_configs, backing_shortfall, io_min_nodes, compatible, links_keep_up, links_keep_up_matrix, tp_values,
-    tier_configs, tp_fits,
+    tier_configs, tp_fits, spans_domains, spanning, tp_group_domains,
 )
 from .levels import (  # noqa: F401
     two_level_configs, level_items, level_cost_usd, fabric_hops, domains, level_comm_s,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from ..units import PS_PER_S, exact, gb_to_bytes
-from .configs import links_keep_up, tp_fits
+from .configs import links_keep_up, spanning, spans_domains, tp_fits
 from .decode import compute_ok, micro_batch_m, speed_ok
 from .design import Design, design_comm, evaluate, io_bandwidth_bytes_per_s
 from .network import base_comm, comm_rule_matrix, comm_speed_ok
@@ -46,9 +46,10 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
                      f"holds {format_bytes(met.capacity_bytes)}, needs {format_bytes(need)}"))
     out.append(Check("max_nodes", n <= c.max_nodes, float(Fraction(c.max_nodes - n, c.max_nodes)),
                      f"{n} of {c.max_nodes} nodes"))
-    if nc.domain_nodes and not tp_fits(nc, tau):
+    if nc.domain_nodes and not tp_fits(nc, tau, spans_domains(problem)):
+        whole = " and only expert parallel on a MoE model spans whole domains" if tau % nc.domain_nodes == 0 else ""
         out.append(Check("TP inside a domain", False, -1.0,
-                         f"TP {tau} does not divide the {nc.domain_nodes}-node scale-up domain"))
+                         f"TP {tau} does not divide the {nc.domain_nodes}-node scale-up domain{whole}"))
     if nc.tier is not None:
         out.append(Check("reach", nc.n_min <= n <= nc.n_max, float(Fraction(nc.n_max - n, nc.n_max)),
                          f"{nc.label} spans {nc.n_min}..{nc.n_max} nodes"))
@@ -111,7 +112,8 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
     bal = c.balance
     if nc.tier is not None and bal.rule == "ratio":
         for name, active, ratio, pipe in (
-                ("balance (tensor parallel)", tau > 1, exact(bal.tensor_parallel_ratio), False),
+                # a TP group spanning domains all-reduces over both levels: both must keep up
+                ("balance (tensor parallel)", tau > 1, exact(bal.tensor_parallel_ratio), spanning(nc, tau)),
                 ("balance (pipeline parallel)", pp > 1, exact(bal.pipeline_parallel_ratio), True)):
             if active and ratio > 0:
                 ok = links_keep_up(nc, mc, ratio, pipe)

@@ -308,6 +308,28 @@ def tp_values(problem: "Problem") -> list[int]:
     return list(range(1, hi + 1))
 
 
-def tp_fits(nc: NetworkConfig, tau: int) -> bool:
-    """Tensor parallel stays inside one scale-up domain: TP divides D (always true for one level)."""
-    return nc.domain_nodes == 0 or nc.domain_nodes % tau == 0
+def tp_fits(nc: NetworkConfig, tau: int, span: bool = False) -> bool:
+    """Tensor parallel stays inside one scale-up domain: TP divides D (always true for one level).
+    ``span`` (``spans_domains``: expert parallel on a MoE model): the TP and expert-parallel group may
+    instead cover whole domains, TP a multiple of D, its collectives crossing the fabric (``network``)."""
+    d = nc.domain_nodes
+    return d == 0 or d % tau == 0 or (span and tau % d == 0)
+
+
+def spans_domains(problem: "Problem") -> bool:
+    """Whether a two-level design's TP group may span domains: expert parallel on a MoE model, whose expert
+    all-to-all then crosses the fabric (issue 11: PP, EP and replicas may cross domains).  Dense models keep
+    TP inside one domain."""
+    return bool(problem.constraints.expert_parallel and problem.model.moe is not None)
+
+
+def spanning(nc: NetworkConfig, tau: int) -> bool:
+    """The design's TP group covers more than one scale-up domain (TP a multiple of D, D < TP)."""
+    return bool(nc.domain_nodes) and tau > nc.domain_nodes
+
+
+def tp_group_domains(nc: NetworkConfig, tau: int) -> int:
+    """Scale-up domains one TP group covers: TP / D when it spans whole domains, else 1.  Ties in bandwidth
+    per dollar and cost go to fewer (the same nodes cut as TP inside a domain and more pipeline stages
+    communicate less over the fabric): the oracle's sort key and CP-SAT's tie-break both read it."""
+    return tau // nc.domain_nodes if spanning(nc, tau) else 1

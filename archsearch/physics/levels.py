@@ -11,12 +11,14 @@ single-level configurations built by the same code as every other (``tier_config
     N > D (at least two domains; N <= D is the domain tier's own single-level design)
     cost     = domain items per whole domain x ceil(N / D)  +  the fabric's items at N
                (a partly filled domain is still built whole; its nodes' own ports count per node)
-    TP       inside one domain: TP divides D, so D / TP pipeline stages fit in a domain
+    TP       inside one domain: TP divides D, so D / TP pipeline stages fit in a domain; or, with expert
+             parallel on a MoE model, TP a multiple of D: each stage covers TP / D whole domains, its
+             all-reduces and all-to-alls cross the fabric (``network.spanning_comm``), every hop too
     PP hops  stages placed in order, D / TP per domain: f = ceil(TP PP / D) - 1 of the PP - 1 hops
              cross the fabric, the others stay in a domain (``network.CommCoefficients``)
 
-Expert parallel shares the tensor-parallel group (``network.comm_coefficients``), so its
-all-to-all runs inside a domain too.
+Expert parallel shares the tensor-parallel group (``network.comm_coefficients``): inside a domain, or
+across whole domains with its all-to-all on the fabric's injection and bisection bounds.
 """
 
 from __future__ import annotations
@@ -114,11 +116,12 @@ def level_cost_usd(cfg: NetworkConfig, n: int) -> dict[str, Fraction]:
 
 def level_comm_s(cfg: NetworkConfig, cc, pp: int, m: int, accepted) -> dict[str, Fraction]:
     """Communication time per token per user on each level (the two add up to t_comm): the domain carries
-    the all-reduces, all-to-alls and in-domain hops, the fabric the hops between domains."""
+    the all-reduces, all-to-alls and in-domain hops, the fabric the hops between domains (and, for a TP
+    group spanning domains, the fabric phases of its all-reduces and all-to-alls: ``far``)."""
     from ..units import PS_PER_S
     f = fabric_hops(pp, cc.stages_per_domain) if cc.stages_per_domain else 0
     inner = pp - 1 - f
-    fabric = cc.fhop * pp * f + cc.fhop_tok * m * f + cc.pf_fhop * f
+    fabric = cc.fhop * pp * f + cc.fhop_tok * m * f + cc.pf_fhop * f + cc.far * pp + cc.far_tok * m + cc.pf_far
     total = cc.pp_comm_ps(pp, m)
     scale = pp * PS_PER_S * accepted
     return {"domain": Fraction(total - fabric) / scale, "fabric": Fraction(fabric) / scale,

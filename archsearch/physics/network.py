@@ -44,6 +44,11 @@ class CommCoefficients:
     fhop: int = 0      # latency of one pipeline hop over the fabric
     fhop_tok: int = 0  # bandwidth part of one fabric hop, per token in the micro-batch
     pf_fhop: int = 0   # amortised prefill: a c L / O x fhop_tok (rounded up)
+    # a TP group spanning domains (``spanning_comm``): the fabric's share of ar, ar_tok and pf_ar (already in
+    # them; read only to split the time by level, ``levels.level_comm_s``)
+    far: int = 0
+    far_tok: int = 0
+    pf_far: int = 0
 
     def pp_comm_ps(self, pp, m):
         """PP times the communication time per token per user, in picoseconds (exact for int or numpy input)."""
@@ -62,7 +67,7 @@ class CommCoefficients:
     def scaled(self, tokens: int) -> "CommCoefficients":
         """The same links carrying ``tokens`` tokens per request slot (a speculative step verifies gamma + 1)."""
         return dataclasses.replace(self, ar_tok=self.ar_tok * tokens, hop_tok=self.hop_tok * tokens,
-                                   fhop_tok=self.fhop_tok * tokens)
+                                   fhop_tok=self.fhop_tok * tokens, far_tok=self.far_tok * tokens)
 
     def prompt_ps(self, pp: int, tokens: int) -> int:
         """One prompt of ``tokens`` tokens through the pipeline as one micro-batch: all-reduces, then PP - 1 hops."""
@@ -120,10 +125,60 @@ def two_level_comm(cfg: NetworkConfig, tau: int, req: Requirements, expert_paral
                    moe=None, *, nodes: int) -> CommCoefficients:
     """Each level's coefficients from the one-level function: all-reduces, all-to-alls and in-domain hops
     on the domain (the machine of D nodes), pipeline hops across domains on the fabric (the machine of
-    all N nodes; each of the tau nodes of a stage sends its shard through its own fabric ports)."""
+    all N nodes; each of the tau nodes of a stage sends its shard through its own fabric ports).
+    A TP group of whole domains (TP > D, expert parallel only: ``configs.tp_fits``): ``spanning_comm``."""
+    if tau > cfg.domain_nodes:
+        return spanning_comm(cfg, tau, req, expert_parallel, moe, nodes=nodes)
     dom = comm_coefficients(cfg.domain, tau, req, expert_parallel, moe, nodes=cfg.domain_nodes)
     fab = comm_coefficients(cfg.fabric, tau, req, expert_parallel, moe, nodes=nodes)
     return dataclasses.replace(dom, stages_per_domain=cfg.domain_nodes // tau, fhop=fab.hop, fhop_tok=fab.hop_tok)
+
+
+def spanning_comm(cfg: NetworkConfig, tau: int, req: Requirements, expert_parallel: bool = False,
+                  moe=None, *, nodes: int) -> CommCoefficients:
+    """A TP (and expert-parallel) group of k = tau / D whole domains, each collective costed on the level
+    it runs on, the two levels one after the other (no overlap credited):
+
+    all-reduce   hierarchical: a reduce-scatter and an all-gather inside each domain (the domain's own
+                 all-reduce over D nodes, S bytes), and between them an all-reduce of the S / D shard over
+                 the k domains on the fabric (one node per domain, the D of each domain in parallel, each
+                 through its own fabric ports)
+    all-to-all   each node's dispatch (or combine) of S_e bytes: (D - 1) / tau of it to the peers in its
+                 domain over the domain links (the domain's D-node all-to-all, D / tau of its volume), and
+                 (tau - D) / tau to the other domains over the fabric, bounded by the fabric's injection and
+                 by the bisection of the tau-node group (``topology.alltoall``)
+    PP hops      every stage covers whole domains, so each of the PP - 1 hops crosses the fabric
+
+    Calibrated: each phase pays its level's fixed collective time.  ``far``/``far_tok`` say how much of
+    ``ar``/``ar_tok`` is the fabric's."""
+    d, k = cfg.domain_nodes, tau // cfg.domain_nodes
+    dom, fab = cfg.domain, cfg.fabric
+    s_tok = req.activation_bytes_per_token
+    wd, wf = dom.wiring(d), fab.wiring(nodes)
+    fixed_d = collective_latency_s(dom, wd) if req.calibrated else Fraction(0)
+    fixed_f = collective_latency_s(fab, wf) if req.calibrated else Fraction(0)
+    ar_d = topo.allreduce(wd, dom.tier, d, dom.link_bytes_per_s)
+    ar_f = topo.allreduce(wf, fab.tier, k, fab.link_bytes_per_s)
+    n_ar = 2 * req.layers
+    lat_d = lat_f = tok_d = tok_f = Fraction(0)
+    if expert_parallel and moe is not None:
+        n_ar -= moe.layers
+        s_e = Fraction(moe.active_experts * s_tok, tau)   # each node dispatches its 1/tau of the tokens
+        a2a_d = topo.alltoall(wd, dom.tier, d, dom.link_bytes_per_s)
+        a2a_f = topo.alltoall(wf, fab.tier, tau, fab.link_bytes_per_s, leaving=Fraction(tau - d, tau))
+        lat_d += 2 * moe.layers * (a2a_d.steps * a2a_d.hops * dom.latency_s + fixed_d)
+        lat_f += 2 * moe.layers * (a2a_f.steps * a2a_f.hops * fab.latency_s + fixed_f)
+        tok_d += 2 * moe.layers * a2a_d.volume * Fraction(d, tau) * s_e / a2a_d.bandwidth_bytes_per_s
+        tok_f += 2 * moe.layers * a2a_f.volume * s_e / a2a_f.bandwidth_bytes_per_s
+    lat_d += n_ar * (ar_d.steps * ar_d.hops * dom.latency_s + fixed_d)
+    lat_f += n_ar * (ar_f.steps * ar_f.hops * fab.latency_s + fixed_f)
+    tok_d += n_ar * ar_d.volume * s_tok / ar_d.bandwidth_bytes_per_s
+    tok_f += n_ar * ar_f.volume * Fraction(s_tok, d) / ar_f.bandwidth_bytes_per_s
+    hops, p2p_bw = topo.point_to_point(wf, fab.tier, fab.link_bytes_per_s)
+    hop, hop_tok = s_to_ps_ceil(hops * fab.latency_s + fixed_f), s_to_ps_ceil(Fraction(s_tok, tau) / p2p_bw)
+    return CommCoefficients(ar=s_to_ps_ceil(lat_d + lat_f), ar_tok=s_to_ps_ceil(tok_d + tok_f), hop=hop,
+                            hop_tok=hop_tok, stages_per_domain=1, fhop=hop, fhop_tok=hop_tok,
+                            far=s_to_ps_ceil(lat_f), far_tok=s_to_ps_ceil(tok_f))
 
 
 def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem", *, nodes: int) -> CommCoefficients:
@@ -136,7 +191,7 @@ def decode_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Probl
         return step
     share = req.accepted_per_step * req.concurrency * req.prompt_tokens / req.output_tokens
     return dataclasses.replace(step, pf_ar=math.ceil(share * base.ar_tok), pf_hop=math.ceil(share * base.hop_tok),
-                               pf_fhop=math.ceil(share * base.fhop_tok))
+                               pf_fhop=math.ceil(share * base.fhop_tok), pf_far=math.ceil(share * base.far_tok))
 
 
 def base_comm(cfg: NetworkConfig, tau: int, req: Requirements, problem: "Problem", *, nodes: int) -> CommCoefficients:
