@@ -13,6 +13,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from .level_report import levels_tables
 from .tables import Column, fit_tables, fits
 from .physics import tightest
 from .solve import RankedDesign, SolveResult
@@ -301,7 +302,8 @@ def designs_tables(result: SolveResult, width: int = WIDE) -> list[Table]:
     for n, names in enumerate([None] if one else [_DESIGN_COLS, _FIGURE_COLS]):
         cols, rows, styles = _table_parts(result, names)
         out += fit_tables(title if n == 0 else "figures of the same designs", cols, rows, width, styles)
-    return out
+    rank = _COLUMNS[0][2]
+    return out + levels_tables([(rank(r, rd), r) for rd in result.designs for r in [design_row(rd)]], width)
 
 
 def _binding_cell(r: dict[str, Any]) -> str:
