@@ -216,7 +216,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
 
 def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
                   quick: bool = False, floor: bool = True) -> list[Candidate]:
-    """The top-K feasible designs in the solver's exact order (ratio, then cost, PP, catalog order).
+    """The top-K feasible designs in the solver's exact order (ratio, then cost, domains per TP group, PP, catalog order).
     ``floor=False``: every cell of every chunk, no configuration left out (the tests' plain oracle)."""
     return enumerate_ranked(space, top_k, distinct, quick, use_floor=floor)[0]
 

@@ -138,7 +138,7 @@ def levels_row(rd: RankedDesign) -> dict[str, Any] | None:
     out["domain"]["nodes_per_domain"] = net.domain_nodes
     out["domain"]["domains"] = physics.domains(net, d.nodes)
     # domains one TP (and expert-parallel) group covers: 1 inside a domain, TP / D when it spans whole ones
-    out["domain"]["domains_per_tp_group"] = max(1, d.tensor_parallel // net.domain_nodes)
+    out["domain"]["domains_per_tp_group"] = physics.tp_group_domains(net, d.tensor_parallel)
     return out
 
 

@@ -278,7 +278,7 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
 
 
 def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Design], bool]:
-    """Among designs with ratio >= lam, the one with the lowest (cost, PP, memory, network, backing index)."""
+    """Among designs with ratio >= lam, the one with the lowest (cost, domains per TP group, PP, memory, network, backing index)."""
     clone = dm.model.clone()
     get = clone.get_int_var_from_proto_index
     B, C = get(dm.B.index), get(dm.C.index)
@@ -321,8 +321,8 @@ def swap_variant(problem, mode: str):
 
 def _rank_key(rd: RankedDesign):
     d = rd.design
-    return (-rd.metrics.bandwidth_per_dollar, rd.metrics.cost_usd, d.pipeline_parallel, d.mem.index, d.net.index,
-            d.backing.index if d.backing else -1)
+    return (-rd.metrics.bandwidth_per_dollar, rd.metrics.cost_usd, physics.tp_group_domains(d.net, d.tensor_parallel),
+            d.pipeline_parallel, d.mem.index, d.net.index, d.backing.index if d.backing else -1)
 
 
 def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,

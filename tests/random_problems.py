@@ -56,6 +56,11 @@ def _two_level(rng: random.Random, memory: list[dict], tiers: list[dict], model:
             tier["reach_nodes"] = 64
             if rng.random() < 0.7:
                 tier["fabric_links_per_node"] = rng.choice([1, 2, tier["links_per_node"]])
+    if cons.get("expert_parallel") and rng.random() < 0.5:
+        # TP (= EP) groups over whole domains (physics.spanning): list every design, so that the mappings of
+        # one machine, spanning or not, rank side by side and the tie-break between them is compared too
+        problem["search"]["distinct"] = "design"
+        problem["search"]["top_k"] = 8
 
 
 def _cents(rng: random.Random, k: Fraction, usd) -> float:

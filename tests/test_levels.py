@@ -250,3 +250,54 @@ def test_spanning_tp_on_a_dense_model_is_reported_broken():
     assert not bad.ok
     assert bad.detail == ("TP 16 does not divide the 8-node scale-up domain and only expert parallel on a MoE "
                           "model spans whole domains")
+
+
+def _moe_ratio(tp_ratio, pp_ratio, **search):
+    p = _moe_problem("roofline", "ratio", balance={"rule": "ratio", "tensor_parallel_ratio": tp_ratio,
+                                                   "pipeline_parallel_ratio": pp_ratio})
+    return dataclasses.replace(p, search=dataclasses.replace(p.search, **search))
+
+
+def test_ratio_rule_holds_a_spanning_group_to_the_fabric():
+    """InfiniBand gives an H100 0.015 x its memory bandwidth: at a TP ratio of 0.02 no TP group may cross it
+    (without the clause CP-SAT would return TP 16 on this machine and fail its exact re-check)."""
+    from test_oracle import engines_match_plain_oracle
+    p = _moe_ratio(0.02, 0.01, distinct="design", top_k=8)
+    engines_match_plain_oracle(p)
+    r = solve(p, engine="cp-sat")
+    assert [(rd.design.nodes, rd.design.tensor_parallel) for rd in r.designs[:4]] == [(64, 8), (64, 4), (64, 2), (64, 1)]
+    assert not [rd for rd in r.designs if physics.spanning(rd.design.net, rd.design.tensor_parallel)]
+
+
+def test_a_fabric_too_slow_for_pipeline_hops_still_carries_one_spanning_stage():
+    """At a pipeline ratio of 0.1 InfiniBand may carry no pipeline hop, but a TP group over every domain
+    (PP 1) needs only the TP ratio (0.01) on both levels: the two-level network stays in the space and wins."""
+    from test_oracle import engines_match_plain_oracle
+    p = _moe_ratio(0.01, 0.1, distinct="design", top_k=4)
+    engines_match_plain_oracle(p)
+    r = solve(p, engine="cp-sat")
+    assert [(rd.design.nodes, rd.design.tensor_parallel) for rd in r.designs[:3]] == [(64, 64), (32, 32), (16, 16)]
+    assert r.designs[0].design.net.domain_nodes == 8
+
+
+def test_merged_rankings_order_ties_as_the_engines_do():
+    """solve's merge of two result lists (kv_swap mode best) re-sorts with _rank_key: the same order."""
+    import random
+    from archsearch.solve import _rank_key
+    p = _moe_problem()
+    r = solve(dataclasses.replace(p, search=dataclasses.replace(p.search, distinct="design", top_k=8)))
+    shuffled = list(r.designs)
+    random.Random(0).shuffle(shuffled)
+    assert sorted(shuffled, key=_rank_key) == list(r.designs)
+
+
+def test_no_tp_group_spans_a_ring_fabric():
+    space = build_space(_moe_problem())
+    cfg = _config(space, "nvlink4 single-switch x8 + infiniband-ndr fat-tree (1-level)")
+    ring = dataclasses.replace(cfg, fabric=dataclasses.replace(
+        cfg.fabric, topology=dataclasses.replace(cfg.fabric.topology, kind="ring")))
+    assert physics.tp_fits(cfg, 16, True) and not physics.tp_fits(ring, 16, True)
+    chk = physics.checks(physics.Design(space.mems[0], ring, 32, 16, None), space.req, space.problem)
+    bad = next(c for c in chk if c.name == "TP inside a domain")
+    assert bad.detail == ("TP 16 does not divide the 8-node scale-up domain and a TP group spans whole domains "
+                          "only over a switched fabric, not a ring")

@@ -47,7 +47,9 @@ def checks(design: Design, req: Requirements, problem: "Problem") -> list[Check]
     out.append(Check("max_nodes", n <= c.max_nodes, float(Fraction(c.max_nodes - n, c.max_nodes)),
                      f"{n} of {c.max_nodes} nodes"))
     if nc.domain_nodes and not tp_fits(nc, tau, spans_domains(problem)):
-        whole = " and only expert parallel on a MoE model spans whole domains" if tau % nc.domain_nodes == 0 else ""
+        whole = ("" if tau % nc.domain_nodes else
+                 " and only expert parallel on a MoE model spans whole domains" if not spans_domains(problem) else
+                 f" and a TP group spans whole domains only over a switched fabric, not a {nc.fabric.topology.kind}")
         out.append(Check("TP inside a domain", False, -1.0,
                          f"TP {tau} does not divide the {nc.domain_nodes}-node scale-up domain{whole}"))
     if nc.tier is not None:

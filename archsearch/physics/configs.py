@@ -308,12 +308,20 @@ def tp_values(problem: "Problem") -> list[int]:
     return list(range(1, hi + 1))
 
 
+#: fabric topologies whose nodes all reach each other at full port bandwidth (through switches), the
+#: only ones a TP group may span: a ring, torus or mesh would put a group's D parallel all-reduces on
+#: the same links, which ``network.spanning_comm`` does not count
+SWITCHED_FABRICS = ("fat_tree", "switch", "dragonfly")
+
+
 def tp_fits(nc: NetworkConfig, tau: int, span: bool = False) -> bool:
     """Tensor parallel stays inside one scale-up domain: TP divides D (always true for one level).
     ``span`` (``spans_domains``: expert parallel on a MoE model): the TP and expert-parallel group may
-    instead cover whole domains, TP a multiple of D, its collectives crossing the fabric (``network``)."""
+    instead cover whole domains of a switched fabric (``SWITCHED_FABRICS``), TP a multiple of D, its
+    collectives crossing the fabric (``network.spanning_comm``)."""
     d = nc.domain_nodes
-    return d == 0 or d % tau == 0 or (span and tau % d == 0)
+    return (d == 0 or d % tau == 0
+            or (span and tau % d == 0 and nc.fabric.topology.kind in SWITCHED_FABRICS))
 
 
 def spans_domains(problem: "Problem") -> bool:

@@ -12,10 +12,11 @@ single-level configurations built by the same code as every other (``tier_config
     cost     = domain items per whole domain x ceil(N / D)  +  the fabric's items at N
                (a partly filled domain is still built whole; its nodes' own ports count per node)
     TP       inside one domain: TP divides D, so D / TP pipeline stages fit in a domain; or, with expert
-             parallel on a MoE model, TP a multiple of D: each stage covers TP / D whole domains, its
-             all-reduces and all-to-alls cross the fabric (``network.spanning_comm``), every hop too
+             parallel on a MoE model and a switched fabric, TP a multiple of D: each stage covers TP / D
+             whole domains, its all-reduces and all-to-alls cross the fabric (``network.spanning_comm``)
     PP hops  stages placed in order, D / TP per domain: f = ceil(TP PP / D) - 1 of the PP - 1 hops
-             cross the fabric, the others stay in a domain (``network.CommCoefficients``)
+             cross the fabric, the others stay in a domain (``network.CommCoefficients``); with a TP group
+             over whole domains all PP - 1 hops cross it
 
 Expert parallel shares the tensor-parallel group (``network.comm_coefficients``): inside a domain, or
 across whole domains with its all-to-all on the fabric's injection and bisection bounds.
@@ -29,7 +30,8 @@ from typing import TYPE_CHECKING
 
 from .. import topology as topo
 from ..units import exact
-from .configs import NetworkConfig, compatible, links_keep_up, memory_configs, tier_configs
+from .configs import (NetworkConfig, SWITCHED_FABRICS, compatible, links_keep_up, memory_configs, spans_domains,
+                      tier_configs)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..problem import Problem
@@ -88,11 +90,19 @@ def two_level_configs(problem: "Problem", start: int) -> list[NetworkConfig]:
 
 
 def _pipeline_links_ok(problem: "Problem", cfg: NetworkConfig, m) -> bool:
-    """Under the ratio rule, whether pipeline hops may use this network with these nodes.  Every two-level
-    design has PP >= 2 (N > D >= TP), so a configuration no node type passes is left out of the space."""
+    """Under the ratio rule, whether some design of this network with these nodes may pass its balance checks
+    (a configuration no node type passes is left out of the space).  A design whose TP group fits in a domain
+    has PP >= 2 (N > D >= TP), so its hops need the pipeline ratio on the slower level; a TP group over whole
+    domains (``spans_domains``) may have PP = 1 and then needs only the tensor-parallel ratio, on both levels."""
     bal = problem.constraints.balance
+    if bal.rule != "ratio":
+        return True
     ratio = exact(bal.pipeline_parallel_ratio)
-    return bal.rule != "ratio" or ratio == 0 or links_keep_up(cfg, m, ratio, pipeline=True)
+    if ratio == 0 or links_keep_up(cfg, m, ratio, pipeline=True):
+        return True
+    tp_ratio = exact(bal.tensor_parallel_ratio)
+    return (spans_domains(problem) and cfg.fabric.topology.kind in SWITCHED_FABRICS
+            and (tp_ratio == 0 or links_keep_up(cfg, m, tp_ratio, pipeline=True)))
 
 
 def level_items(cfg: NetworkConfig, n: int) -> dict[str, dict[str, int]]:

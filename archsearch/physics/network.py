@@ -29,7 +29,8 @@ class CommCoefficients:
 
     The last two terms are the prefill's link traffic amortised per decode step (zero without prefill).
 
-    Two-level network (``stages_per_domain`` s = D / TP > 0): f = ceil(PP / s) - 1 of the PP - 1 hops
+    Two-level network (``stages_per_domain`` s = D / TP > 0, or 1 for a TP group over whole domains, whose
+    every hop crosses the fabric): f = ceil(PP / s) - 1 of the PP - 1 hops
     cross the fabric and cost ``fhop``, ``fhop_tok`` and ``pf_fhop`` instead of the domain's ``hop``,
     ``hop_tok`` and ``pf_hop`` (``levels.fabric_hops``); with s = 0 the formula above is unchanged.
     """
