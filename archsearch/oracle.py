@@ -115,12 +115,10 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
     pp_keep_up = cache.keep_up(exact(bal.pipeline_parallel_ratio), pipeline=True)
     compatible = cache.compatible
     level_of_mem = cache.level_of_mem   # rows of the comm-time rule (effective bandwidths when calibrated)
-    terms = [physics.node_terms(req, m) for m in mems] if req.calibrated else []
     memo: dict = {}   # the calibrated coefficients of each (TP, node class), worked out once
     # the distinct node classes (rows of the calibrated matrices), and each memory configuration's class
-    classes = sorted(set(terms))
-    where = {x: i for i, x in enumerate(classes)}
-    class_of = np.array([where[x] for x in terms], dtype=np.int64) if terms else None
+    classes, class_of = cache.node_classes if req.calibrated else ([], None)
+    terms = [classes[i] for i in class_of.tolist()] if req.calibrated else []
     subsets: dict = {}   # the node classes of a set of rows, one list per set (speed_matrix's memo is by list)
     every = np.arange(len(mems))
     bw_float, cost_float = bw_units.astype(float), cost.astype(float)
@@ -177,9 +175,8 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
                 x = physics.moe_extra(req, pp)
                 ok0 &= cw * pp + ck * m_ + cx * x <= cb * B
                 ok0 &= cm * m_ + c0 <= cf * (flops_r[:, None] * N)
-                if req.calibrated and n_of_k is None:   # each machine class once, each node class once
-                    ok0 &= _per_class(cache, n, t, full, sub_of, lambda nodes, v: physics.speed_matrix(
-                        req, cache.decode_comm(n, t, nodes), sub, t, v, memo))
+                if req.calibrated and n_of_k is None:   # communication within each node class's slack at this TP
+                    ok0 &= cache.speed_ok(n, t, rows)
                 elif req.calibrated:
                     ok0 &= physics.speed_matrix_at(req, n, t, p, terms, pp, memo)
                 else:

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import physics
 from .physics import NetworkConfig
+from .scaling import INT_LIMIT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .space import Space
@@ -107,16 +108,83 @@ class PhysicsCache:
         (``bandwidth_levels``)."""
         s = self.space
 
-        def compute():  # physics.comm_rule_matrix_at, with the machine classes and coefficients cached
+        def compute():  # physics.comm_rule_matrix_at: its two sides from tables shared across networks
             pp = self.pp_range(n, t)
-            out = np.zeros((len(self.bandwidth_levels), len(pp)), dtype=bool)
-            terms = self._once(("rule_terms", t, ratio),
-                               lambda: physics.comm_rule_terms(s.req, self.bandwidth_levels, t, ratio))
-            for nodes, sel in self.machine_groups(n, t):
-                out[:, sel] = physics.comm_rule_matrix(self.decode_comm(n, t, nodes), s.req, self.bandwidth_levels,
-                                                       t, ratio, pp[sel], terms)
-            return out
+            return _at_most(self.comm_ps(n, t)[None, :], self.comm_rule_rhs(t, ratio)[:, int(pp[0]) - 1:int(pp[-1])])
         return self._once(("rule", n.index, t, ratio), compute)
+
+    # -- per (network, TP), on tables shared by every network at one TP degree ---------------------------
+    def comm_ps(self, n: NetworkConfig, t: int) -> np.ndarray:
+        """PP x the decode step's communication time per user (``CommCoefficients.pp_comm_ps``, whole
+        picoseconds) at every PP of ``pp_range(n, t)``, each PP with its own machine's coefficients: int64, or
+        Python integers (dtype object) where int64 could overflow."""
+        def compute():
+            pp = self.pp_range(n, t)
+            m = physics.micro_batch_m(pp, self.space.req.concurrency)
+            parts = []
+            for nodes, sel in self.machine_groups(n, t):
+                cc = self.decode_comm(n, t, nodes)
+                p, mm = pp[sel], m[sel]
+                # every term is non-negative and grows with PP and M: the value at the largest bounds them all
+                kind = np.int64 if cc.pp_comm_ps(int(p.max()), int(mm.max())) < INT_LIMIT else object
+                parts.append((sel, cc.pp_comm_ps(p.astype(kind), mm.astype(kind))))
+            out = np.empty(len(pp), dtype=object if any(v.dtype == object for _, v in parts) else np.int64)
+            for sel, v in parts:
+                out[sel] = v
+            return out
+        return self._once(("comm_ps", n.index, t), compute)
+
+    def top_pp(self, t: int) -> int:
+        """The largest PP of any network at TP degree t (0 if none): the width of the per-TP tables."""
+        def compute():
+            ranges = [self.pp_range(n, t) for n in self.space.nets]
+            return max((int(r[-1]) for r in ranges if r is not None), default=0)
+        return self._once(("top_pp", t), compute)
+
+    @property
+    def node_classes(self) -> tuple[list, np.ndarray]:
+        """The distinct ``physics.node_terms`` of the memory configurations, ascending (the rows of the
+        calibrated tables), and each configuration's row."""
+        def compute():
+            req = self.space.req
+            terms = [physics.node_terms(req, m) for m in self.space.mems]
+            classes = sorted(set(terms))
+            where = {x: i for i, x in enumerate(classes)}
+            return classes, np.array([where[x] for x in terms], dtype=np.int64)
+        return self._once(("node_classes",), compute)
+
+    def speed_slack(self, t: int) -> np.ndarray:
+        """``physics.speed_slack`` of every node class at TP degree t over PP = 1..``top_pp(t)`` (column PP - 1)."""
+        return self._once(("slack", t), lambda: physics.speed_slack(
+            self.space.req, self.node_classes[0], t, np.arange(1, self.top_pp(t) + 1, dtype=np.int64)))
+
+    def speed_ok(self, n: NetworkConfig, t: int, rows: np.ndarray) -> np.ndarray:
+        """The calibrated speed target of memory configurations ``rows`` (rows) at every PP of ``pp_range(n, t)``
+        (columns): ``physics.speed_matrix`` of each row's node class with each PP's own machine, decided as
+        communication <= ``speed_slack`` (the same integers, compared the same way)."""
+        pp = self.pp_range(n, t)
+        slack = self.speed_slack(t)[:, int(pp[0]) - 1:int(pp[-1])][self.node_classes[1][rows]]
+        return _at_most(self.comm_ps(n, t)[None, :], slack)
+
+    def comm_rule_rhs(self, t: int, ratio: Fraction) -> np.ndarray:
+        """The right-hand side of ``physics.comm_rule_matrix`` (ratio x PP x t_mem, each term floored) for every
+        row of ``bandwidth_levels`` over PP = 1..``top_pp(t)`` (column PP - 1); it does not depend on the
+        network.  int64 where it fits, else Python integers (dtype object)."""
+        s = self.space
+
+        def compute():
+            req = s.req
+            cw, ck, xt, xt_max, _ = physics.comm_rule_terms(req, self.bandwidth_levels, t, ratio)
+            pp = np.arange(1, self.top_pp(t) + 1, dtype=np.int64)
+            m = physics.micro_batch_m(pp, req.concurrency)
+            top = max(cw) * int(pp.max(initial=0)) + max(ck) * int(m.max(initial=0)) + xt_max
+            kind = np.int64 if top < INT_LIMIT else object
+            rhs = (np.array(cw, dtype=kind)[:, None] * pp.astype(kind) + np.array(ck, dtype=kind)[:, None]
+                   * m.astype(kind))
+            if req.moe_extra_bytes:
+                rhs = rhs + np.array(xt, dtype=kind)[:, np.minimum(pp, req.concurrency)]
+            return rhs
+        return self._once(("rule_rhs", t, ratio), compute)
 
     # -- per memory configuration -----------------------------------------------------------------
     def node_bounds(self, m, groups: tuple[str, ...]) -> tuple[int, int]:
@@ -183,6 +251,14 @@ class PhysicsCache:
         return self._once(("net_cost", n.index),
                           lambda: np.asarray(physics.network_cost_units(n, np.arange(n.n_max + 1, dtype=np.int64),
                                                                         self.space.cost_unit), dtype=np.int64))
+
+
+def _at_most(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a <= b elementwise, exact: int64 arrays compared as they are, Python integers (dtype object) where either
+    side holds them."""
+    if a.dtype == object or b.dtype == object:
+        a, b = a.astype(object), b.astype(object)
+    return np.asarray(a <= b, dtype=bool)
 
 
 def _labels(kind: str, wiring: Callable, arch: Callable, top: int) -> tuple[np.ndarray, np.ndarray, list]:

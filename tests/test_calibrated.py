@@ -169,3 +169,66 @@ def test_matrix_rows_are_node_classes_and_loosen_with_bandwidth():
     pp = np.arange(1, 5, dtype=np.int64)
     ok = physics.speed_matrix(req, physics.decode_comm(d.net, 8, req, p, nodes=8), [terms, faster], 8, pp)
     assert ok.shape == (2, 4) and (ok[1] >= ok[0]).all()
+
+
+@pytest.mark.parametrize("name", ["llama-2-70b-chat", "mixtral-8x7b-batch", "llama-3.1-70b-speculative",
+                                  "long-document-prefill", "deepseek-v3-serving"])
+def test_class_columns_are_the_class_coefficients_of_every_class(name):
+    """The vectorised coefficients equal ``_class_coefficients`` class by class (dense, MoE, speculative,
+    prefill and batch-aware decode efficiency all exercised by the bundled problems)."""
+    from archsearch.physics.calibrated import _class_coefficients
+    from archsearch import load_problem
+    p = load_problem(name)
+    req = physics.requirements(p)
+    terms = sorted({physics.node_terms(req, m) for m in physics.memory_configs(p)})
+    assert any(t.decode_half_tokens for t in terms)
+    for tau in physics.tp_values(p):
+        cols = physics.class_columns(req, tau, terms)
+        for i, t in enumerate(terms):
+            cw, ck, cf, c0, fx, ch, xt = _class_coefficients(req, tau, t)
+            assert (cols["cw"][i], cols["ck"][i], cols["cf"][i], cols["c0"][i], cols["fx"][i], cols["ch"][i],
+                    tuple(cols["xt"][i])) == (cw, ck, cf, c0, fx, ch, xt), (name, tau, t)
+
+
+def _slack_cases():
+    """(requirements, classes, TP, PP values, decode coefficients): bundled problems, a huge speed target's
+    denominator (Python integers), and a two-level network's coefficients."""
+    from archsearch import load_problem
+    from archsearch.space import build_space
+    out = []
+    for name in ("llama-2-70b-chat", "mixtral-8x7b-batch", "llama-3.1-70b-speculative"):
+        space = build_space(load_problem(name))
+        classes = space.physics_cache.node_classes[0]
+        for n in space.nets[1::7]:
+            for t in space.tps:
+                pp = space.physics_cache.pp_range(n, t)
+                if pp is not None:
+                    nodes = space.physics_cache.machine_groups(n, t)[0][0]
+                    out.append((space.req, classes, t, pp, space.physics_cache.decode_comm(n, t, nodes)))
+    req, classes, t, pp, cc = out[0]
+    huge = dataclasses.replace(req, min_tokens_per_s=Fraction(10**30 + 1, 10**29))
+    out.append((huge, classes, t, pp, cc))
+    out.append((req, classes, t, pp, dataclasses.replace(cc, stages_per_domain=2, fhop=cc.hop * 3,
+                                                          fhop_tok=cc.hop_tok * 5, pf_fhop=7)))
+    return out
+
+
+def test_speed_slack_decides_exactly_what_speed_matrix_decides():
+    """comm <= speed_slack is speed_matrix, cell by cell, in int64 and in Python integers alike; both outcomes
+    occur, so a slack off by one picosecond would show."""
+    seen = set()
+    cases = _slack_cases()
+    assert physics.speed_slack(cases[-2][0], cases[-2][1], cases[-2][2], cases[-2][3]).dtype == object
+    for req, classes, t, pp, cc in cases:
+        want = physics.speed_matrix(req, cc, classes, t, pp)
+        slack = physics.speed_slack(req, classes, t, pp)
+        comm = cc.pp_comm_ps(pp.astype(object), physics.micro_batch_m(pp, req.concurrency).astype(object))
+        assert ((comm[None, :] <= slack) == want).all()
+        seen.update(want.ravel().tolist())
+        # at the boundary: one picosecond more communication than the slack allows fails, exactly the slack passes
+        total = np.maximum(*physics.step_times(req, cc, classes, t, pp)[:2]) + physics.step_times(
+            req, cc, classes, t, pp)[3]
+        sr = physics.step_rate(req)
+        assert (sr.numerator * (total + slack) <= sr.denominator * PS_PER_S * pp.astype(slack.dtype)).all()
+        assert not (sr.numerator * (total + slack + 1) <= sr.denominator * PS_PER_S * pp.astype(slack.dtype)).any()
+    assert seen == {True, False}

@@ -212,3 +212,37 @@ def test_a_yield_that_underflows_is_no_good_die() -> None:
     dy = DieYield(wafer_cost_usd=16000, wafer_diameter_mm=1000, defect_density_per_cm2=100, logic_area_mm2=1e5,
                   area_per_unit_mm2=1, reticle_area_mm2=1e5, fixed_usd=0)
     assert math.isinf(physics.die_cost_usd(dy, 1))
+
+
+def test_comm_coefficients_cache_keys_on_every_input_it_reads():
+    """``comm_coefficients`` is remembered by exactly what it reads: changing any one input (network, TP, the
+    activation bytes, the speed model, the layers, expert parallel, the MoE figures, the node count) gives what
+    a fresh computation gives, which differs from the first answer; a key missing that input would return the
+    first answer instead."""
+    p = load_problem("mixtral-8x7b-batch")
+    space = build_space(p)
+    req, moe = dataclasses.replace(space.req, speed_model="calibrated"), p.model.moe
+    torus = next(n for n in space.nets if n.tier is not None and n.topology.kind == "torus" and n.n_min <= 4)
+    other = next(n for n in space.nets if n.tier is not None and n.tier != torus.tier and n.n_max >= 16)
+    base = dict(cfg=torus, tau=4, req=req, expert_parallel=True, moe=moe, nodes=4)   # 4 and 8 nodes: two machines
+    variants = {"cfg": dict(cfg=other), "tau": dict(tau=2),
+                "activation bytes": dict(req=dataclasses.replace(req, activation_bytes_per_token=3 * 4096)),
+                "speed model": dict(req=dataclasses.replace(req, speed_model="roofline")),
+                "layers": dict(req=dataclasses.replace(req, layers=req.layers + 1)),
+                "expert parallel": dict(expert_parallel=False),
+                "moe": dict(moe=dataclasses.replace(moe, active_experts=moe.active_experts + 1)),
+                "nodes": dict(nodes=8)}
+
+    def call(kw):
+        kw = dict(kw)
+        return physics.comm_coefficients(kw.pop("cfg"), kw.pop("tau"), kw.pop("req"), kw.pop("expert_parallel"),
+                                         kw.pop("moe"), **kw)
+    for field, change in variants.items():
+        physics.comm_coefficients_of.cache_clear()
+        first = call(base)
+        cached = call({**base, **change})
+        physics.comm_coefficients_of.cache_clear()
+        fresh = call({**base, **change})
+        assert cached == fresh != first, field
+    physics.comm_coefficients_of.cache_clear()
+    assert call(base) is call(base)   # remembered

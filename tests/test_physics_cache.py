@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 
 from archsearch import load_problem, physics
 from archsearch.space import build_space
@@ -71,3 +72,36 @@ def test_machine_classes_groups_and_comm_rule_equal_physics() -> None:
                     ratio = Fraction(1, 2)
                     assert (cache.comm_rule_matrix(n, t, ratio) == physics.comm_rule_matrix_at(
                         n, t, req, p, cache.bandwidth_levels, ratio, pp)).all()
+
+
+@pytest.mark.calibrated
+@pytest.mark.parametrize("name, two_level", [("llama-2-70b-chat", False), ("llama-3.1-405b-long-context", True),
+                                             ("mixtral-8x7b-batch", False)])
+def test_speed_and_comm_rule_from_per_tp_tables_equal_physics(name, two_level):
+    """The speed target from the per-TP slack table (``speed_ok``) is ``physics.speed_matrix_at`` row by row, and
+    the comm-time rule from the per-TP right-hand side is ``physics.comm_rule_matrix_at``, on every network
+    (one- and two-level, machines that change with N) and TP degree."""
+    import dataclasses
+    p = load_problem(name)
+    if two_level:
+        p = dataclasses.replace(p, search=dataclasses.replace(p.search, two_level=True))
+    space = build_space(p)
+    cache, req = space.physics_cache, space.req
+    assert req.calibrated and (not two_level or any(n.domain_nodes for n in space.nets))
+    terms = [physics.node_terms(req, m) for m in space.mems]
+    rows = np.arange(len(space.mems))
+    outcomes = set()
+    for n in space.nets:
+        for t in space.tps:
+            pp = cache.pp_range(n, t)
+            if pp is None:
+                continue
+            want = physics.speed_matrix_at(req, n, t, p, terms, pp)
+            assert (cache.speed_ok(n, t, rows) == want).all(), (n.label, t)
+            assert (cache.speed_ok(n, t, rows[::-3]) == want[::-3]).all()
+            outcomes.update(want.ravel().tolist())
+            if n.tier is not None:
+                for ratio in (Fraction(1, 2), Fraction(3)):
+                    assert (cache.comm_rule_matrix(n, t, ratio) == physics.comm_rule_matrix_at(
+                        n, t, req, p, cache.bandwidth_levels, ratio, pp)).all(), (n.label, t, ratio)
+    assert outcomes == {True, False}

@@ -51,7 +51,7 @@ from .decode import (  # noqa: F401
     micro_batch_m, moe_extra, step_bytes, step_rate, speed_ok, speed_coefficients, compute_per_token_flops, compute_ok, compute_coefficients,
 )
 from .network import (  # noqa: F401
-    CommCoefficients, collective_latency_s, comm_coefficients, decode_comm, base_comm, comm_speed_ok, comm_speed_mask,
+    CommCoefficients, collective_latency_s, comm_coefficients, comm_coefficients_of, decode_comm, base_comm, comm_speed_ok, comm_speed_mask,
     comm_rule_matrix, comm_rule_terms, machine_groups, machine_mask, comm_speed_mask_at, comm_rule_matrix_at,
 )
 from .prefill import (  # noqa: F401
@@ -60,6 +60,7 @@ from .prefill import (  # noqa: F401
 from .calibrated import (  # noqa: F401
     NodeTerms, prefill_efficiency, effective_bandwidth, node_terms, step_times, speed_matrix, ttft_ps, ttft_matrix,
     speed_matrix_at, ttft_matrix_at, saturating, layer_overhead_ps, prefill_rate_matrix, prefill_rate_matrix_at,
+    class_columns, speed_slack,
 )
 from .design import (  # noqa: F401
     Design, Metrics, design_comm, ttft_s, roofline, io_bandwidth_bytes_per_s, evaluate,

@@ -182,6 +182,65 @@ def speed_matrix(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTe
     return np.asarray(sr.numerator * total <= sr.denominator * PS_PER_S * pp.astype(total.dtype), dtype=bool)
 
 
+def class_columns(req: Requirements, tau: int, terms: Sequence[NodeTerms]) -> dict:
+    """``_class_coefficients`` of every class at once, as numpy arrays of Python integers (dtype object, exact):
+    columns ``cw``, ``ck``, ``cf``, ``c0``, ``fx``, ``ch`` (one entry per class) and ``xt`` (classes x
+    (1 + MoE table)).  Each entry is the same ceiling of the same rational number, with no rounding."""
+    import numpy as np
+
+    def col(values) -> "np.ndarray":
+        out = np.empty(len(terms), dtype=object)
+        out[:] = list(values)
+        return out
+    eff = col(tau * t.eff_bw for t in terms)
+    dec = col(tau * t.decode_flops for t in terms)
+    pre = col(tau * t.prefill_flops for t in terms)
+    kv = kv_read_for_tp(req, tau)
+    am = req.accepted_per_step * req.amortised_prefill_flops * PS_PER_S
+    flops = PS_PER_S * (req.step_flops_per_m + req.attention_flops_per_m)
+    # half = flops x h / s:  ceil(half / (tau F_dec)) = ceil(flops h_num / (h_den s tau F_dec))
+    half_num = col(flops * Fraction(t.decode_half_tokens).numerator for t in terms)
+    half_den = col(Fraction(t.decode_half_tokens).denominator * req.step_tokens for t in terms)
+    xt = np.zeros((len(terms), 1 + len(req.moe_extra_bytes)), dtype=object)
+    xt[:, 0] = 0
+    for i, x in enumerate(req.moe_extra_bytes):
+        xt[:, i + 1] = -(-(PS_PER_S * x) // eff)
+    return {"cw": -(-(PS_PER_S * req.step_weight_bytes) // eff), "ck": -(-(PS_PER_S * kv) // eff),
+            "cf": -(-flops // dec), "c0": -(-am.numerator // (am.denominator * pre)),
+            "fx": col(req.layers * t.overhead_ps for t in terms), "ch": -(-half_num // (half_den * dec)), "xt": xt}
+
+
+def speed_slack(req: Requirements, terms: Sequence[NodeTerms], tau: int, pp):
+    """What the decode step's communication may take and still meet the calibrated speed target, rows (node
+    classes) x PP (``pp`` a 1-D array): the largest whole number of picoseconds S with
+
+        speed_matrix(...) <=> PP t_comm <= S,   S = floor(PP seconds / (r / a)) - max(mem, comp) - fixed
+
+    (``speed_matrix`` compares (r / a) x total <= PP seconds on whole picoseconds, and for a whole number
+    x and a positive rate, (num / den) x <= y <=> x <= floor(y den / num)).  It does not depend on the
+    network, so one table serves every network at this TP degree.  int64 where every term fits, else
+    Python integers (dtype object).  Needs a speed target (r > 0)."""
+    import numpy as np
+    from ..scaling import INT_LIMIT
+    sr = step_rate(req)
+    cols = class_columns(req, tau, terms)
+    pp = np.asarray(pp, dtype=np.int64)
+    m = micro_batch_m(pp, req.concurrency)
+    top_pp, top_m = (int(pp.max()), int(m.max())) if len(pp) else (0, 0)
+    peak = {k: max(v.max(), 0) if v.size else 0 for k, v in cols.items()}
+    top = (peak["cw"] * top_pp + peak["ck"] * top_m + peak["xt"] + peak["cf"] * top_m + peak["c0"]
+           + peak["ch"] * top_pp + peak["fx"] * top_pp + sr.denominator * PS_PER_S * top_pp)
+    kind = np.int64 if max(top, sr.numerator) < INT_LIMIT else object
+    c = {k: (v.astype(np.int64) if kind is np.int64 else v) for k, v in cols.items()}
+    pp_k, m_k = pp.astype(kind), m.astype(kind)
+    mem = c["cw"][:, None] * pp_k + c["ck"][:, None] * m_k
+    if req.moe_extra_bytes:
+        mem = mem + c["xt"][:, np.minimum(pp, req.concurrency)]
+    comp = c["cf"][:, None] * m_k + c["ch"][:, None] * pp_k + c["c0"][:, None]
+    limit = (sr.denominator * PS_PER_S * pp_k) // sr.numerator
+    return limit - np.maximum(mem, comp) - c["fx"][:, None] * pp_k
+
+
 def ttft_ps(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp):
     """Calibrated time to first token in picoseconds, rows x PP (cc: per-token coefficients):
     ceil(max(FLOPs / (tau F_pf), W / (tau b_eff))) + the prompt's communication + layers x t_layer."""

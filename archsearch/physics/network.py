@@ -4,6 +4,7 @@ the communication speed target and the communication-time balance rule."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -93,7 +94,35 @@ def comm_coefficients(cfg: NetworkConfig, tau: int, req: Requirements, expert_pa
                       moe=None, *, nodes: int) -> CommCoefficients:
     """Per-token coefficients of the machine ``cfg.wiring(nodes)`` (one machine, one time).  Tensor parallel: 2 all-reduces per layer (attention, MLP).  With expert
     parallel on a MoE model, each MoE layer's MLP all-reduce becomes two all-to-alls (dispatch and combine):
-    each of the tau nodes sends k_e copies of its 1/tau share of the tokens (k_e experts per token)."""
+    each of the tau nodes sends k_e copies of its 1/tau share of the tokens (k_e experts per token).
+
+    Remembered (``comm_coefficients_of``) by exactly what it reads: a sweep or study whose points change only
+    the context or the concurrency works each (network, TP, machine) out once."""
+    if cfg.tier is None:
+        return CommCoefficients(0, 0, 0, 0)
+    return comm_coefficients_of(cfg, tau, CommInputs(req.activation_bytes_per_token, req.speed_model, req.layers),
+                                bool(expert_parallel), moe, nodes)
+
+
+@dataclass(frozen=True)
+class CommInputs:
+    """The fields of ``Requirements`` communication depends on, and nothing else: ``comm_coefficients_of``
+    computes with this in place of the requirements, so a field read but missing from its cache key fails
+    loudly instead of being shared between problems that differ in it."""
+
+    activation_bytes_per_token: int
+    speed_model: str
+    layers: int
+
+    @property
+    def calibrated(self) -> bool:
+        return self.speed_model == "calibrated"
+
+
+@functools.lru_cache(maxsize=8192)
+def comm_coefficients_of(cfg: NetworkConfig, tau: int, req: CommInputs, expert_parallel: bool, moe,
+                         nodes: int) -> CommCoefficients:
+    """``comm_coefficients`` of frozen, hashable arguments (the cache's key is exactly its inputs)."""
     if cfg.tier is None:
         return CommCoefficients(0, 0, 0, 0)
     if cfg.domain_nodes:
