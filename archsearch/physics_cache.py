@@ -39,42 +39,29 @@ class PhysicsCache:
 
     # -- per (network, TP) ----------------------------------------------------------------------
     def pp_range(self, n: NetworkConfig, t: int) -> Optional[np.ndarray]:
-        """The pipeline depths PP with N = t x PP inside network n's node range (None if there are none)."""
-        def compute():
-            if (n.tier is None and t > 1) or not physics.tp_fits(n, t, physics.spans_domains(self.space.problem)):
-                return None  # no TP without links; a two-level network keeps TP inside one domain (or whole domains)
-            lo = max(1, -(-n.n_min // t))
-            hi = min(n.n_max, self.space.max_nodes) // t
-            return np.arange(lo, hi + 1, dtype=np.int64) if hi >= lo else None
-        return self._once(("pp", n.index, t), compute)
+        """The pipeline depths PP with N = t x PP inside network n's node range (None if there are none);
+        read-only."""
+        return self._once(("pp", n.index, t), lambda: pp_range_of(n, t, self.space.max_nodes, self._span))
+
+    @property
+    def _span(self) -> bool:
+        """``physics.spans_domains`` of the problem: a TP group may cover whole domains of a two-level network."""
+        return self._once(("span",), lambda: physics.spans_domains(self.space.problem))
 
     def machine_classes(self, n: NetworkConfig) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
         """For node counts 0..min(n_max, max_nodes): (communication class label, architecture label, the
         architecture of each label).  The communication classes are ``physics.machine_groups``' (the
         machine's ``comm_key``), the architectures ``NetworkConfig.arch`` (what "distinct" compares)."""
         def compute():
-            top = min(n.n_max, self.space.max_nodes)
-            if n.tier is None:
-                return np.zeros(top + 1, dtype=np.int64), np.zeros(top + 1, dtype=np.int64), [n.arch(1)]
-            if not n.domain_nodes:   # one level: the machine depends on the topology and node count only
-                t = n.topology
-                comm, arch, names = _machine_labels(t.kind, t.dimensions if t.kind in ("torus", "mesh") else 0,
-                                                    n.tier.switch is not None, n.level, top)
-                return comm, arch, [(n.tier_key, name) for name in names]
-            return _labels(n.fabric.topology.kind, n.fabric.wiring, n.arch, top)
+            comm, arch, names = machine_classes_of(n, self.space.max_nodes)
+            return comm, arch, list(names)
         return self._once(("classes", n.index), compute)
 
     def machine_groups(self, n: NetworkConfig, t: int) -> list[tuple[int, np.ndarray]]:
         """``physics.machine_groups(n, t, pp_range(n, t))``, from ``machine_classes``: the same classes in the
         same order, each with the node count of its first PP."""
-        def compute():
-            pp = self.pp_range(n, t)
-            labels = self.machine_classes(n)[0][t * pp]
-            first = {}
-            for i, lab in enumerate(labels.tolist()):
-                first.setdefault(lab, i)
-            return [(int(t * pp[i]), labels == lab) for lab, i in first.items()]
-        return self._once(("groups", n.index, t), compute)
+        return self._once(("groups", n.index, t),
+                          lambda: list(machine_groups_of(n, t, self.space.max_nodes, self._span)))
 
     def decode_comm(self, n: NetworkConfig, t: int, nodes: int):
         """``physics.decode_comm`` of network n at TP t on the machine of ``nodes`` nodes."""
@@ -155,8 +142,10 @@ class PhysicsCache:
 
     def speed_slack(self, t: int) -> np.ndarray:
         """``physics.speed_slack`` of every node class at TP degree t over PP = 1..``top_pp(t)`` (column PP - 1)."""
+        classes = self.node_classes[0]
         return self._once(("slack", t), lambda: physics.speed_slack(
-            self.space.req, self.node_classes[0], t, np.arange(1, self.top_pp(t) + 1, dtype=np.int64)))
+            self.space.req, classes, t, np.arange(1, self.top_pp(t) + 1, dtype=np.int64),
+            self._once(("class_arrays",), lambda: physics.class_arrays(classes))))
 
     def speed_ok(self, n: NetworkConfig, t: int, rows: np.ndarray) -> np.ndarray:
         """The calibrated speed target of memory configurations ``rows`` (rows) at every PP of ``pp_range(n, t)``
@@ -251,6 +240,50 @@ class PhysicsCache:
         return self._once(("net_cost", n.index),
                           lambda: np.asarray(physics.network_cost_units(n, np.arange(n.n_max + 1, dtype=np.int64),
                                                                         self.space.cost_unit), dtype=np.int64))
+
+
+# -- what does not change from one point of a sweep to the next: remembered by exactly what it reads ------------
+@functools.lru_cache(maxsize=4096)
+def pp_range_of(n: NetworkConfig, t: int, max_nodes: int, span: bool) -> Optional[np.ndarray]:
+    """``PhysicsCache.pp_range`` of network n at TP degree t in a space of at most ``max_nodes`` nodes, where a TP
+    group may cover whole domains (``span``, ``physics.spans_domains``) or not (read-only)."""
+    if (n.tier is None and t > 1) or not physics.tp_fits(n, t, span):
+        return None  # no TP without links; a two-level network keeps TP inside one domain (or whole domains)
+    lo = max(1, -(-n.n_min // t))
+    hi = min(n.n_max, max_nodes) // t
+    return _frozen(np.arange(lo, hi + 1, dtype=np.int64)) if hi >= lo else None
+
+
+@functools.lru_cache(maxsize=1024)
+def machine_classes_of(n: NetworkConfig, max_nodes: int) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """``PhysicsCache.machine_classes`` of network n in a space of at most ``max_nodes`` nodes (read-only)."""
+    top = min(n.n_max, max_nodes)
+    if n.tier is None:
+        return _frozen(np.zeros(top + 1, dtype=np.int64)), _frozen(np.zeros(top + 1, dtype=np.int64)), (n.arch(1),)
+    if not n.domain_nodes:   # one level: the machine depends on the topology and node count only
+        t = n.topology
+        comm, arch, names = _machine_labels(t.kind, t.dimensions if t.kind in ("torus", "mesh") else 0,
+                                            n.tier.switch is not None, n.level, top)
+        return comm, arch, tuple((n.tier_key, name) for name in names)
+    comm, arch, names = _labels(n.fabric.topology.kind, n.fabric.wiring, n.arch, top)
+    return _frozen(comm), _frozen(arch), tuple(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def machine_groups_of(n: NetworkConfig, t: int, max_nodes: int, span: bool) -> tuple[tuple[int, np.ndarray], ...]:
+    """``PhysicsCache.machine_groups`` of network n at TP degree t (``pp_range_of``'s arguments)."""
+    pp = pp_range_of(n, t, max_nodes, span)
+    labels = machine_classes_of(n, max_nodes)[0][t * pp]
+    first = {}
+    for i, lab in enumerate(labels.tolist()):
+        first.setdefault(lab, i)
+    return tuple((int(t * pp[i]), _frozen(labels == lab)) for lab, i in first.items())
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """The array made read-only: it is shared by every space that asks for it."""
+    a.setflags(write=False)
+    return a
 
 
 def _at_most(a: np.ndarray, b: np.ndarray) -> np.ndarray:

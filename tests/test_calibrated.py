@@ -232,3 +232,29 @@ def test_speed_slack_decides_exactly_what_speed_matrix_decides():
         assert (sr.numerator * (total + slack) <= sr.denominator * PS_PER_S * pp.astype(slack.dtype)).all()
         assert not (sr.numerator * (total + slack + 1) <= sr.denominator * PS_PER_S * pp.astype(slack.dtype)).any()
     assert seen == {True, False}
+
+
+def test_node_terms_cache_keys_on_every_input_it_reads():
+    """``node_terms`` is remembered by the memory configuration and the requirement fields in ``TermsInputs``
+    (computing from that record, a field read but missing from the key would raise): changing any one gives
+    what a fresh computation gives."""
+    from cache_keys import assert_key_covers
+    p = problem(overrides={"nodes": {"h100-sxm": {"prefill_efficiency_half_tokens": 512,
+                                                  "fp8_layer_overhead_ns": 100}}}, prompt_tokens=1024)
+    req, mems = physics.requirements(p), physics.memory_configs(p)
+    mc = next(m for m in mems if m.node.name == "h100-sxm")
+    other = next(m for m in mems if m.node.name != "h100-sxm")
+    variants = {"configuration": dict(mc=other),
+                "speed model": dict(req=dataclasses.replace(req, speed_model="roofline")),
+                "compute dtype": dict(req=dataclasses.replace(req, compute_dtype="fp8")),
+                "roofline prefill efficiency": dict(req=dataclasses.replace(req, speed_model="roofline",
+                                                                            prefill_efficiency=Fraction(1, 3))),
+                "prefill efficiency override": dict(req=dataclasses.replace(req,
+                                                                            prefill_efficiency_override=Fraction(1, 5))),
+                "prompt tokens": dict(req=dataclasses.replace(req, prompt_tokens=2048))}
+    # the roofline variant's base must be the roofline too, or the change is the speed model's
+    assert_key_covers(physics.node_terms_of, lambda kw: physics.node_terms(kw["req"], kw["mc"]),
+                      dict(req=req, mc=mc), {k: v for k, v in variants.items() if k != "roofline prefill efficiency"})
+    roof = dataclasses.replace(req, speed_model="roofline")
+    assert_key_covers(physics.node_terms_of, lambda kw: physics.node_terms(kw["req"], kw["mc"]),
+                      dict(req=roof, mc=mc), {"roofline prefill efficiency": variants["roofline prefill efficiency"]})

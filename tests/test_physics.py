@@ -14,6 +14,8 @@ from archsearch.catalog import Curve, DieYield
 from archsearch.space import build_space
 from archsearch.physics import Design
 
+from cache_keys import assert_key_covers
+
 
 @pytest.fixture(scope="module")
 def default():
@@ -237,12 +239,66 @@ def test_comm_coefficients_cache_keys_on_every_input_it_reads():
         kw = dict(kw)
         return physics.comm_coefficients(kw.pop("cfg"), kw.pop("tau"), kw.pop("req"), kw.pop("expert_parallel"),
                                          kw.pop("moe"), **kw)
-    for field, change in variants.items():
-        physics.comm_coefficients_of.cache_clear()
-        first = call(base)
-        cached = call({**base, **change})
-        physics.comm_coefficients_of.cache_clear()
-        fresh = call({**base, **change})
-        assert cached == fresh != first, field
-    physics.comm_coefficients_of.cache_clear()
+    assert_key_covers(physics.comm_coefficients_of, call, base, variants)
     assert call(base) is call(base)   # remembered
+
+
+def test_memory_configs_cache_keys_on_every_input_it_reads(default):
+    """``memory_configs`` is remembered by the catalog's nodes and media, the include lists, the cost settings
+    and the compute dtype: changing any one gives the configurations a fresh computation gives."""
+    cat = default.catalog
+    h100 = cat.nodes["h100-sxm"]
+    hbm = cat.memory[h100.memory[0]]
+
+    def with_catalog(**sections):
+        return dataclasses.replace(default, catalog=dataclasses.replace(cat, **sections))
+    variants = {
+        "node": dict(problem=with_catalog(nodes={**cat.nodes, "h100-sxm": dataclasses.replace(h100, power_w=1)})),
+        "medium": dict(problem=with_catalog(memory={**cat.memory, hbm.name: dataclasses.replace(hbm, capacity_gb=1)})),
+        "include nodes": dict(problem=dataclasses.replace(default, search=dataclasses.replace(
+            default.search, include={"nodes": ("h100-sxm",)}))),
+        "include memory": dict(problem=dataclasses.replace(default, search=dataclasses.replace(
+            default.search, include={"memory": (hbm.name,)}))),
+        "cost": dict(problem=dataclasses.replace(default, cost=dataclasses.replace(default.cost, basis="market"))),
+        "compute dtype": dict(problem=dataclasses.replace(default, workload=dataclasses.replace(
+            default.workload, compute_dtype="fp8"))),
+    }
+    assert_key_covers(physics.memory_configs_of, lambda kw: physics.memory_configs(kw["problem"]),
+                      dict(problem=default), variants)
+    assert physics.memory_configs(default) == physics.memory_configs(default)
+
+
+def test_tier_configs_cache_keys_on_every_input_it_reads(default):
+    """``tier_configs`` is remembered by the tier, its topologies' entries, the include list of topologies, the
+    cost settings, nmax and the first index."""
+    cat = default.catalog
+    tier = cat.interconnects["nvlink4"]
+    name = tier.topologies[0]
+
+    def call(kw):
+        p = kw["problem"]
+        return physics.tier_configs(p, kw["tier"], kw["nmax"], kw["start"])
+    variants = {
+        "tier": dict(tier=dataclasses.replace(tier, port_cost_usd=tier.port_cost_usd + 1)),
+        "topology": dict(problem=dataclasses.replace(default, catalog=dataclasses.replace(cat, topologies={
+            **cat.topologies, name: dataclasses.replace(cat.topologies[name], description="changed")}))),
+        "include topologies": dict(problem=dataclasses.replace(default, search=dataclasses.replace(
+            default.search, include={"topologies": (name,)}))),
+        "cost": dict(problem=dataclasses.replace(default, cost=dataclasses.replace(default.cost, basis="market"))),
+        "nmax": dict(nmax=4),
+        "start": dict(start=7),
+    }
+    assert_key_covers(physics.tier_configs_of, call, dict(problem=default, tier=tier, nmax=64, start=1), variants)
+
+
+def test_a_network_remembers_its_hash_but_neither_pickles_nor_copies_it(default):
+    """The remembered hash is the dataclass's (every field), and a pickled or copied network works its own out
+    (string hashes differ between processes)."""
+    import copy
+    import pickle
+    n = physics.network_configs(default)[5]
+    fields = hash(tuple(getattr(n, f.name) for f in dataclasses.fields(n)))
+    assert hash(n) == fields and n.__dict__["_hash"] == fields
+    for other in (pickle.loads(pickle.dumps(n)), copy.copy(n), copy.deepcopy(n)):
+        assert "_hash" not in other.__dict__ and other == n and hash(other) == hash(n)
+    assert hash(dataclasses.replace(n, n_max=n.n_max - 1)) != hash(n)

@@ -105,3 +105,38 @@ def test_speed_and_comm_rule_from_per_tp_tables_equal_physics(name, two_level):
                     assert (cache.comm_rule_matrix(n, t, ratio) == physics.comm_rule_matrix_at(
                         n, t, req, p, cache.bandwidth_levels, ratio, pp)).all(), (n.label, t, ratio)
     assert outcomes == {True, False}
+
+
+def test_shared_tables_cache_keys_on_network_tp_max_nodes_and_spanning():
+    """The PP range, machine classes and machine groups are remembered across spaces by (network, TP, max_nodes,
+    whether a TP group may span domains): changing any one gives what a fresh computation gives; the shared
+    arrays are read-only."""
+    import dataclasses
+    from cache_keys import assert_key_covers
+    from archsearch import physics_cache as pc
+    p = load_problem("llama-3.1-405b-long-context")
+    space = build_space(dataclasses.replace(p, search=dataclasses.replace(p.search, two_level=True)))
+    mesh = next(n for n in space.nets if n.tier is not None and n.topology.kind == "mesh" and n.n_max >= 64)
+    other = next(n for n in space.nets if n.tier is not None and n.topology.kind == "all_to_all" and 8 < n.n_max < 64)
+    two = next(n for n in space.nets if n.domain_nodes and 2 * n.domain_nodes in space.tps)
+    base = dict(n=mesh, t=2, max_nodes=64, span=False)
+    variants = {"network": dict(n=other), "TP": dict(t=4), "max_nodes": dict(max_nodes=base["max_nodes"] - 6)}
+    spanning = {"span": dict(n=two, t=2 * two.domain_nodes, max_nodes=space.max_nodes, span=True)}
+
+    def plain(a):
+        return None if a is None else tuple(a.tolist())
+
+    def groups(kw):
+        return tuple((nodes, plain(sel)) for nodes, sel in pc.machine_groups_of(kw["n"], kw["t"], kw["max_nodes"],
+                                                                                  kw["span"]))
+    assert_key_covers(pc.pp_range_of, lambda kw: plain(pc.pp_range_of(kw["n"], kw["t"], kw["max_nodes"], kw["span"])),
+                      base, variants)
+    assert_key_covers(pc.pp_range_of, lambda kw: plain(pc.pp_range_of(kw["n"], kw["t"], kw["max_nodes"], kw["span"])),
+                      {**spanning["span"], "span": False}, spanning)
+    assert_key_covers(pc.machine_groups_of, groups, base, variants)
+    assert pc.pp_range_of(two, 2 * two.domain_nodes, space.max_nodes, False) is None
+    assert_key_covers(pc.machine_classes_of, lambda kw: tuple(
+        plain(x) if isinstance(x, np.ndarray) else x for x in pc.machine_classes_of(kw["n"], kw["max_nodes"])),
+        base, {k: v for k, v in variants.items() if k != "TP"})
+    with pytest.raises(ValueError):
+        pc.pp_range_of(mesh, 2, 64, False)[0] = 0

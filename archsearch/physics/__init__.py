@@ -41,8 +41,8 @@ from .costs import (  # noqa: F401
     network_term_usd, network_cost_usd, network_cost_units, network_power_w, network_counts,
 )
 from .configs import (  # noqa: F401
-    MemoryConfig, memory_configs, NetworkConfig, network_configs, BackingConfig, backing_configs, backing_shortfall, io_min_nodes, compatible, links_keep_up, links_keep_up_matrix, tp_values,
-    tier_configs, tp_fits, spans_domains, spanning, tp_group_domains,
+    MemoryConfig, memory_configs, memory_configs_of, NetworkConfig, network_configs, BackingConfig, backing_configs, backing_shortfall, io_min_nodes, compatible, links_keep_up, links_keep_up_matrix, tp_values,
+    tier_configs, tier_configs_of, tp_fits, spans_domains, spanning, tp_group_domains,
 )
 from .levels import (  # noqa: F401
     two_level_configs, level_items, level_cost_usd, fabric_hops, domains, level_comm_s,
@@ -60,7 +60,7 @@ from .prefill import (  # noqa: F401
 from .calibrated import (  # noqa: F401
     NodeTerms, prefill_efficiency, effective_bandwidth, node_terms, step_times, speed_matrix, ttft_ps, ttft_matrix,
     speed_matrix_at, ttft_matrix_at, saturating, layer_overhead_ps, prefill_rate_matrix, prefill_rate_matrix_at,
-    class_columns, speed_slack,
+    class_arrays, class_columns, speed_slack, node_terms_of, TermsInputs,
 )
 from .design import (  # noqa: F401
     Design, Metrics, design_comm, ttft_s, roofline, io_bandwidth_bytes_per_s, evaluate,

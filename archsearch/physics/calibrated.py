@@ -29,6 +29,7 @@ every memory configuration with the same function.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -95,6 +96,31 @@ def effective_bandwidth(req: Requirements, mc: MemoryConfig) -> int:
 
 
 def node_terms(req: Requirements, mc: MemoryConfig) -> NodeTerms:
+    """The node class of memory configuration mc under these requirements, remembered (``node_terms_of``) by
+    the configuration and the few requirement fields it reads (``TermsInputs``)."""
+    return node_terms_of(mc, TermsInputs(req.speed_model, req.compute_dtype, req.prefill_efficiency,
+                                         req.prefill_efficiency_override, req.prompt_tokens))
+
+
+@dataclass(frozen=True)
+class TermsInputs:
+    """The fields of ``Requirements`` a node class depends on, and nothing else: ``node_terms_of`` computes with
+    this in place of the requirements, so a field it read but the cache key lacked would fail loudly."""
+
+    speed_model: str
+    compute_dtype: str
+    prefill_efficiency: Fraction
+    prefill_efficiency_override: Optional[Fraction]
+    prompt_tokens: int
+
+    @property
+    def calibrated(self) -> bool:
+        return self.speed_model == "calibrated"
+
+
+@functools.lru_cache(maxsize=4096)
+def node_terms_of(mc: MemoryConfig, req: TermsInputs) -> NodeTerms:
+    """``node_terms`` of frozen, hashable arguments (the cache's key is exactly its inputs)."""
     return NodeTerms(
         overhead_ps=layer_overhead_ps(req, mc),
         decode_flops=max(1, math.floor(exact(mc.node.decode_compute_efficiency) * mc.compute_flops)),
@@ -182,35 +208,45 @@ def speed_matrix(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTe
     return np.asarray(sr.numerator * total <= sr.denominator * PS_PER_S * pp.astype(total.dtype), dtype=bool)
 
 
-def class_columns(req: Requirements, tau: int, terms: Sequence[NodeTerms]) -> dict:
-    """``_class_coefficients`` of every class at once, as numpy arrays of Python integers (dtype object, exact):
-    columns ``cw``, ``ck``, ``cf``, ``c0``, ``fx``, ``ch`` (one entry per class) and ``xt`` (classes x
-    (1 + MoE table)).  Each entry is the same ceiling of the same rational number, with no rounding."""
+def class_arrays(terms: Sequence[NodeTerms]) -> dict:
+    """The figures of each node class as numpy arrays of Python integers (dtype object, exact): ``eff_bw``,
+    ``decode_flops``, ``prefill_flops``, ``overhead_ps`` and ``decode_half_tokens`` as numerator and denominator
+    (``half_num``, ``half_den``).  They do not depend on the requirements (``class_columns`` takes them)."""
     import numpy as np
 
     def col(values) -> "np.ndarray":
         out = np.empty(len(terms), dtype=object)
         out[:] = list(values)
         return out
-    eff = col(tau * t.eff_bw for t in terms)
-    dec = col(tau * t.decode_flops for t in terms)
-    pre = col(tau * t.prefill_flops for t in terms)
+    halves = [Fraction(t.decode_half_tokens) for t in terms]
+    return {"eff_bw": col(t.eff_bw for t in terms), "decode_flops": col(t.decode_flops for t in terms),
+            "prefill_flops": col(t.prefill_flops for t in terms), "overhead_ps": col(t.overhead_ps for t in terms),
+            "half_num": col(h.numerator for h in halves), "half_den": col(h.denominator for h in halves)}
+
+
+def class_columns(req: Requirements, tau: int, terms: Sequence[NodeTerms], arrays: Optional[dict] = None) -> dict:
+    """``_class_coefficients`` of every class at once, as numpy arrays of Python integers (dtype object, exact):
+    columns ``cw``, ``ck``, ``cf``, ``c0``, ``fx``, ``ch`` (one entry per class) and ``xt`` (classes x
+    (1 + MoE table)).  Each entry is the same ceiling of the same rational number, with no rounding.
+    ``arrays``: ``class_arrays(terms)``, if the caller keeps it."""
+    import numpy as np
+    a = class_arrays(terms) if arrays is None else arrays
+    eff, dec, pre = tau * a["eff_bw"], tau * a["decode_flops"], tau * a["prefill_flops"]
     kv = kv_read_for_tp(req, tau)
     am = req.accepted_per_step * req.amortised_prefill_flops * PS_PER_S
     flops = PS_PER_S * (req.step_flops_per_m + req.attention_flops_per_m)
     # half = flops x h / s:  ceil(half / (tau F_dec)) = ceil(flops h_num / (h_den s tau F_dec))
-    half_num = col(flops * Fraction(t.decode_half_tokens).numerator for t in terms)
-    half_den = col(Fraction(t.decode_half_tokens).denominator * req.step_tokens for t in terms)
     xt = np.zeros((len(terms), 1 + len(req.moe_extra_bytes)), dtype=object)
     xt[:, 0] = 0
     for i, x in enumerate(req.moe_extra_bytes):
         xt[:, i + 1] = -(-(PS_PER_S * x) // eff)
     return {"cw": -(-(PS_PER_S * req.step_weight_bytes) // eff), "ck": -(-(PS_PER_S * kv) // eff),
             "cf": -(-flops // dec), "c0": -(-am.numerator // (am.denominator * pre)),
-            "fx": col(req.layers * t.overhead_ps for t in terms), "ch": -(-half_num // (half_den * dec)), "xt": xt}
+            "fx": req.layers * a["overhead_ps"],
+            "ch": -(-(flops * a["half_num"]) // (a["half_den"] * req.step_tokens * dec)), "xt": xt}
 
 
-def speed_slack(req: Requirements, terms: Sequence[NodeTerms], tau: int, pp):
+def speed_slack(req: Requirements, terms: Sequence[NodeTerms], tau: int, pp, arrays: Optional[dict] = None):
     """What the decode step's communication may take and still meet the calibrated speed target, rows (node
     classes) x PP (``pp`` a 1-D array): the largest whole number of picoseconds S with
 
@@ -219,11 +255,11 @@ def speed_slack(req: Requirements, terms: Sequence[NodeTerms], tau: int, pp):
     (``speed_matrix`` compares (r / a) x total <= PP seconds on whole picoseconds, and for a whole number
     x and a positive rate, (num / den) x <= y <=> x <= floor(y den / num)).  It does not depend on the
     network, so one table serves every network at this TP degree.  int64 where every term fits, else
-    Python integers (dtype object).  Needs a speed target (r > 0)."""
+    Python integers (dtype object).  Needs a speed target (r > 0).  ``arrays``: ``class_arrays(terms)``."""
     import numpy as np
     from ..scaling import INT_LIMIT
     sr = step_rate(req)
-    cols = class_columns(req, tau, terms)
+    cols = class_columns(req, tau, terms, arrays)
     pp = np.asarray(pp, dtype=np.int64)
     m = micro_batch_m(pp, req.concurrency)
     top_pp, top_m = (int(pp.max()), int(m.max())) if len(pp) else (0, 0)

@@ -3,6 +3,8 @@ depth), KV backing tier, and the tensor-parallel degrees on offer."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -14,7 +16,7 @@ from ..units import exact, format_usd_full, gb_per_s_to_bytes_per_s, gb_to_bytes
 from .costs import basis_factor, curve_domain, curve_value
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..problem import Problem
+    from ..problem import CostSettings, Problem
     from .requirements import Requirements
 
 
@@ -43,32 +45,48 @@ class MemoryConfig:
 
 
 def memory_configs(problem: "Problem") -> list[MemoryConfig]:
+    """Every (node, medium, units) the catalog and the problem's include lists allow, in catalog order.
+
+    Remembered (``memory_configs_of``) by exactly what it reads: points of a sweep or study that change only
+    the workload get the same configurations, worked out once."""
     cat, inc = problem.catalog, problem.search.include
+    return list(memory_configs_of(tuple(cat.nodes.values()), tuple(cat.memory.items()), inc.get("nodes"),
+                                  inc.get("memory"), problem.cost, problem.workload.compute_dtype))
+
+
+@functools.lru_cache(maxsize=64)
+def memory_configs_of(nodes: tuple[Node, ...], memory: tuple[tuple[str, Memory], ...],
+                      include_nodes: Optional[tuple[str, ...]], include_memory: Optional[tuple[str, ...]],
+                      cost: "CostSettings", compute_dtype: str) -> tuple[MemoryConfig, ...]:
+    """``memory_configs`` from what it reads: the catalog's nodes (in order) and memory media (by name), the
+    include lists of nodes and media (None: all), the cost settings (the basis prices are taken to) and the
+    compute dtype (FLOP/s).  Frozen, hashable arguments: the cache's key is exactly its inputs."""
+    media = dict(memory)
     out: list[MemoryConfig] = []
-    for node in cat.nodes.values():
-        if "nodes" in inc and node.name not in inc["nodes"]:
+    for node in nodes:
+        if include_nodes is not None and node.name not in include_nodes:
             continue
         nlo, nhi = curve_domain(node.cost_usd)
         for mname in node.memory:
-            mem = cat.memory[mname]
-            if "memory" in inc and mname not in inc["memory"]:
+            mem = media[mname]
+            if include_memory is not None and mname not in include_memory:
                 continue
             mlo, mhi = curve_domain(mem.cost_usd)
             lo = max(node.min_units, nlo, mlo)
             hi = min(node.max_units, mem.max_units_per_node, nhi, mhi)
             for u in range(lo, hi + 1):
-                cost = (curve_value(node.cost_usd, u) * basis_factor(node.cost_basis, problem.cost)
-                        + curve_value(mem.cost_usd, u) * basis_factor(mem.cost_basis, problem.cost))
+                price = (curve_value(node.cost_usd, u) * basis_factor(node.cost_basis, cost)
+                         + curve_value(mem.cost_usd, u) * basis_factor(mem.cost_basis, cost))
                 cap = gb_to_bytes(mem.capacity_gb) * u
                 bw = gb_per_s_to_bytes_per_s(mem.bandwidth_gb_per_s) * u
                 out.append(MemoryConfig(
                     index=len(out), node=node, memory=mem, units=u,
                     capacity_bytes=math.floor(cap), bandwidth_bytes_per_s=math.floor(bw),
-                    cost_usd=cost if cost > 0 else MIN_NODE_COST_USD,
+                    cost_usd=price if price > 0 else MIN_NODE_COST_USD,
                     power_w=exact(node.power_w) + exact(mem.power_w) * u,
-                    compute_flops=math.floor(exact(node.tflops(problem.workload.compute_dtype)) * 10**12),
+                    compute_flops=math.floor(exact(node.tflops(compute_dtype)) * 10**12),
                 ))
-    return out
+    return tuple(out)
 
 
 # -- network configurations -------------------------------------------------------------------
@@ -99,6 +117,20 @@ class NetworkConfig:
     domain_nodes: int = 0
     domain: Optional["NetworkConfig"] = None
     fabric: Optional["NetworkConfig"] = None
+
+    def __hash__(self) -> int:
+        """The dataclass's hash (of every field, as equality compares them), worked out once per object: a
+        network is part of the key of cached communication coefficients (``network.comm_coefficients_of``),
+        looked up for every (TP, machine) of every point of a sweep."""
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self) -> dict:
+        """Pickled and copied without the remembered hash (string hashes differ from one process to another)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
     def wiring(self, nodes: int) -> topo.Wiring:
         """The machine ``nodes`` nodes of this configuration really are (coinciding topologies identified)."""
@@ -149,14 +181,27 @@ class NetworkConfig:
 
 
 def tier_configs(problem: "Problem", tier: Interconnect, nmax: int, start: int) -> list[NetworkConfig]:
-    """Every wireable (topology, depth) of one tier within nmax nodes, indexed from ``start``."""
+    """Every wireable (topology, depth) of one tier within nmax nodes, indexed from ``start``.
+
+    Remembered (``tier_configs_of``) by exactly what it reads, so the points of a sweep or study share the same
+    configuration objects (and the caches keyed on them hit at once)."""
     cat, inc = problem.catalog, problem.search.include
-    f = basis_factor(tier.cost_basis, problem.cost)
+    return list(tier_configs_of(tier, tuple((name, cat.topologies[name]) for name in tier.topologies),
+                                inc.get("topologies"), problem.cost, nmax, start))
+
+
+@functools.lru_cache(maxsize=1024)
+def tier_configs_of(tier: Interconnect, topologies: tuple[tuple[str, Topology], ...],
+                    include_topologies: Optional[tuple[str, ...]], cost: "CostSettings", nmax: int,
+                    start: int) -> tuple[NetworkConfig, ...]:
+    """``tier_configs`` from what it reads: the tier, its topologies' catalog entries (by name, in the tier's
+    order), the include list of topologies (None: all), the cost settings, nmax and the first index.  Frozen,
+    hashable arguments: the cache's key is exactly its inputs."""
+    f = basis_factor(tier.cost_basis, cost)
     link = gb_per_s_to_bytes_per_s(tier.link_bandwidth_gb_per_s)
     out: list[NetworkConfig] = []
-    for tname in tier.topologies:
-        t = cat.topologies[tname]
-        if "topologies" in inc and tname not in inc["topologies"]:
+    for tname, t in topologies:
+        if include_topologies is not None and tname not in include_topologies:
             continue
         for level, lo, hi in topo.node_ranges(t, tier):
             hi = min(hi, tier.reach_nodes, nmax)
@@ -172,7 +217,7 @@ def tier_configs(problem: "Problem", tier: Interconnect, nmax: int, start: int) 
                 rack_nodes=tier.rack_nodes, terms=tuple(terms),
                 node_link_bytes_per_s=link * tier.links_per_node, link_bytes_per_s=link,
                 latency_s=ns_to_s(tier.latency_ns)))
-    return out
+    return tuple(out)
 
 
 def network_configs(problem: "Problem") -> list[NetworkConfig]:
