@@ -148,7 +148,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
             if live is not None:
                 live[1] = rows
             bw_r, cap_r, cost_r, flops_r = bw_units[rows], cap[rows], cost[rows], flops_units[rows]
-            if terms:   # the calibrated matrices are computed for the live rows' node classes only
+            if terms and req.max_ttft_s is not None and n_of_k is None:   # the TTFT matrices: live rows' classes only
                 present = np.unique(class_of[every if live is None else live[0]])
                 sub = subsets.setdefault(tuple(present.tolist()), [classes[i] for i in present.tolist()])
                 sub_of = np.searchsorted(present, class_of[rows])

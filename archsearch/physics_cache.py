@@ -185,16 +185,20 @@ class PhysicsCache:
     def bandwidth_levels(self) -> list[int]:
         """The distinct per-node memory bandwidths, ascending (the comm-time rule's rows): the streaming
         bandwidth a node reaches when the speed model is calibrated, the datasheet figure under the roofline."""
+        return self._once(("levels",), lambda: sorted(set(self.effective_bandwidths)))
+
+    @property
+    def effective_bandwidths(self) -> list[int]:
+        """``physics.effective_bandwidth`` of each memory configuration."""
         s = self.space
-        return self._once(("levels",), lambda: sorted({physics.effective_bandwidth(s.req, m) for m in s.mems}))
+        return self._once(("eff_bw",), lambda: [physics.effective_bandwidth(s.req, m) for m in s.mems])
 
     @property
     def level_of_mem(self) -> np.ndarray:
         """For each memory configuration, its row in ``bandwidth_levels``."""
         def compute():
             where = {v: i for i, v in enumerate(self.bandwidth_levels)}
-            return np.array([where[physics.effective_bandwidth(self.space.req, m)] for m in self.space.mems],
-                            dtype=np.int64)
+            return np.array([where[b] for b in self.effective_bandwidths], dtype=np.int64)
         return self._once(("level_of_mem",), compute)
 
     def ttft_pair_ok(self, t: int) -> np.ndarray:
@@ -223,23 +227,15 @@ class PhysicsCache:
         """Index v = 0..min(n_max, max_nodes): the least network cost per node, in cost units, at any node count
         N >= v of network n's range (inf where none), the suffix minima of ``network_cost_units(n)[N] / N``.
         A lower bound on what the network adds to each node's cost (``prune.live_pairs``, the enumeration's
-        floor)."""
-        def compute():
-            top = min(n.n_max, self.space.max_nodes)
-            per = np.full(top + 1, np.inf)
-            first = max(1, n.n_min)
-            if top >= first:
-                counts = np.arange(first, top + 1)
-                per[first:] = self.network_cost_units(n)[first:top + 1] / counts
-            return np.minimum.accumulate(per[::-1])[::-1]
-        return self._once(("least_net_per_node", n.index), compute)
+        floor).  Read-only."""
+        s = self.space
+        return self._once(("least_net_per_node", n.index),
+                          lambda: least_network_cost_per_node_of(n, s.max_nodes, s.cost_unit))
 
     def network_cost_units(self, n: NetworkConfig) -> np.ndarray:
         """``physics.network_cost_units`` of network n at every node count 0..n.n_max (index = node count), in
-        the space's integer cost units (``Space.cost_unit``)."""
-        return self._once(("net_cost", n.index),
-                          lambda: np.asarray(physics.network_cost_units(n, np.arange(n.n_max + 1, dtype=np.int64),
-                                                                        self.space.cost_unit), dtype=np.int64))
+        the space's integer cost units (``Space.cost_unit``).  Read-only."""
+        return self._once(("net_cost", n.index), lambda: network_cost_units_of(n, self.space.cost_unit))
 
 
 # -- what does not change from one point of a sweep to the next: remembered by exactly what it reads ------------
@@ -278,6 +274,26 @@ def machine_groups_of(n: NetworkConfig, t: int, max_nodes: int, span: bool) -> t
     for i, lab in enumerate(labels.tolist()):
         first.setdefault(lab, i)
     return tuple((int(t * pp[i]), _frozen(labels == lab)) for lab, i in first.items())
+
+
+@functools.lru_cache(maxsize=1024)
+def network_cost_units_of(n: NetworkConfig, cost_unit: Fraction) -> np.ndarray:
+    """``PhysicsCache.network_cost_units`` of network n in units of ``cost_unit`` dollars (read-only)."""
+    return _frozen(np.array(physics.network_cost_units(n, np.arange(n.n_max + 1, dtype=np.int64), cost_unit),
+                            dtype=np.int64))
+
+
+@functools.lru_cache(maxsize=1024)
+def least_network_cost_per_node_of(n: NetworkConfig, max_nodes: int, cost_unit: Fraction) -> np.ndarray:
+    """``PhysicsCache.least_network_cost_per_node`` of network n in a space of at most ``max_nodes`` nodes whose
+    cost unit is ``cost_unit`` dollars (read-only)."""
+    top = min(n.n_max, max_nodes)
+    per = np.full(top + 1, np.inf)
+    first = max(1, n.n_min)
+    if top >= first:
+        counts = np.arange(first, top + 1)
+        per[first:] = network_cost_units_of(n, cost_unit)[first:top + 1] / counts
+    return _frozen(np.minimum.accumulate(per[::-1])[::-1].copy())
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

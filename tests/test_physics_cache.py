@@ -140,3 +140,20 @@ def test_shared_tables_cache_keys_on_network_tp_max_nodes_and_spanning():
         base, {k: v for k, v in variants.items() if k != "TP"})
     with pytest.raises(ValueError):
         pc.pp_range_of(mesh, 2, 64, False)[0] = 0
+
+
+def test_network_cost_caches_key_on_network_max_nodes_and_cost_unit():
+    """Network costs in cost units and their least cost per node are remembered across spaces by (network, cost
+    unit) and (network, max_nodes, cost unit): changing any one gives what a fresh computation gives."""
+    from cache_keys import assert_key_covers
+    from archsearch import physics_cache as pc
+    space = build_space(load_problem())
+    a, b = [n for n in space.nets if n.tier is not None and n.n_max >= 64][:2]
+    unit = space.cost_unit
+    base = dict(n=a, max_nodes=64, unit=unit)
+    variants = {"network": dict(n=b), "max_nodes": dict(max_nodes=48), "cost unit": dict(unit=unit / 2)}
+    assert_key_covers(pc.network_cost_units_of, lambda kw: tuple(
+        pc.network_cost_units_of(kw["n"], kw["unit"]).tolist()), base, {k: v for k, v in variants.items()
+                                                                        if k != "max_nodes"})
+    assert_key_covers(pc.least_network_cost_per_node_of, lambda kw: tuple(pc.least_network_cost_per_node_of(
+        kw["n"], kw["max_nodes"], kw["unit"]).tolist()), base, variants)
