@@ -1,4 +1,4 @@
-"""Benchmark: single-solve process time, the 64-point sweep, study throughput locally and on a Dask cluster.
+"""Benchmark: single-solve process time, the 64-point sweep, study CPU time per point, study throughput locally and on a Dask cluster.
 
 Run:  python benchmarks/study_bench.py            (add --big for the 10,000-point study, --json for JSON)
 
@@ -69,6 +69,19 @@ def _study_file(folder: Path, n_context: int, n_conc: int) -> Path:
     return path
 
 
+def study_cpu(n_context: int, n_conc: int) -> dict:
+    """CPU time per point of a study over the 10,000-point study's ranges on a smaller grid, solved in this
+    process (one worker, as ``archsearch study --workers 1`` does): what the 10,000-point study costs per point."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = load_study(_study_file(Path(tmp), n_context, n_conc), tmp)
+        c0, t0 = time.process_time(), time.perf_counter()
+        run = run_study(spec, workers=1)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"what": f"{spec.size}-point study ({n_context} x {n_conc}), 1 worker, in this process",
+            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "cpu_per_point_ms": round(1000 * cpu / spec.size, 1),
+            "solved": run.solved}
+
+
 def study_paths(n_context: int, n_conc: int, workers: int) -> list[dict]:
     """The same grid solved by worker processes and by a local Dask cluster of as many processes."""
     rows, answers = [], []
@@ -115,6 +128,7 @@ def main(argv=None) -> int:
     load0 = os.getloadavg()
     out = [solve_process(args.repeat), context_sweep(args.repeat)]
     a, b = (int(x) for x in args.grid.split("x"))
+    out.append(study_cpu(a, b))
     out += study_paths(a, b, args.workers)
     if args.big:
         out.append(big_study(args.workers))
