@@ -3,8 +3,15 @@
 A solve reads the same per-(network, TP) figures several times: the oracle's quick lower bounds, the
 model's speed, TTFT and balance groups, and the infeasibility diagnosis (which builds the model once
 per constraint group).  ``PhysicsCache`` computes each figure on first use with the functions of
-``physics`` and keeps it for the life of its ``Space`` (``Space.physics``): no module-level state, so
-two problems never share an entry.  Every value is exactly what ``physics`` returns.
+``physics`` and keeps it for the life of its ``Space`` (``Space.physics_cache``).  Every value is exactly what
+``physics`` returns.
+
+What does not depend on the workload (a network's PP range, machine classes and groups, its costs in cost
+units) is also remembered across spaces by ``memo.exact_cache``, keyed on exactly what it reads (the
+network, TP, max_nodes, the cost unit): the points of a sweep or study share it, and two problems share an
+entry only when those inputs are equal.  The speed target and the comm-time rule are decided against
+per-TP tables shared by every network (``speed_slack``, ``comm_rule_rhs``): what varies from network to
+network is only its communication time (``comm_ps``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 import numpy as np
 
 from . import physics
+from .memo import exact_cache
 from .physics import NetworkConfig
 from .scaling import INT_LIMIT
 
@@ -239,7 +247,7 @@ class PhysicsCache:
 
 
 # -- what does not change from one point of a sweep to the next: remembered by exactly what it reads ------------
-@functools.lru_cache(maxsize=4096)
+@exact_cache(4096)
 def pp_range_of(n: NetworkConfig, t: int, max_nodes: int, span: bool) -> Optional[np.ndarray]:
     """``PhysicsCache.pp_range`` of network n at TP degree t in a space of at most ``max_nodes`` nodes, where a TP
     group may cover whole domains (``span``, ``physics.spans_domains``) or not (read-only)."""
@@ -250,7 +258,7 @@ def pp_range_of(n: NetworkConfig, t: int, max_nodes: int, span: bool) -> Optiona
     return _frozen(np.arange(lo, hi + 1, dtype=np.int64)) if hi >= lo else None
 
 
-@functools.lru_cache(maxsize=1024)
+@exact_cache(1024)
 def machine_classes_of(n: NetworkConfig, max_nodes: int) -> tuple[np.ndarray, np.ndarray, tuple]:
     """``PhysicsCache.machine_classes`` of network n in a space of at most ``max_nodes`` nodes (read-only)."""
     top = min(n.n_max, max_nodes)
@@ -265,7 +273,7 @@ def machine_classes_of(n: NetworkConfig, max_nodes: int) -> tuple[np.ndarray, np
     return _frozen(comm), _frozen(arch), tuple(names)
 
 
-@functools.lru_cache(maxsize=4096)
+@exact_cache(4096)
 def machine_groups_of(n: NetworkConfig, t: int, max_nodes: int, span: bool) -> tuple[tuple[int, np.ndarray], ...]:
     """``PhysicsCache.machine_groups`` of network n at TP degree t (``pp_range_of``'s arguments)."""
     pp = pp_range_of(n, t, max_nodes, span)
@@ -276,14 +284,14 @@ def machine_groups_of(n: NetworkConfig, t: int, max_nodes: int, span: bool) -> t
     return tuple((int(t * pp[i]), _frozen(labels == lab)) for lab, i in first.items())
 
 
-@functools.lru_cache(maxsize=1024)
+@exact_cache(1024)
 def network_cost_units_of(n: NetworkConfig, cost_unit: Fraction) -> np.ndarray:
     """``PhysicsCache.network_cost_units`` of network n in units of ``cost_unit`` dollars (read-only)."""
     return _frozen(np.array(physics.network_cost_units(n, np.arange(n.n_max + 1, dtype=np.int64), cost_unit),
                             dtype=np.int64))
 
 
-@functools.lru_cache(maxsize=1024)
+@exact_cache(1024)
 def least_network_cost_per_node_of(n: NetworkConfig, max_nodes: int, cost_unit: Fraction) -> np.ndarray:
     """``PhysicsCache.least_network_cost_per_node`` of network n in a space of at most ``max_nodes`` nodes whose
     cost unit is ``cost_unit`` dollars (read-only)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from . import physics
+from .memo import exact_cache
 from .physics import MemoryConfig, NetworkConfig, Requirements
 from .scaling import fraction_gcd, in_units, scale_column
 from .units import exact
@@ -85,18 +86,18 @@ class Space:
 
 
 # the same columns and units at every point of a sweep that leaves the configurations alone: remembered by value
-@functools.lru_cache(maxsize=64)
+@exact_cache(64)
 def _scaled(values: tuple[int, ...]):
     """``scale_column`` of whole numbers (a frozen ``Column``)."""
     return scale_column([Fraction(v) for v in values])
 
 
-@functools.lru_cache(maxsize=64)
+@exact_cache(64)
 def _gcd(values: tuple[Fraction, ...]) -> Fraction:
     return fraction_gcd(values)
 
 
-@functools.lru_cache(maxsize=4096)
+@exact_cache(4096)
 def _in_units(usd: Fraction, unit: Fraction) -> int:
     return in_units(usd, unit)
 

@@ -29,12 +29,12 @@ every memory configuration with the same function.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Optional, Sequence
 
+from ..memo import exact_cache
 from ..units import PS_PER_S, exact
 from .configs import MemoryConfig
 from .decode import micro_batch_m, step_rate
@@ -118,7 +118,7 @@ class TermsInputs:
         return self.speed_model == "calibrated"
 
 
-@functools.lru_cache(maxsize=4096)
+@exact_cache(4096)
 def node_terms_of(mc: MemoryConfig, req: TermsInputs) -> NodeTerms:
     """``node_terms`` of frozen, hashable arguments (the cache's key is exactly its inputs)."""
     return NodeTerms(

@@ -4,7 +4,6 @@ depth), KV backing tier, and the tensor-parallel degrees on offer."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import topology as topo
 from ..catalog import Interconnect, Memory, Node, Topology
+from ..memo import exact_cache
 from ..units import exact, format_usd_full, gb_per_s_to_bytes_per_s, gb_to_bytes, ns_to_s, port_power_w
 from .costs import basis_factor, curve_domain, curve_value
 
@@ -54,7 +54,7 @@ def memory_configs(problem: "Problem") -> list[MemoryConfig]:
                                   inc.get("memory"), problem.cost, problem.workload.compute_dtype))
 
 
-@functools.lru_cache(maxsize=64)
+@exact_cache(64)
 def memory_configs_of(nodes: tuple[Node, ...], memory: tuple[tuple[str, Memory], ...],
                       include_nodes: Optional[tuple[str, ...]], include_memory: Optional[tuple[str, ...]],
                       cost: "CostSettings", compute_dtype: str) -> tuple[MemoryConfig, ...]:
@@ -190,7 +190,7 @@ def tier_configs(problem: "Problem", tier: Interconnect, nmax: int, start: int) 
                                 inc.get("topologies"), problem.cost, nmax, start))
 
 
-@functools.lru_cache(maxsize=1024)
+@exact_cache(1024)
 def tier_configs_of(tier: Interconnect, topologies: tuple[tuple[str, Topology], ...],
                     include_topologies: Optional[tuple[str, ...]], cost: "CostSettings", nmax: int,
                     start: int) -> tuple[NetworkConfig, ...]:

@@ -4,13 +4,13 @@ the communication speed target and the communication-time balance rule."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .. import topology as topo
+from ..memo import exact_cache
 from ..units import PS_PER_S, ns_to_s, s_to_ps_ceil
 from .configs import NetworkConfig
 from .decode import micro_batch_m, step_rate
@@ -119,7 +119,7 @@ class CommInputs:
         return self.speed_model == "calibrated"
 
 
-@functools.lru_cache(maxsize=8192)
+@exact_cache(8192)
 def comm_coefficients_of(cfg: NetworkConfig, tau: int, req: CommInputs, expert_parallel: bool, moe,
                          nodes: int) -> CommCoefficients:
     """``comm_coefficients`` of frozen, hashable arguments (the cache's key is exactly its inputs)."""
