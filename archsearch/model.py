@@ -56,6 +56,7 @@ class DesignModel:
         self.model = cp_model.CpModel()
         self._net_tp_lits: dict = {}
         self._pp_sets: dict = {}   # (j, t) -> (PP values, configurations x PP allowed), stated after the groups
+        self._pp_any: dict = {}    # (j, t) -> PP values some configuration may use (``node_counts``)
         self._variables()
         self._structure()
         self._totals()
@@ -314,6 +315,7 @@ class DesignModel:
                 if pp is None:
                     continue
                 ok = space.physics_cache.comm_speed_mask(n, t)
+                self._note_pp(n, t, ok)
                 self._allow_pp(self._net_tp(n.index, t), pp, ok)
 
     def _ttft(self) -> None:
@@ -334,6 +336,7 @@ class DesignModel:
             for t in space.tps:
                 pp = self._pp_range(n, t)
                 if pp is not None:
+                    self._note_pp(n, t, space.physics_cache.ttft_comm_mask(n, t))
                     self._allow_pp(self._net_tp(n.index, t), pp, space.physics_cache.ttft_comm_mask(n, t))
 
     def _swap(self) -> None:
@@ -386,6 +389,7 @@ class DesignModel:
                         continue
                     masks = space.physics_cache.comm_rule_matrix(n, t, ratio)
                     row_of = {v: i for i, v in enumerate(levels)}
+                    self._note_pp(n, t, masks[[row_of[b] for b in bws]])
                     if self._collect_intervals(n.index, t, pp, masks[[row_of[b] for b in bws]]):
                         continue
                     # the rule tightens as node bandwidth grows: a level whose allowed PP set equals the
@@ -431,6 +435,7 @@ class DesignModel:
                 for k, m in enumerate(self.mems):
                     if pair[m.index]:
                         per_config[k] = masks[row_of[terms[k]]]
+                self._note_pp(n, t, per_config)
                 if self._collect_intervals(n.index, t, pp, per_config):
                     continue
                 rows = {}
@@ -442,6 +447,29 @@ class DesignModel:
                         if (last and masks[i].all()) or (not last and (masks[i] == masks[idx[pos + 1]]).all()):
                             continue
                         self._allow_pp([self._net_tp(n.index, t), self._bw_at_most(g, classes[i].eff_bw)], pp, masks[i])
+
+    def _note_pp(self, n: NetworkConfig, t: int, masks: "np.ndarray") -> None:
+        """Remember which PP values of ``pp_range(n, t)`` some compatible memory configuration may use under
+        this limit (``masks``: one row for all, or one per configuration of ``mems``): ``node_counts`` gives
+        the union over TP degrees of t x PP, a superset of the node counts network n can take."""
+        if masks.ndim == 2:
+            pair = self._pairs_of(n)
+            rows = [k for k, m in enumerate(self.mems) if pair[m.index]]
+            masks = masks[rows].any(axis=0) if rows else np.zeros(masks.shape[1], dtype=bool)
+        key = (n.index, t)
+        self._pp_any[key] = masks if key not in self._pp_any else self._pp_any[key] & masks
+
+    def node_counts(self, n: NetworkConfig) -> "np.ndarray":
+        """The node counts network n may take in this model, sorted: t x PP for every TP degree t and every PP
+        some limit stated in the model allows (a superset: each limit is taken over all configurations)."""
+        out = []
+        for t in self.space.tps:
+            pp = self._pp_range(n, t)
+            if pp is None:
+                continue
+            ok = self._pp_any.get((n.index, t))
+            out.append(t * (pp if ok is None else pp[ok]))
+        return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
 
     def _collect_intervals(self, j: int, t: int, pp: "np.ndarray", masks: "np.ndarray") -> bool:
         """Keep a (network j, TP t) limit whose allowed PP set is one interval for every memory configuration,
@@ -561,19 +589,26 @@ class DesignModel:
         for n, u in zip(self.nets, self.use_net):
             if n.tier_key != tier:
                 continue
-            lo, hi = n.n_min, min(n.n_max, self.space.max_nodes)
-            same = [k for k in range(lo, hi + 1) if n.arch(k)[1] == topology]
-            if not same:
+            _, arch_lab, archs = self.space.physics_cache.machine_classes(n)
+            labels = [i for i, (_, name) in enumerate(archs) if name == topology]
+            if not labels:
                 continue
-            if len(same) == hi - lo + 1:
+            can = self.node_counts(n)   # the node counts this network may take here (a superset)
+            can = can[(can >= max(1, n.n_min)) & (can <= min(n.n_max, self.space.max_nodes))]
+            same = can[np.isin(arch_lab[can], labels)]
+            if not len(same):
+                continue
+            if len(same) == len(can):
                 lits = [a, u]
                 # the single-node configuration's literal may be the medium's too: de-duplicate, since
                 # CP-SAT 9.15 without presolve mishandled a clause with a repeat
                 md.add_bool_or([~l for l in {l.index: l for l in lits}.values()])
-            else:
-                md.add_linear_expression_in_domain(
-                    self.N, cp_model.Domain.from_values(sorted(set(range(1, self.space.max_nodes + 1)) - set(same)))
-                ).only_enforce_if([a, u])
+            else:   # N outside ``can`` is excluded by the model already: state the set with fewer intervals
+                outside = _complement(same, self.space.max_nodes)
+                inside = can[~np.isin(can, same)]
+                allowed = outside if len(outside) <= _count_runs(inside) else _runs(inside)
+                md.add_linear_expression_in_domain(self.N, cp_model.Domain.from_intervals(allowed)
+                                                   ).only_enforce_if([a, u])
 
     def forbid_medium(self, design: physics.Design) -> None:
         """No later design may use this design's memory medium."""
@@ -612,3 +647,29 @@ def _intervals(masks: "np.ndarray") -> bool:
     first = masks.argmax(axis=1)
     last = masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)
     return bool(((count == 0) | (count == last - first + 1)).all())
+
+
+def _runs(values: "np.ndarray") -> list[list[int]]:
+    """Sorted distinct integers as [first, last] runs of consecutive values."""
+    if not len(values):
+        return []
+    breaks = np.flatnonzero(np.diff(values) != 1)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(values) - 1]))
+    return [[int(values[a]), int(values[b])] for a, b in zip(starts, ends)]
+
+
+def _count_runs(values: "np.ndarray") -> int:
+    return int(len(values) and 1 + np.count_nonzero(np.diff(values) != 1))
+
+
+def _complement(values: "np.ndarray", top: int) -> list[list[int]]:
+    """The integers 1..top not in ``values`` (sorted, distinct, within 1..top) as [first, last] runs."""
+    out, prev = [], 0
+    for a, b in _runs(values):
+        if a > prev + 1:
+            out.append([prev + 1, a - 1])
+        prev = b
+    if prev < top:
+        out.append([prev + 1, top])
+    return out
