@@ -118,6 +118,18 @@ class PhysicsCache:
             return out
         return self._once(("rule", n.index, t, ratio), compute)
 
+    def comm_rule_at(self, n: NetworkConfig, t: int, ratio: Fraction, pp: np.ndarray) -> np.ndarray:
+        """``comm_rule_matrix`` at the distinct PP values ``pp`` only (levels x len(pp)), not cached: for a
+        few columns (the quick lower bounds) without the full PP range's machines and masks."""
+        s = self.space
+        out = np.zeros((len(self.bandwidth_levels), len(pp)), dtype=bool)
+        terms = self._once(("rule_terms", t, ratio),
+                           lambda: physics.comm_rule_terms(s.req, self.bandwidth_levels, t, ratio))
+        for nodes, sel in physics.machine_groups(n, t, pp):
+            out[:, sel] = physics.comm_rule_matrix(self.decode_comm(n, t, nodes), s.req, self.bandwidth_levels,
+                                                   t, ratio, pp[sel], terms)
+        return out
+
     # -- per memory configuration -----------------------------------------------------------------
     def node_bounds(self, m, groups: tuple[str, ...]) -> tuple[int, int]:
         """``model.node_bounds`` of memory configuration m with these constraint groups."""

@@ -415,7 +415,9 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
 
     ranked: list[RankedDesign] = []
     # exact lower bounds from designs at each configuration's smallest sufficient N: Dinkelbach starts close
-    quick = enumerate_top(space, len(space.mems) * len(space.nets), distinct, quick=True) if start == "quick" else []
+    # (with the enumeration's floor at the K-th best key: a configuration that cannot reach it gives no bound needed)
+    quick = enumerate_ranked(space, len(space.mems) * len(space.nets), distinct, quick=True,
+                             floor_k=top_k)[0] if start == "quick" else []
     if warm:
         quick = sorted(quick + _carry_over(space, warm), key=lambda c: c.sort_key())
     all_proven = True
