@@ -307,7 +307,9 @@ class DesignModel:
         md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(flops, self.nodes_mem)))
         if req.calibrated:  # the rows above are the roofline, a relaxation; the calibrated time per class
             memo: dict = {}
-            self._class_pp(lambda n, t, cls, pp: physics.speed_matrix_at(req, n, t, space.problem, cls, pp, memo))
+            cache = space.physics_cache
+            self._class_pp(lambda n, t, cls, pp: cache.by_machine(n, t, lambda nodes, v: physics.speed_matrix(
+                req, cache.decode_comm(n, t, nodes), cls, t, v, memo)))
             return
         for n in nets:
             for t in tps:
@@ -325,7 +327,9 @@ class DesignModel:
         if req.max_ttft_s is None:
             return
         if req.calibrated:
-            self._class_pp(lambda n, t, cls, pp: physics.ttft_matrix_at(req, n, t, space.problem, cls, pp))
+            cache = space.physics_cache
+            self._class_pp(lambda n, t, cls, pp: cache.by_machine(n, t, lambda nodes, v: physics.ttft_matrix(
+                req, cache.base_comm(n, t, nodes), cls, t, v)))
             return
         for t in space.tps:
             pair_ok = space.physics_cache.ttft_pair_ok(t)
@@ -371,8 +375,8 @@ class DesignModel:
         if bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)
             # t_comm <= ratio * t_mem is harder the more bandwidth a node has: per-node bandwidth classes
-            levels = space.physics_cache.bandwidth_levels   # effective (streaming) bandwidths when calibrated
             bws = [physics.effective_bandwidth(req, m) for m in mems]
+            levels = tuple(sorted(set(bws)))   # the model's node bandwidths (effective ones when calibrated)
             at_least = {}
 
             def at_least_lit(v: int):  # the chosen configuration's node bandwidth is >= v (made on first use)
@@ -387,7 +391,7 @@ class DesignModel:
                     pp = self._pp_range(n, t)
                     if pp is None:
                         continue
-                    masks = space.physics_cache.comm_rule_matrix(n, t, ratio)
+                    masks = space.physics_cache.comm_rule_rows(n, t, ratio, levels)
                     row_of = {v: i for i, v in enumerate(levels)}
                     self._note_pp(n, t, masks[[row_of[b] for b in bws]])
                     if self._collect_intervals(n.index, t, pp, masks[[row_of[b] for b in bws]]):
