@@ -152,6 +152,23 @@ def _design_at(dm: DesignModel, model: cp_model.CpModel, s: cp_model.CpSolver) -
     return Design(dm.mems[k], dm.nets[j], n, n // pp, b)
 
 
+def _hint(dm: DesignModel, model: cp_model.CpModel, solution: Optional[list]) -> None:
+    """Hint ``model`` (a clone of ``dm``'s) with a solution of an earlier clone: its values of ``dm``'s variables.
+    A design found by the previous Dinkelbach step is feasible at the next lam, so CP-SAT starts from it and
+    is left with the proof.  A hint changes no answer (each solve is still proved)."""
+    if solution is None:
+        return
+    model.clear_hints()
+    hint = model.proto.solution_hint
+    hint.vars.extend(range(len(solution)))
+    hint.values.extend(solution)
+
+
+def _solution(dm: DesignModel, s: cp_model.CpSolver) -> list:
+    """The values of ``dm``'s own variables in the solution of a clone of its model."""
+    return list(s.response_proto.solution)[:len(dm.model.proto.variables)]
+
+
 def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> None:
     """Rule out memory configurations whose nodes alone (no network cost) fall below ratio lam.
 
@@ -175,7 +192,7 @@ def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> Non
             model.add_linear_expression_in_domain(N, cp_model.Domain.from_intervals(intervals)).only_enforce_if(lits)
 
 
-def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
+def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction, hints: Optional[dict] = None
                 ) -> tuple[Optional[Fraction], bool, Optional[Fraction], Optional[Design]]:
     """Dinkelbach from lam: (best ratio or None if infeasible, proven, upper bound, a design attaining it).
 
@@ -186,6 +203,7 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
     """
     found: Optional[Fraction] = None
     incumbent: Optional[Design] = None
+    hints = {} if hints is None else hints   # "last": the last solution found (the tie-break starts from it)
     lam = _fitting_lam(dm, lam, Fraction(-1))
     while True:
         check_bound("Dinkelbach objective", lam.denominator * _ub(dm.B) + lam.numerator * dm.cost_max,
@@ -197,6 +215,7 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
         m.add(f_expr >= 0)
         _prune_below(dm, m, lam)
         m.maximize(f_expr)
+        _hint(dm, m, hints.get("last"))
         status, s = run.run(m)
         if status == cp_model.INFEASIBLE:
             if found is not None:  # pragma: no cover - lam is attained by 'found', so this cannot happen
@@ -210,6 +229,7 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
         b, c = s.value(B), s.value(C)
         f = lam.denominator * b - lam.numerator * c
         design = _design_at(dm, m, s)
+        hints["last"] = _solution(dm, s)
         if status == cp_model.OPTIMAL and f == 0:
             return lam, True, lam, design
         ratio = Fraction(b, c)
@@ -274,9 +294,11 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
     return status, s, first_proven and status == cp_model.OPTIMAL
 
 
-def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Design], bool]:
+def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction, hint: Optional[list] = None
+               ) -> tuple[Optional[Design], bool]:
     """Among designs with ratio >= lam, the one with the lowest (cost, PP, memory, network, backing index)."""
     clone = dm.model.clone()
+    _hint(dm, clone, hint)
     get = clone.get_int_var_from_proto_index
     B, C = get(dm.B.index), get(dm.C.index)
     clone.add(lam.denominator * B - lam.numerator * C >= 0)
@@ -285,6 +307,12 @@ def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[D
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, False
     return _design_at(dm, clone, s), proven
+
+
+def _siblings(dm: DesignModel, design: Design) -> tuple[Design, ...]:
+    """``design`` with each other network configuration of its tier in the model (same nodes, TP, backing)."""
+    return tuple(Design(design.mem, n, design.nodes, design.tensor_parallel, design.backing)
+                 for n in dm.nets if n.tier_key == design.net.tier_key and n.index != design.net.index)
 
 
 def _carry_over(space: Space, designs: tuple[Design, ...]) -> list:
@@ -432,7 +460,8 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
     while dm is not None and len(ranked) < top_k:
         fallback = next((q for q in quick if q.design.distinct_key(distinct) not in taken), None)
         lam = Fraction(fallback.bandwidth_units, fallback.cost_units) if fallback else Fraction(0)
-        best, proven, ub, design = _best_ratio(dm, run, lam)
+        hints: dict = {}
+        best, proven, ub, design = _best_ratio(dm, run, lam, hints)
         if best is None and not run.hit_limit:
             if not ranked:
                 exc = InfeasibleError(_explain(space, run))
@@ -442,7 +471,7 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         if not ranked and ub is not None:
             bound = ub * dm.bw_unit / dm.cost_unit
         if best is not None:
-            tied, tb_proven = _tie_break(dm, run, best)
+            tied, tb_proven = _tie_break(dm, run, best, hints.get("last"))
             proven = proven and tb_proven
             design = tied or design
         if design is None and fallback is not None:
@@ -470,6 +499,8 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         taken.add(design.distinct_key(distinct))
         if not proven:
             break
+        if start == "quick":   # the design on the other topologies of its tier: lower bounds for the next ranks
+            quick = sorted(quick + _carry_over(space, _siblings(dm, design)), key=lambda c: c.sort_key())
     if run.hit_limit:  # the time limit came first: the remaining ranks from the known feasible designs, unproven
         for q in quick:
             if len(ranked) >= top_k:
