@@ -145,7 +145,8 @@ class PhysicsCache:
         return self._once(("pp_groups", n.index, t), compute)
 
     def by_machine(self, n: NetworkConfig, t: int, fn: Callable) -> np.ndarray:
-        """``fn(nodes, pp values)`` (rows x PP) over ``pp_range(n, t)``, machine class by machine class (``pp_groups``)."""
+        """``fn(nodes, pp values)`` (rows x PP) over ``pp_range(n, t)``, machine class by machine class
+        (``pp_groups``)."""
         pp = self.pp_range(n, t)
         groups = self.pp_groups(n, t)
         if len(groups) == 1:
