@@ -39,17 +39,16 @@ class PipelineSets:
         only (see ``_speed``)."""
         space = self.space
         terms = self._node_terms()
-        every = sorted(set(terms))   # one list for every pair, so the physics' coefficients are reused
-        row_all = {c: i for i, c in enumerate(every)}
+        lists: dict = {}   # one list per set of classes, so the physics' coefficients are worked out once per set
         for n in self.nets:
             pair = self._pairs_of(n)
             classes = sorted({terms[k] for k, m in enumerate(self.mems) if pair[m.index]})
-            rows_n = [row_all[c] for c in classes]
+            classes = lists.setdefault(tuple(classes), classes)   # this network's classes only (its live pairs)
             for t in space.tps:
                 pp = self._pp_range(n, t)
                 if pp is None or not classes:
                     continue
-                masks = matrix(n, t, every, pp)[rows_n]
+                masks = matrix(n, t, classes, pp)
                 row_of = {c: i for i, c in enumerate(classes)}
                 per_config = np.ones((len(self.mems), len(pp)), dtype=bool)  # incompatible: no condition
                 for k, m in enumerate(self.mems):
