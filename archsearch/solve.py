@@ -98,17 +98,16 @@ def _short(rd: "RankedDesign") -> str:
 
 #: CP-SAT parameters of every solve, chosen by measurement on every bundled problem (docs/benchmarks.md;
 #: ``benchmarks/cpsat_parameters.py`` re-measures them).  None changes an answer: each solve is still proved.
+#: Two-level spaces use them too: linearization level 1 had paid there until the ranking's cuts stated only the
+#: node counts a network can take (``DesignModel.forbid_architecture``); since then level 0 is 10-35% faster on
+#: the two-level benchmark (1,024-65,536 nodes) and on the bundled 405B and DeepSeek-V3 problems with two-level
+#: networks at 128k-1M context, with the same top K.
 CP_SAT_PARAMETERS = {
     "cp_model_probing_level": 0,   # 3-5x faster on models this size (cpsat.md 4)
     "cp_model_presolve": False,    # faster here, and away from presolve bug #5293 (docs/exact-search.md)
     "linearization_level": 0,      # with symmetry_level 0: 0.76-0.96x CPU time on 8 of 10 bundled problems,
     "symmetry_level": 0,           # 1.02-1.07x on the other two, same top K (docs/benchmarks.md)
 }
-
-#: changed for spaces with two-level networks: the LP relaxation pays there (benchmarks/bench_two_level.py, top 10,
-#: CPU time: 2.6 -> 2.0 s at 1,024 nodes, 12.4 -> 8.4 s at 4,096, and 16,384 nodes proved in 30 s instead of not
-#: in 120 s), while on the single-level bundled problems level 0 stays 2-15% faster
-TWO_LEVEL_CP_SAT_PARAMETERS = {"linearization_level": 1}
 
 
 class _Solver:
@@ -119,7 +118,6 @@ class _Solver:
         self.deadline = time.monotonic() + time_limit_s if deadline is None else deadline
         self.solves = 0
         self.hit_limit = False
-        self.extra: dict = {}   # parameters for this space on top of CP_SAT_PARAMETERS
 
     def run(self, model: cp_model.CpModel) -> tuple[int, cp_model.CpSolver]:
         left = self.deadline - time.monotonic()
@@ -129,7 +127,7 @@ class _Solver:
         s = cp_model.CpSolver()
         s.parameters.num_workers = self.workers
         s.parameters.random_seed = self.seed
-        for name, value in {**CP_SAT_PARAMETERS, **self.extra}.items():
+        for name, value in CP_SAT_PARAMETERS.items():
             setattr(s.parameters, name, value)
         s.parameters.max_time_in_seconds = left
         status = s.solve(model)
@@ -438,8 +436,6 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         return _solve_enumerated(space, top_k, distinct, started,
                                  started + limit if deadline is None else deadline, settings, warm)
     run = _Solver(workers, seed, limit, deadline)
-    if any(n.domain_nodes for n in space.nets):
-        run.extra = TWO_LEVEL_CP_SAT_PARAMETERS
 
     ranked: list[RankedDesign] = []
     # exact lower bounds from designs at each configuration's smallest sufficient N: Dinkelbach starts close
