@@ -33,7 +33,7 @@ from .oracle import enumerate_ranked, enumerate_top
 from .physics import Check, Design, Metrics, Requirements
 from .problem import DISTINCT, ENGINES
 from .prune import live_pairs, pair_node_intervals
-from .scaling import INT_LIMIT, check_bound, cost_hint, floor_fraction
+from .scaling import EXACT_OBJECTIVE, INT_LIMIT, check_bound, cost_hint, floor_fraction
 
 
 @dataclass(frozen=True)
@@ -267,8 +267,9 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
     """Minimise (cost, PP, memory, network, backing index) lexicographically over ``model`` (``dm``'s model or
     a clone of it): (status, solver, proven).
 
-    One solve with the key folded into one integer objective when it fits CP-SAT's range, else two
-    (lowest cost first, then the rest at that cost).
+    One solve with the key folded into one integer objective when it stays below 2^53 (``EXACT_OBJECTIVE``:
+    CP-SAT's optimality test compares doubles), else two (lowest cost first, then the rest at that cost); a
+    lowest cost of 2^53 units or more is confirmed by showing that no cheaper design exists.
     """
     get = model.get_int_var_from_proto_index
     C, PP = get(dm.C.index), get(dm.PP.index)
@@ -277,7 +278,7 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
     s2 = n_mem * n_net * n_back
     s1 = (nmax + 1) * s2
     rest = PP * s2 + mi * n_net * n_back + ni * n_back + bi
-    if dm.cost_max * s1 + nmax * s2 + s2 < INT_LIMIT:
+    if dm.cost_max * s1 + nmax * s2 + s2 < EXACT_OBJECTIVE:
         model.minimize(C * s1 + rest)
         status, s = run.run(model)
         return status, s, status == cp_model.OPTIMAL
@@ -286,7 +287,19 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, s, False
     first_proven = status == cp_model.OPTIMAL
-    model.add(C == s.value(C))
+    cheapest = s.value(C)
+    while first_proven and cheapest >= EXACT_OBJECTIVE:   # a feasibility solve, no objective: exact
+        check = model.clone()
+        check.clear_objective()
+        check.add(check.get_int_var_from_proto_index(dm.C.index) <= cheapest - 1)
+        found, sc = run.run(check)
+        if found == cp_model.INFEASIBLE:
+            break
+        if found not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            first_proven = False
+            break
+        cheapest = sc.value(check.get_int_var_from_proto_index(dm.C.index))
+    model.add(C == cheapest)
     model.minimize(rest)
     status, s = run.run(model)
     return status, s, first_proven and status == cp_model.OPTIMAL
