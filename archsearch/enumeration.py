@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .space import Space
 
 #: ``auto`` enumerates spaces of at most this many cells (about the largest measured: the two-level benchmark at
-#: 65,536 nodes, 1.76 x 10^9 cells, proved in 7.9 s against CP-SAT's model refused there; docs/benchmarks.md) ...
+#: 65,536 nodes, 1.76 x 10^9 cells, proved in 7.0-7.9 s; CP-SAT now proves it in 5.5 s (docs/benchmarks.md, two-level
+#: rows), so this threshold, set when CP-SAT was 10x slower there, lies above the measured crossover) ...
 AUTO_MAX_CELLS = 2_000_000_000
 #: ... whose largest chunk (memory configurations x PP values of one network and TP) has at most this many
 #: (9.6 x 10^6 cells peaked at 860 MB with the floor of oracle.enumerate_ranked; 2.4 GB before it)

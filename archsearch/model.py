@@ -23,14 +23,14 @@ import numpy as np
 from .lazy_pandas import cp_model   # OR-Tools loads at first use (lazy_pandas)
 
 from . import physics
-from .physics import NetworkConfig
+from .pp_limits import PipelineSets, complement, count_runs, runs
 from .scaling import check_bound, check_linear, cost_hint, scale_column
 from .space import GROUPS, Space
 from .topology import BEYOND_RACK
 from .units import exact
 
 
-class DesignModel:
+class DesignModel(PipelineSets):
     """Builds the CP-SAT model of a ``Space``; ``groups`` selects which constraint groups are enforced.
 
     Data, variables, constraints, in the order of the CP-SAT samples: ``_variables`` and ``_structure``
@@ -56,6 +56,7 @@ class DesignModel:
         self.model = cp_model.CpModel()
         self._net_tp_lits: dict = {}
         self._pp_sets: dict = {}   # (j, t) -> (PP values, configurations x PP allowed), stated after the groups
+        self._pp_any: dict = {}    # (j, t) -> PP values some configuration may use (``node_counts``)
         self._variables()
         self._structure()
         self._totals()
@@ -309,7 +310,9 @@ class DesignModel:
         md.add(cm * self.M + c0 <= cf * sum(w * x for w, x in zip(flops, self.nodes_mem)))
         if req.calibrated:  # the rows above are the roofline, a relaxation; the calibrated time per class
             memo: dict = {}
-            self._class_pp(lambda n, t, cls, pp: physics.speed_matrix_at(req, n, t, space.problem, cls, pp, memo))
+            cache = space.physics_cache
+            self._class_pp(lambda n, t, cls, pp: cache.by_machine(n, t, lambda nodes, v: physics.speed_matrix(
+                req, cache.decode_comm(n, t, nodes), cls, t, v, memo)))
             return
         for n in nets:
             for t in tps:
@@ -317,6 +320,7 @@ class DesignModel:
                 if pp is None:
                     continue
                 ok = space.physics_cache.comm_speed_mask(n, t)
+                self._note_pp(n, t, ok)
                 self._allow_pp(self._net_tp(n.index, t), pp, ok)
 
     def _ttft(self) -> None:
@@ -326,7 +330,9 @@ class DesignModel:
         if req.max_ttft_s is None:
             return
         if req.calibrated:
-            self._class_pp(lambda n, t, cls, pp: physics.ttft_matrix_at(req, n, t, space.problem, cls, pp))
+            cache = space.physics_cache
+            self._class_pp(lambda n, t, cls, pp: cache.by_machine(n, t, lambda nodes, v: physics.ttft_matrix(
+                req, cache.base_comm(n, t, nodes), cls, t, v)))
             return
         for t in space.tps:
             pair_ok = space.physics_cache.ttft_pair_ok(t)
@@ -337,6 +343,7 @@ class DesignModel:
             for t in space.tps:
                 pp = self._pp_range(n, t)
                 if pp is not None:
+                    self._note_pp(n, t, space.physics_cache.ttft_comm_mask(n, t))
                     self._allow_pp(self._net_tp(n.index, t), pp, space.physics_cache.ttft_comm_mask(n, t))
 
     def _swap(self) -> None:
@@ -372,8 +379,8 @@ class DesignModel:
         if bal.rule == "comm_time":
             ratio = exact(bal.comm_time_ratio)
             # t_comm <= ratio * t_mem is harder the more bandwidth a node has: per-node bandwidth classes
-            levels = space.physics_cache.bandwidth_levels   # effective (streaming) bandwidths when calibrated
             bws = [physics.effective_bandwidth(req, m) for m in mems]
+            levels = tuple(sorted(set(bws)))   # the model's node bandwidths (effective ones when calibrated)
             at_least = {}
 
             def at_least_lit(v: int):  # the chosen configuration's node bandwidth is >= v (made on first use)
@@ -388,8 +395,9 @@ class DesignModel:
                     pp = self._pp_range(n, t)
                     if pp is None:
                         continue
-                    masks = space.physics_cache.comm_rule_matrix(n, t, ratio)
+                    masks = space.physics_cache.comm_rule_rows(n, t, ratio, levels)
                     row_of = {v: i for i, v in enumerate(levels)}
+                    self._note_pp(n, t, masks[[row_of[b] for b in bws]])
                     if self._collect_intervals(n.index, t, pp, masks[[row_of[b] for b in bws]]):
                         continue
                     # the rule tightens as node bandwidth grows: a level whose allowed PP set equals the
@@ -413,145 +421,6 @@ class DesignModel:
                     for w in wide:
                         self.model.add_bool_or([~a, ~b, ~w])
 
-    def _state_pp_sets(self) -> None:
-        """State the (network, TP) allowed PP sets collected by ``_collect_intervals``, and forget them."""
-        for (j, t), (pp, allowed) in self._pp_sets.items():
-            if not self._allow_pp_intervals(self._net_tp(j, t), pp, allowed):  # bounds too large for two rows
-                for u, ok in zip(self.use_mem, allowed):
-                    self._allow_pp([self._net_tp(j, t), u], pp, ok)
-        self._pp_sets = {}
-
-    def _class_pp(self, matrix) -> None:
-        """A calibrated limit, stated per (network j, TP t, node class) as the PP values it allows.
-
-        ``matrix(n, t, classes, pp)`` is the physics' exact rows x PP mask.  Classes of one group (the same
-        per-layer time and FLOP/s) differ only in streaming bandwidth, and the limit loosens as it grows, so
-        each group gets a chain of literals ``node_bw_at_most[g, v]`` (the chosen configuration is in group g
-        with bandwidth <= v); the constraint of level v binds every class at or below it, and a level whose
-        allowed set equals the next level's is implied by it.  Coefficient-1 rows with enforcement literals
-        only (see ``_speed``)."""
-        space = self.space
-        terms = self._node_terms()
-        every = sorted(set(terms))   # one list for every pair, so the physics' coefficients are reused
-        row_all = {c: i for i, c in enumerate(every)}
-        for n in self.nets:
-            pair = self._pairs_of(n)
-            classes = sorted({terms[k] for k, m in enumerate(self.mems) if pair[m.index]})
-            rows_n = [row_all[c] for c in classes]
-            for t in space.tps:
-                pp = self._pp_range(n, t)
-                if pp is None or not classes:
-                    continue
-                masks = matrix(n, t, every, pp)[rows_n]
-                row_of = {c: i for i, c in enumerate(classes)}
-                per_config = np.ones((len(self.mems), len(pp)), dtype=bool)  # incompatible: no condition
-                for k, m in enumerate(self.mems):
-                    if pair[m.index]:
-                        per_config[k] = masks[row_of[terms[k]]]
-                if self._collect_intervals(n.index, t, pp, per_config):
-                    continue
-                rows = {}
-                for i, c in enumerate(classes):  # sorted: by group, then by bandwidth
-                    rows.setdefault(c.group(), []).append(i)
-                for g, idx in rows.items():
-                    for pos, i in enumerate(idx):
-                        last = pos + 1 == len(idx)
-                        if (last and masks[i].all()) or (not last and (masks[i] == masks[idx[pos + 1]]).all()):
-                            continue
-                        self._allow_pp([self._net_tp(n.index, t), self._bw_at_most(g, classes[i].eff_bw)], pp, masks[i])
-
-    def _collect_intervals(self, j: int, t: int, pp: "np.ndarray", masks: "np.ndarray") -> bool:
-        """Keep a (network j, TP t) limit whose allowed PP set is one interval for every memory configuration,
-        to be stated with the others of the same pair as one pair of rows (their intersection is an interval
-        too); False (nothing kept) when some configuration's set is not an interval."""
-        if masks.all():
-            return True
-        if not _intervals(masks):
-            return False
-        if (j, t) in self._pp_sets:
-            masks = masks & self._pp_sets[(j, t)][1]
-        self._pp_sets[(j, t)] = (pp, masks)
-        return True
-
-    def _allow_pp_intervals(self, lit, pp: "np.ndarray", masks: "np.ndarray") -> bool:
-        """Enforced by lit: PP lies in the chosen memory configuration's allowed set, stated as two rows
-        lo_k <= PP <= hi_k with lo and hi picked by the one-hot use_mem (PP <= sum hi_k use_mem[k], PP >= sum
-        lo_k use_mem[k]; coefficients at most max_nodes + 1, and below 2^31 in total or not stated).  Exact only when every
-        configuration's allowed set is one interval of ``pp``: returns False (nothing stated) otherwise, and
-        the caller states the sets as domains.  ``masks``: configurations x PP (an empty set gives lo > hi)."""
-        if masks.all():
-            return True
-        if not _intervals(masks):
-            return False
-        count = masks.sum(axis=1)
-        first = masks.argmax(axis=1)
-        last = masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)
-        top, bottom = int(pp.max()), int(pp.min())
-        hi = [int(pp[j]) if c else 0 for j, c in zip(last, count)]
-        lo = [int(pp[j]) if c else top + 1 for j, c in zip(first, count)]
-        if sum(hi) + sum(lo) >= 2**31:  # keep enforced rows far from CP-SAT 9.15's 32-bit sum (#5293)
-            return False
-        if min(hi) < top:
-            self.model.add(self.PP <= cp_model.LinearExpr.weighted_sum(self.use_mem, hi)).only_enforce_if(lit)
-        if max(lo) > bottom:
-            self.model.add(self.PP >= cp_model.LinearExpr.weighted_sum(self.use_mem, lo)).only_enforce_if(lit)
-        return True
-
-    def _pairs_of(self, n: NetworkConfig) -> np.ndarray:
-        """For each memory configuration of the space (by index): network n can join it, and the pair is live."""
-        ok = self.space.physics_cache.compatible[:, n.index]
-        return ok & self.live[:, n.index] if self.live is not None else ok
-
-    def _node_terms(self) -> list:
-        if not hasattr(self, "_terms"):
-            self._terms = [physics.node_terms(self.space.req, m) for m in self.mems]
-            self._at_most_lits: dict = {}
-        return self._terms
-
-    def _bw_at_most(self, group, v: int):
-        """Literal: the chosen memory configuration is of node-class group ``group`` with streaming bandwidth <= v."""
-        key = (group, v)
-        if key not in self._at_most_lits:
-            members = [a for tm, a in zip(self._node_terms(), self.use_mem) if tm.group() == group and tm.eff_bw <= v]
-            lit = self.model.new_bool_var(f"node_bw_at_most[{group},{v}]")
-            self.model.add(sum(members) == lit)
-            self._at_most_lits[key] = lit
-        return self._at_most_lits[key]
-
-    def _pp_range(self, n: NetworkConfig, t: int):
-        """The pipeline depths PP with N = t * PP inside network n's node range, or None if there are none."""
-        return self.space.physics_cache.pp_range(n, t)
-
-    def _allow_pp(self, lits, pp: "np.ndarray", ok: "np.ndarray") -> None:
-        """Enforced by lits: PP takes one of the values pp[ok] (nothing if all of pp are allowed)."""
-        if ok.all():
-            return
-        lits = lits if isinstance(lits, list) else [lits]
-        allowed = [int(x) for x in pp[ok]]
-        if not allowed:
-            self.model.add_bool_or([~l for l in lits])
-            return
-        self.model.add_linear_expression_in_domain(self.PP, cp_model.Domain.from_values(allowed)).only_enforce_if(lits)
-
-    # -- pair literals ------------------------------------------------------------------------------
-    def _net_tp(self, j: int, t: int):
-        """Literal: network configuration j (its index in the space) and TP degree t are both chosen.
-
-        Created for all pairs on first use and linked by transportation equalities (the sum over TP
-        degrees is the network's literal, the sum over networks is the TP literal), so each pair
-        literal is exactly the conjunction and the LP relaxation sees it.
-        """
-        cache = self._net_tp_lits
-        if not cache:
-            md = self.model
-            for i in range(len(self.use_net)):
-                for tt in self.space.tps:
-                    cache[(i, tt)] = md.new_bool_var(f"use_net_tp[{i},{tt}]")
-            for i, lit in enumerate(self.use_net):
-                md.add(sum(cache[(i, tt)] for tt in self.space.tps) == lit)
-            for tt, z in self.use_tp.items():
-                md.add(sum(cache[(i, tt)] for i in range(len(self.use_net))) == z)
-        return cache[(self.pos_net[j], t)]
 
     def _indicators(self, names: list[str], lits: list) -> dict[str, object]:
         out = {}
@@ -578,19 +447,26 @@ class DesignModel:
         for n, u in zip(self.nets, self.use_net):
             if n.tier_key != tier:
                 continue
-            lo, hi = n.n_min, min(n.n_max, self.space.max_nodes)
-            same = [k for k in range(lo, hi + 1) if n.arch(k)[1] == topology]
-            if not same:
+            _, arch_lab, archs = self.space.physics_cache.machine_classes(n)
+            labels = [i for i, (_, name) in enumerate(archs) if name == topology]
+            if not labels:
                 continue
-            if len(same) == hi - lo + 1:
+            can = self.node_counts(n)   # the node counts this network may take here (a superset)
+            can = can[(can >= max(1, n.n_min)) & (can <= min(n.n_max, self.space.max_nodes))]
+            same = can[np.isin(arch_lab[can], labels)]
+            if not len(same):
+                continue
+            if len(same) == len(can):
                 lits = [a, u]
                 # the single-node configuration's literal may be the medium's too: de-duplicate, since
                 # CP-SAT 9.15 without presolve mishandled a clause with a repeat
                 md.add_bool_or([~l for l in {l.index: l for l in lits}.values()])
-            else:
-                md.add_linear_expression_in_domain(
-                    self.N, cp_model.Domain.from_values(sorted(set(range(1, self.space.max_nodes + 1)) - set(same)))
-                ).only_enforce_if([a, u])
+            else:   # N outside ``can`` is excluded by the model already: state the set with fewer intervals
+                outside = complement(same, self.space.max_nodes)
+                inside = can[~np.isin(can, same)]
+                allowed = outside if len(outside) <= count_runs(inside) else runs(inside)
+                md.add_linear_expression_in_domain(self.N, cp_model.Domain.from_intervals(allowed)
+                                                   ).only_enforce_if([a, u])
 
     def forbid_medium(self, design: physics.Design) -> None:
         """No later design may use this design's memory medium."""
@@ -621,11 +497,3 @@ def _ub(var: cp_model.IntVar) -> int:
     """A variable's upper bound (9.15's pybind domain list gives element 0 for index -1)."""
     domain = var.proto.domain
     return int(domain[len(domain) - 1])
-
-
-def _intervals(masks: "np.ndarray") -> bool:
-    """Whether every row's True values are one contiguous run (or none)."""
-    count = masks.sum(axis=1)
-    first = masks.argmax(axis=1)
-    last = masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)
-    return bool(((count == 0) | (count == last - first + 1)).all())

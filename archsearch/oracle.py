@@ -123,6 +123,11 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
     every = np.arange(len(mems))
     bw_float, cost_float = bw_units.astype(float), cost.astype(float)
     least: dict = {}
+
+    def terms_of(rows) -> list:   # the node terms of these rows (quick mode's), one list per set of rows (memo)
+        if len(rows) == len(mems):
+            return terms
+        return subsets.setdefault(("rows", rows.tobytes()), [terms[i] for i in rows.tolist()])
     if live is not None:   # each configuration's fewest nodes (capacity, speed, I/O; model.node_bounds)
         from .space import GROUPS
         fewest = np.array([cache.node_bounds(m, GROUPS)[0] for m in mems], dtype=np.int64)
@@ -158,7 +163,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
             lo_pp, hi_pp = int(full[0]), int(full[-1])
             pp = full
             if n_of_k is not None:  # quick mode: one column per k, the smallest N >= n_of_k[k]
-                pp = np.clip(-(-np.maximum(n_of_k, n.n_min) // t), lo_pp, hi_pp).astype(np.int64)[:, None]
+                pp = np.clip(-(-np.maximum(n_of_k[rows], n.n_min) // t), lo_pp, hi_pp).astype(np.int64)[:, None]
             at = pp - lo_pp  # positions in the full PP range, where the cached masks are
             N = t * pp
             m_ = np.maximum(pp, conc)
@@ -178,7 +183,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
                 if req.calibrated and n_of_k is None:   # communication within each node class's slack at this TP
                     ok0 &= cache.speed_ok(n, t, rows)
                 elif req.calibrated:
-                    ok0 &= physics.speed_matrix_at(req, n, t, p, terms, pp, memo)
+                    ok0 &= physics.speed_matrix_at(req, n, t, p, terms_of(rows), pp, memo)
                 else:
                     ok0 &= cache.comm_speed_mask(n, t)[at]
                 ok0 &= N >= io_nodes
@@ -186,7 +191,7 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
                 ok0 &= _per_class(cache, n, t, full, sub_of, lambda nodes, v: physics.ttft_matrix(
                     req, cache.base_comm(n, t, nodes), sub, t, v))
             elif req.max_ttft_s is not None and req.calibrated:
-                ok0 &= physics.ttft_matrix_at(req, n, t, p, terms, pp)
+                ok0 &= physics.ttft_matrix_at(req, n, t, p, terms_of(rows), pp)
             elif req.max_ttft_s is not None:
                 ok0 &= cache.ttft_pair_ok(t)[rows][:, None]
                 ok0 &= cache.ttft_comm_mask(n, t)[at]
@@ -196,8 +201,12 @@ def _chunks(space: Space, n_of_k: Optional[np.ndarray] = None, live: Optional[li
                 if bal.pipeline_parallel_ratio > 0:
                     ok0 &= (pp <= 1) | pp_ok[:, None]
             if n.tier is not None and bal.rule == "comm_time":
-                rule = cache.comm_rule_matrix(n, t, exact(bal.comm_time_ratio))
-                ok0 &= rule[level_of_mem[rows][:, None], at] if n_of_k is not None else rule[level_of_mem[rows]]
+                if n_of_k is not None:   # quick: the rule at this chunk's few PP values only
+                    cols, where_pp = np.unique(pp[:, 0], return_inverse=True)
+                    rule = cache.comm_rule_at(n, t, exact(bal.comm_time_ratio), cols)
+                    ok0 &= rule[level_of_mem[rows], where_pp.ravel()][:, None]
+                else:
+                    ok0 &= cache.comm_rule_matrix(n, t, exact(bal.comm_time_ratio))[level_of_mem[rows]]
             ok0 &= fits[:, None]
             for bk in backs:
                 C = C0 + (space.cost_units(bk.cost_usd) if bk else 0)
@@ -220,7 +229,7 @@ def enumerate_top(space: Space, top_k: int, distinct: str = "architecture",
 
 def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", quick: bool = False,
                      deadline: Optional[float] = None, known: Sequence[Candidate] = (),
-                     use_floor: bool = True) -> tuple[list[Candidate], bool]:
+                     use_floor: bool = True, floor_k: Optional[int] = None) -> tuple[list[Candidate], bool]:
     """``enumerate_top``, and whether every cell was evaluated (False: ``deadline``, a ``time.monotonic()``
     instant, came first and the designs are the best of the cells seen).
 
@@ -236,6 +245,8 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
     ``known``: feasible designs of this space (a sweep's previous point, re-checked): the floor starts at
     their K-th best distinct key.  Neither changes the answer.  ``use_floor=False`` turns the floor off: every
     configuration is evaluated in every chunk (the plain enumeration the tests check both engines against).
+    ``floor_k``: the floor is the floor_k-th best distinct key instead of the top_k-th (quick mode has no floor
+    unless it is given: the CP-SAT path asks for every key's quick design but needs only the K best exactly).
     """
     import time
     n_of_k = None
@@ -249,16 +260,18 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
     arch_ids: dict = {}   # (tier, machine) as "distinct" sees it -> id
     kept = []             # per chunk: (network, TP, backing, ratio, row, node count, bandwidth units, cost, key)
     complete = True
-    live = None if quick or not use_floor else [np.arange(len(mems)), None, None]   # rows worth evaluating, rows used, floor
+    live = (None if (quick and floor_k is None) or not use_floor
+            else [np.arange(len(mems)), None, None])   # rows worth evaluating, rows used, floor
+    fk = top_k if floor_k is None else floor_k
     node_ratio = (np.array(space.bw_column.ints, dtype=float) / np.array([space.cost_units(m.cost_usd) for m in mems], dtype=float))
     best_of_key: dict = {}          # the best ratio seen of each distinct key (floats)
     top_seen = np.empty(0)          # "design": the K best ratios seen
     start = {}
     for c in sorted(known, key=Candidate.sort_key):
         start.setdefault(c.design.distinct_key(distinct), c)
-    if live is not None and len(start) >= top_k:
-        floor = float(Fraction(list(start.values())[top_k - 1].bandwidth_units,
-                               list(start.values())[top_k - 1].cost_units))
+    if live is not None and len(start) >= fk:
+        floor = float(Fraction(list(start.values())[fk - 1].bandwidth_units,
+                               list(start.values())[fk - 1].cost_units))
         live[0] = live[0][node_ratio[live[0]] >= floor * (1 - REL_TIE)]
         live[2] = floor
     for n, t, bk, N, B, C, ok in _chunks(space, n_of_k, live):
@@ -278,7 +291,12 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
                 rows, cols = np.nonzero(ratio >= 0)
             key = np.zeros(len(rows), dtype=np.int64)   # not used: every design is distinct
         else:
-            if distinct == "architecture":
+            if distinct == "architecture" and quick:   # a few node counts: their architectures one by one
+                vals, where_n = np.unique(N, return_inverse=True)
+                local = np.array([arch_ids.setdefault(n.arch(int(v)), len(arch_ids)) for v in vals.tolist()],
+                                 dtype=np.int64)
+                lab = local[where_n.reshape(N.shape)]
+            elif distinct == "architecture":
                 _, arch_lab, archs = cache.machine_classes(n)
                 local = np.array([arch_ids.setdefault(a, len(arch_ids)) for a in archs], dtype=np.int64)
                 lab = np.broadcast_to(local[arch_lab[N]], ratio.shape)
@@ -302,9 +320,9 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
         if live is not None and len(r_kept):   # raise the floor, drop the rows below it
             if distinct == "design":
                 top_seen = np.concatenate([top_seen, r_kept])
-                if len(top_seen) > top_k:
-                    top_seen = np.partition(top_seen, -top_k)[-top_k:]
-                floor = top_seen.min() if len(top_seen) >= top_k else None
+                if len(top_seen) > fk:
+                    top_seen = np.partition(top_seen, -fk)[-fk:]
+                floor = top_seen.min() if len(top_seen) >= fk else None
             else:
                 uk, inv = np.unique(key, return_inverse=True)
                 kb = np.full(len(uk), -1.0)
@@ -312,7 +330,7 @@ def enumerate_ranked(space: Space, top_k: int, distinct: str = "architecture", q
                 for k_, v in zip(uk.tolist(), kb.tolist()):
                     if v > best_of_key.get(k_, -1.0):
                         best_of_key[k_] = v
-                floor = sorted(best_of_key.values())[-top_k] if len(best_of_key) >= top_k else None
+                floor = sorted(best_of_key.values())[-fk] if len(best_of_key) >= fk else None
             if floor is not None and (live[2] is None or floor > live[2]):
                 live[0] = live[0][node_ratio[live[0]] >= floor * (1 - REL_TIE)]
                 live[2] = floor

@@ -101,8 +101,6 @@ class PhysicsCache:
     def comm_rule_matrix(self, n: NetworkConfig, t: int, ratio: Fraction) -> np.ndarray:
         """``physics.comm_rule_matrix_at`` over ``pp_range(n, t)``: one row per node bandwidth level
         (``bandwidth_levels``)."""
-        s = self.space
-
         def compute():  # physics.comm_rule_matrix_at: its two sides from tables shared across networks
             pp = self.pp_range(n, t)
             return _at_most(self.comm_ps(n, t)[None, :], self.comm_rule_rhs(t, ratio)[:, int(pp[0]) - 1:int(pp[-1])])
@@ -182,6 +180,61 @@ class PhysicsCache:
                 rhs = rhs + np.array(xt, dtype=kind)[:, np.minimum(pp, req.concurrency)]
             return rhs
         return self._once(("rule_rhs", t, ratio), compute)
+
+    def comm_rule_at(self, n: NetworkConfig, t: int, ratio: Fraction, pp: np.ndarray) -> np.ndarray:
+        """``comm_rule_matrix`` at the distinct PP values ``pp`` only (levels x len(pp)), not cached: for a
+        few columns (the quick lower bounds) without the full PP range's machines and masks."""
+        s = self.space
+        out = np.zeros((len(self.bandwidth_levels), len(pp)), dtype=bool)
+        terms = self._once(("rule_terms", t, ratio),
+                           lambda: physics.comm_rule_terms(s.req, self.bandwidth_levels, t, ratio))
+        for nodes, sel in physics.machine_groups(n, t, pp):
+            out[:, sel] = physics.comm_rule_matrix(self.decode_comm(n, t, nodes), s.req, self.bandwidth_levels,
+                                                   t, ratio, pp[sel], terms)
+        return out
+
+    def pp_groups(self, n: NetworkConfig, t: int) -> list[tuple[int, np.ndarray]]:
+        """``machine_groups(n, t)`` without labelling every node count where the machine cannot change: a switched
+        network (a two-level network's switched fabric) is one machine at every node count beyond one."""
+        def compute():
+            pp = self.pp_range(n, t)
+            cfg = n.fabric if n.domain_nodes else n
+            if cfg.tier is not None and cfg.topology.kind not in ("switch", "fat_tree", "dragonfly"):
+                return self.machine_groups(n, t)
+            one = t * pp == 1
+            if cfg.tier is None or not one.any() or one.all():
+                return [(int(t * pp[0]), np.ones(len(pp), dtype=bool))]
+            return [(1, one), (int(t * pp[~one][0]), ~one)]
+        return self._once(("pp_groups", n.index, t), compute)
+
+    def by_machine(self, n: NetworkConfig, t: int, fn: Callable) -> np.ndarray:
+        """``fn(nodes, pp values)`` (rows x PP) over ``pp_range(n, t)``, machine class by machine class
+        (``pp_groups``)."""
+        pp = self.pp_range(n, t)
+        groups = self.pp_groups(n, t)
+        if len(groups) == 1:
+            return np.asarray(fn(groups[0][0], pp), dtype=bool)
+        out = None
+        for nodes, sel in groups:
+            part = fn(nodes, pp[sel])
+            if out is None:
+                out = np.zeros((part.shape[0], len(pp)), dtype=bool)
+            out[:, sel] = part
+        return out
+
+    def comm_rule_rows(self, n: NetworkConfig, t: int, ratio: Fraction, levels: tuple[int, ...]) -> np.ndarray:
+        """``comm_rule_matrix``'s rows for the node bandwidths ``levels`` only (those of a model's configurations)."""
+        s = self.space
+
+        def compute():
+            full = self._memo.get(("rule", n.index, t, ratio))
+            if full is not None:   # already worked out for every level
+                row = {v: i for i, v in enumerate(self.bandwidth_levels)}
+                return full[[row[v] for v in levels]]
+            terms = physics.comm_rule_terms(s.req, list(levels), t, ratio)
+            return self.by_machine(n, t, lambda nodes, v: physics.comm_rule_matrix(
+                self.decode_comm(n, t, nodes), s.req, list(levels), t, ratio, v, terms))
+        return self._once(("rule_rows", n.index, t, ratio, levels), compute)
 
     # -- per memory configuration -----------------------------------------------------------------
     def node_bounds(self, m, groups: tuple[str, ...]) -> tuple[int, int]:

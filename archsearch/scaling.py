@@ -19,6 +19,10 @@ from .errors import SolverError
 
 #: the largest magnitude a coefficient times a variable bound may reach
 INT_LIMIT = 2**62
+#: objective values below this are exact as doubles: CP-SAT 9.15 decides OPTIMAL by a gap between its best value
+#: and its bound computed as doubles, so above 2^53 it may stop on a value that is not the minimum (two
+#: integers 4 apart near 5 x 10^16 are one double); the tie-break's folded key must stay below it
+EXACT_OBJECTIVE = 2**53
 
 
 def fraction_gcd(values: Iterable[Fraction]) -> Fraction:

@@ -33,7 +33,7 @@ from .oracle import enumerate_ranked, enumerate_top
 from .physics import Check, Design, Metrics, Requirements
 from .problem import DISTINCT, ENGINES
 from .prune import live_pairs, pair_node_intervals
-from .scaling import INT_LIMIT, check_bound, cost_hint, floor_fraction
+from .scaling import EXACT_OBJECTIVE, INT_LIMIT, check_bound, cost_hint, floor_fraction
 
 
 @dataclass(frozen=True)
@@ -98,17 +98,16 @@ def _short(rd: "RankedDesign") -> str:
 
 #: CP-SAT parameters of every solve, chosen by measurement on every bundled problem (docs/benchmarks.md;
 #: ``benchmarks/cpsat_parameters.py`` re-measures them).  None changes an answer: each solve is still proved.
+#: Two-level spaces use them too: linearization level 1 had paid there until the ranking's cuts stated only the
+#: node counts a network can take (``DesignModel.forbid_architecture``); since then level 0 is 10-35% faster on
+#: the two-level benchmark (1,024-65,536 nodes) and on the bundled 405B and DeepSeek-V3 problems with two-level
+#: networks at 128k-1M context, with the same top K.
 CP_SAT_PARAMETERS = {
     "cp_model_probing_level": 0,   # 3-5x faster on models this size (cpsat.md 4)
     "cp_model_presolve": False,    # faster here, and away from presolve bug #5293 (docs/exact-search.md)
     "linearization_level": 0,      # with symmetry_level 0: 0.76-0.96x CPU time on 8 of 10 bundled problems,
     "symmetry_level": 0,           # 1.02-1.07x on the other two, same top K (docs/benchmarks.md)
 }
-
-#: changed for spaces with two-level networks: the LP relaxation pays there (benchmarks/bench_two_level.py, top 10,
-#: CPU time: 2.6 -> 2.0 s at 1,024 nodes, 12.4 -> 8.4 s at 4,096, and 16,384 nodes proved in 30 s instead of not
-#: in 120 s), while on the single-level bundled problems level 0 stays 2-15% faster
-TWO_LEVEL_CP_SAT_PARAMETERS = {"linearization_level": 1}
 
 
 class _Solver:
@@ -119,7 +118,6 @@ class _Solver:
         self.deadline = time.monotonic() + time_limit_s if deadline is None else deadline
         self.solves = 0
         self.hit_limit = False
-        self.extra: dict = {}   # parameters for this space on top of CP_SAT_PARAMETERS
 
     def run(self, model: cp_model.CpModel) -> tuple[int, cp_model.CpSolver]:
         left = self.deadline - time.monotonic()
@@ -129,7 +127,7 @@ class _Solver:
         s = cp_model.CpSolver()
         s.parameters.num_workers = self.workers
         s.parameters.random_seed = self.seed
-        for name, value in {**CP_SAT_PARAMETERS, **self.extra}.items():
+        for name, value in CP_SAT_PARAMETERS.items():
             setattr(s.parameters, name, value)
         s.parameters.max_time_in_seconds = left
         status = s.solve(model)
@@ -150,6 +148,23 @@ def _design_at(dm: DesignModel, model: cp_model.CpModel, s: cp_model.CpSolver) -
     backs = dm.space.backs
     b = backs[int(s.value(get(dm.back_index.index)))] if backs else None
     return Design(dm.mems[k], dm.nets[j], n, n // pp, b)
+
+
+def _hint(dm: DesignModel, model: cp_model.CpModel, solution: Optional[list]) -> None:
+    """Hint ``model`` (a clone of ``dm``'s) with a solution of an earlier clone: its values of ``dm``'s variables.
+    A design found by the previous Dinkelbach step is feasible at the next lam, so CP-SAT starts from it and
+    is left with the proof.  A hint changes no answer (each solve is still proved)."""
+    if solution is None:
+        return
+    model.clear_hints()
+    hint = model.proto.solution_hint
+    hint.vars.extend(range(len(solution)))
+    hint.values.extend(solution)
+
+
+def _solution(dm: DesignModel, s: cp_model.CpSolver) -> list:
+    """The values of ``dm``'s own variables in the solution of a clone of its model."""
+    return list(s.response_proto.solution)[:len(dm.model.proto.variables)]
 
 
 def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> None:
@@ -175,7 +190,7 @@ def _prune_below(dm: DesignModel, model: cp_model.CpModel, lam: Fraction) -> Non
             model.add_linear_expression_in_domain(N, cp_model.Domain.from_intervals(intervals)).only_enforce_if(lits)
 
 
-def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
+def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction, hints: Optional[dict] = None
                 ) -> tuple[Optional[Fraction], bool, Optional[Fraction], Optional[Design]]:
     """Dinkelbach from lam: (best ratio or None if infeasible, proven, upper bound, a design attaining it).
 
@@ -186,6 +201,7 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
     """
     found: Optional[Fraction] = None
     incumbent: Optional[Design] = None
+    hints = {} if hints is None else hints   # "last": the last solution found (the tie-break starts from it)
     lam = _fitting_lam(dm, lam, Fraction(-1))
     while True:
         check_bound("Dinkelbach objective", lam.denominator * _ub(dm.B) + lam.numerator * dm.cost_max,
@@ -197,6 +213,7 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
         m.add(f_expr >= 0)
         _prune_below(dm, m, lam)
         m.maximize(f_expr)
+        _hint(dm, m, hints.get("last"))
         status, s = run.run(m)
         if status == cp_model.INFEASIBLE:
             if found is not None:  # pragma: no cover - lam is attained by 'found', so this cannot happen
@@ -210,6 +227,7 @@ def _best_ratio(dm: DesignModel, run: _Solver, lam: Fraction
         b, c = s.value(B), s.value(C)
         f = lam.denominator * b - lam.numerator * c
         design = _design_at(dm, m, s)
+        hints["last"] = _solution(dm, s)
         if status == cp_model.OPTIMAL and f == 0:
             return lam, True, lam, design
         ratio = Fraction(b, c)
@@ -249,8 +267,9 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
     """Minimise (cost, domains per TP group, PP, memory, network, backing index) lexicographically over
     ``model`` (``dm``'s model or a clone of it): (status, solver, proven).
 
-    One solve with the key folded into one integer objective when it fits CP-SAT's range, else two
-    (lowest cost first, then the rest at that cost).
+    One solve with the key folded into one integer objective when it stays below 2^53 (``EXACT_OBJECTIVE``:
+    CP-SAT's optimality test compares doubles), else two (lowest cost first, then the rest at that cost); a
+    lowest cost of 2^53 units or more is confirmed by showing that no cheaper design exists.
     """
     get = model.get_int_var_from_proto_index
     C, PP = get(dm.C.index), get(dm.PP.index)
@@ -262,7 +281,7 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
     s1 = (wide + 1) * s_pp
     span = sum(k * model.get_bool_var_from_proto_index(lit.index) for k, lit in dm.span_terms)
     rest = span * s_pp + PP * s2 + mi * n_net * n_back + ni * n_back + bi
-    if dm.cost_max * s1 + wide * s_pp + nmax * s2 + s2 < INT_LIMIT:
+    if dm.cost_max * s1 + wide * s_pp + nmax * s2 + s2 < EXACT_OBJECTIVE:
         model.minimize(C * s1 + rest)
         status, s = run.run(model)
         return status, s, status == cp_model.OPTIMAL
@@ -271,15 +290,30 @@ def lex_cheapest(dm: DesignModel, model: cp_model.CpModel, run: _Solver) -> tupl
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, s, False
     first_proven = status == cp_model.OPTIMAL
-    model.add(C == s.value(C))
+    cheapest = s.value(C)
+    while first_proven and cheapest >= EXACT_OBJECTIVE:   # a feasibility solve, no objective: exact
+        check = model.clone()
+        check.clear_objective()
+        check.add(check.get_int_var_from_proto_index(dm.C.index) <= cheapest - 1)
+        found, sc = run.run(check)
+        if found == cp_model.INFEASIBLE:
+            break
+        if found not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            first_proven = False
+            break
+        cheapest = sc.value(check.get_int_var_from_proto_index(dm.C.index))
+    model.add(C == cheapest)
     model.minimize(rest)
     status, s = run.run(model)
     return status, s, first_proven and status == cp_model.OPTIMAL
 
 
-def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[Design], bool]:
-    """Among designs with ratio >= lam, the one with the lowest (cost, domains per TP group, PP, memory, network, backing index)."""
+def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction, hint: Optional[list] = None
+               ) -> tuple[Optional[Design], bool]:
+    """Among designs with ratio >= lam, the one with the lowest (cost, domains per TP group, PP, memory, network,
+    backing index)."""
     clone = dm.model.clone()
+    _hint(dm, clone, hint)
     get = clone.get_int_var_from_proto_index
     B, C = get(dm.B.index), get(dm.C.index)
     clone.add(lam.denominator * B - lam.numerator * C >= 0)
@@ -288,6 +322,12 @@ def _tie_break(dm: DesignModel, run: _Solver, lam: Fraction) -> tuple[Optional[D
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, False
     return _design_at(dm, clone, s), proven
+
+
+def _siblings(dm: DesignModel, design: Design) -> tuple[Design, ...]:
+    """``design`` with each other network configuration of its tier in the model (same nodes, TP, backing)."""
+    return tuple(Design(design.mem, n, design.nodes, design.tensor_parallel, design.backing)
+                 for n in dm.nets if n.tier_key == design.net.tier_key and n.index != design.net.index)
 
 
 def _carry_over(space: Space, designs: tuple[Design, ...]) -> list:
@@ -413,12 +453,12 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         return _solve_enumerated(space, top_k, distinct, started,
                                  started + limit if deadline is None else deadline, settings, warm)
     run = _Solver(workers, seed, limit, deadline)
-    if any(n.domain_nodes for n in space.nets):
-        run.extra = TWO_LEVEL_CP_SAT_PARAMETERS
 
     ranked: list[RankedDesign] = []
     # exact lower bounds from designs at each configuration's smallest sufficient N: Dinkelbach starts close
-    quick = enumerate_top(space, len(space.mems) * len(space.nets), distinct, quick=True) if start == "quick" else []
+    # (with the enumeration's floor at the K-th best key: a configuration that cannot reach it gives no bound needed)
+    quick = enumerate_ranked(space, len(space.mems) * len(space.nets), distinct, quick=True,
+                             floor_k=top_k)[0] if start == "quick" else []
     if warm:
         quick = sorted(quick + _carry_over(space, warm), key=lambda c: c.sort_key())
     all_proven = True
@@ -433,7 +473,8 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
     while dm is not None and len(ranked) < top_k:
         fallback = next((q for q in quick if q.design.distinct_key(distinct) not in taken), None)
         lam = Fraction(fallback.bandwidth_units, fallback.cost_units) if fallback else Fraction(0)
-        best, proven, ub, design = _best_ratio(dm, run, lam)
+        hints: dict = {}
+        best, proven, ub, design = _best_ratio(dm, run, lam, hints)
         if best is None and not run.hit_limit:
             if not ranked:
                 exc = InfeasibleError(_explain(space, run))
@@ -443,7 +484,7 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         if not ranked and ub is not None:
             bound = ub * dm.bw_unit / dm.cost_unit
         if best is not None:
-            tied, tb_proven = _tie_break(dm, run, best)
+            tied, tb_proven = _tie_break(dm, run, best, hints.get("last"))
             proven = proven and tb_proven
             design = tied or design
         if design is None and fallback is not None:
@@ -471,6 +512,8 @@ def solve_one(problem, *, top_k: Optional[int] = None, distinct: Optional[str] =
         taken.add(design.distinct_key(distinct))
         if not proven:
             break
+        if start == "quick":   # the design on the other topologies of its tier: lower bounds for the next ranks
+            quick = sorted(quick + _carry_over(space, _siblings(dm, design)), key=lambda c: c.sort_key())
     if run.hit_limit:  # the time limit came first: the remaining ranks from the known feasible designs, unproven
         for q in quick:
             if len(ranked) >= top_k:

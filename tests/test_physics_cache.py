@@ -160,3 +160,34 @@ def test_network_cost_caches_key_on_network_max_nodes_and_cost_unit():
                                                                         if k != "max_nodes"})
     assert_key_covers(pc.least_network_cost_per_node_of, lambda kw: tuple(pc.least_network_cost_per_node_of(
         kw["n"], kw["max_nodes"], kw["unit"]).tolist()), base, variants)
+
+def _two_level_space(max_nodes: int = 512):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_two_level import problem
+    return build_space(problem(max_nodes))
+
+
+def test_model_rows_equal_the_full_physics_on_one_and_two_level_spaces() -> None:
+    """comm_rule_rows (a subset of levels, machines from pp_groups) and comm_rule_at (a few PP values) equal the
+    full cached matrix; by_machine equals physics.machine_mask machine for machine."""
+    for make in (lambda: _two_level_space(), lambda: build_space(load_problem())):
+        fresh, full = make(), make()   # fresh: every subset worked out from scratch, not sliced from the full matrix
+        req, p, ratio = full.req, full.problem, Fraction(1, 2)
+        levels = full.physics_cache.bandwidth_levels
+        some = tuple(levels[::3])
+        rows = [levels.index(v) for v in some]
+        for n in full.nets:
+            for t in full.tps:
+                pp = full.physics_cache.pp_range(n, t)
+                if pp is None or n.tier is None:
+                    continue
+                whole = full.physics_cache.comm_rule_matrix(n, t, ratio)
+                assert (fresh.physics_cache.comm_rule_rows(n, t, ratio, some) == whole[rows]).all(), n.label
+                cols = np.unique(pp[:: max(1, len(pp) // 5)])
+                assert (fresh.physics_cache.comm_rule_at(n, t, ratio, cols) == whole[:, cols - pp[0]]).all()
+                def fn(nodes, v, n=n, t=t):
+                    return physics.comm_speed_mask(req, physics.decode_comm(n, t, req, p, nodes=nodes), v)
+                assert (fresh.physics_cache.by_machine(n, t, lambda nodes, v: fn(nodes, v)[None, :])[0]
+                        == physics.machine_mask(n, t, pp, fn)).all(), n.label

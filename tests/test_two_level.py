@@ -53,3 +53,10 @@ def test_cpsat_matches_oracle_on_two_level_spaces_with_serving_options(tmp_path,
     """MoE and expert parallel, prefill and TTFT, speculation, KV swapping, on two-level spaces."""
     from test_oracle import engines_match_plain_oracle
     engines_match_plain_oracle(_random(tmp_path, seed, serving=True))
+
+
+def test_tie_break_with_a_folded_key_beyond_2_53_is_exact(tmp_path):
+    """Seed 26 with fractional prices: two tied designs (same cost and PP) whose folded tie-break keys, near
+    5 x 10^16, differ by 4 - one double.  CP-SAT, started from the dearer-indexed one (a solution hint), called it
+    OPTIMAL until the folded key was kept below 2^53 (scaling.EXACT_OBJECTIVE)."""
+    _compare(_random(tmp_path, 26, fractional=True))
