@@ -15,12 +15,23 @@ from typing import Callable, TypeVar
 
 F = TypeVar("F", bound=Callable)
 
+#: every cache made by ``exact_cache``, for ``clear``
+_CACHES: list = []
+
+
+def clear() -> None:
+    """Empty every ``exact_cache``: the next call of each function computes afresh, as in a new process (for
+    benchmarks that time one cold solve; answers never depend on it)."""
+    for cached in _CACHES:
+        cached.cache_clear()
+
 
 def exact_cache(maxsize: int) -> Callable[[F], F]:
     """``functools.lru_cache(maxsize)`` for positional arguments, computing afresh when one is unhashable.
     ``cache_clear``, ``cache_info`` and ``__wrapped__`` are those of the cache."""
     def wrap(fn: F) -> F:
         cached = functools.lru_cache(maxsize=maxsize)(fn)
+        _CACHES.append(cached)
 
         @functools.wraps(fn)
         def call(*args):

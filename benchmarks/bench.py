@@ -27,7 +27,7 @@ from rich.table import Table
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this tree
 
-from archsearch import load_problem, solve
+from archsearch import load_problem, memo, solve
 from archsearch.enumeration import AUTO_MAX_CHUNK_CELLS, choose_engine, largest_chunk, space_cells
 from archsearch.space import build_space
 from archsearch.problem import bundled_problems, default_problem_path, problem_from_dict, read_problem_dict
@@ -39,9 +39,14 @@ from archsearch.sweep import parse_range, settle, sweep
 LAST_CPU_S = [0.0]
 
 
-def _time(fn, repeat: int) -> tuple[float, object]:
+def _time(fn, repeat: int, cold: bool = True) -> tuple[float, object]:
+    """Wall median and (in ``LAST_CPU_S``) minimum CPU time of ``fn`` over ``repeat`` runs.  ``cold``: each run
+    starts with archsearch's cross-solve caches empty (``memo.clear``), as a fresh ``archsearch solve`` does;
+    otherwise the second run onward would reuse the first run's tables."""
     times, cpus, out = [], [], None
     for _ in range(repeat):
+        if cold:
+            memo.clear()
         t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t0)

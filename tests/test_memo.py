@@ -42,3 +42,18 @@ def test_a_hand_built_include_list_gives_what_the_loaders_tuple_gives():
     want = physics.memory_configs(as_tuple)
     assert want and physics.memory_configs(as_list) == want
     assert {m.node.name for m in want} <= set(names)
+
+
+def test_clear_empties_every_cache():
+    from archsearch import memo
+
+    @exact_cache(8)
+    def double(x):
+        return 2 * x
+    double(3)
+    load_problem("llama-2-70b-chat")
+    physics.memory_configs(load_problem("llama-2-70b-chat"))
+    assert double.cache_info().currsize == 1
+    memo.clear()
+    assert double.cache_info().currsize == 0
+    assert all(c.cache_info().currsize == 0 for c in memo._CACHES)
