@@ -5,7 +5,6 @@ from __future__ import annotations
 from archsearch import load_problem, solve
 from archsearch.level_report import TITLE, level_rows, levels_tables
 from archsearch.report import designs_tables
-from archsearch.problem import problem_from_dict
 
 
 def _row(tp=8):
@@ -38,14 +37,8 @@ def test_no_table_without_two_level_designs():
 
 
 def test_solve_shows_each_two_level_designs_levels():
-    p = problem_from_dict({
-        "name": "dgx", "model": "llama-3.1-405b",
-        "workload": {"context_length": 131072, "concurrency": 16, "weight_dtype": "fp8", "kv_dtype": "fp8"},
-        "constraints": {"max_nodes": 64, "balance": {"rule": "comm_time"}},
-        "search": {"top_k": 2, "two_level": True,
-                   "include": {"interconnects": ["nvlink4", "infiniband-ndr"],
-                               "topologies": ["single-switch", "fat-tree"], "nodes": ["h100-sxm"]}}},
-        "test.yaml")
+    from test_levels import _problem   # Llama-3.1-405B on H100s, NVLink 4 domains and InfiniBand
+    p = _problem(top_k=2)
     result = solve(p)
     tables = designs_tables(result, 200)
     assert tables[-1].title == TITLE
