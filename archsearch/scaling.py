@@ -112,8 +112,13 @@ def check_bound(what: str, magnitude: int, hint: str | None = None) -> None:
 
 
 def cost_hint(unit: Fraction) -> str:
-    """The fix for a cost that overflows: costs are exact, counted in the largest unit dividing every price."""
-    return (f"costs are counted exactly in units of ${unit} (the largest amount dividing every price): give the "
+    """The fix for a cost that overflows: costs are exact, counted in the largest unit dividing every price
+    (written in full up to 40 characters, else to 4 significant digits: a fuzzed price can make it 300 digits)."""
+    shown = f"${unit}"
+    if len(shown) > 40:
+        n, d = unit.numerator, unit.denominator
+        shown = f"about ${n:.3e}/{d:.3e}" if n != 1 else f"$1/{d:.3e} (about)"
+    return (f"costs are counted exactly in units of {shown} (the largest amount dividing every price): give the "
             "prices rounder figures (whole cents), or lower constraints.max_nodes")
 
 

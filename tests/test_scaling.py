@@ -64,3 +64,12 @@ def test_in_units_is_exact():
     assert in_units(Fraction(222, 100), Fraction(1, 100)) == 222
     with pytest.raises(ValueError, match="1/3 is not a whole number of 1/100"):
         in_units(Fraction(1, 3), Fraction(1, 100))
+
+
+def test_cost_hint_writes_a_huge_unit_in_short():
+    from fractions import Fraction
+    from archsearch.scaling import cost_hint
+    assert cost_hint(Fraction(1, 375)).startswith("costs are counted exactly in units of $1/375 (the largest")
+    huge = cost_hint(Fraction(1, 69 * 10**300))
+    assert huge.startswith("costs are counted exactly in units of $1/6.900e+301 (about) (the largest") and len(huge) < 200
+    assert "about $7.000e+00/6.900e+301" in cost_hint(Fraction(7, 69 * 10**300))
