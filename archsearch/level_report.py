@@ -16,6 +16,11 @@ COLUMNS = (Column("#", "right", key=True), Column("level"), Column("network"), C
            Column("comm ms/token", "right"), Column("hops", "right"))
 
 
+def span_words(dom: dict[str, Any]) -> str:
+    """', TP over 2' when a design's TP group covers whole domains (a JSON ``levels.domain`` row), else ''."""
+    return f", TP over {dom['domains_per_tp_group']}" if dom.get("domains_per_tp_group", 1) > 1 else ""
+
+
 def _items(items: dict[str, int]) -> str:
     """'64 ports, 48 optical links, 1 switch': each item count with its name, singular for one."""
     def name(label: str, n: int) -> str:
@@ -27,8 +32,7 @@ def level_rows(rank: str, row: dict[str, Any]) -> list[list[str]]:
     """The two rows (domain, fabric) of one design row with ``levels`` (``report.design_row``)."""
     lv = row["levels"]
     dom, fab = lv["domain"], lv["fabric"]
-    span = f", TP over {dom['domains_per_tp_group']}" if dom.get("domains_per_tp_group", 1) > 1 else ""
-    sizes = {"domain": f"{dom['domains']}x{dom['nodes_per_domain']}{span}", "fabric": f"{row['nodes']}"}
+    sizes = {"domain": f"{dom['domains']}x{dom['nodes_per_domain']}{span_words(dom)}", "fabric": f"{row['nodes']}"}
     out = []
     for name, x in (("domain", dom), ("fabric", fab)):
         lvl = f" L{x['fat_tree_levels']}" if x["fat_tree_levels"] else ""

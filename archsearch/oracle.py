@@ -40,9 +40,7 @@ class Candidate:
     @functools.cached_property
     def _sort_key(self):  # computed once: sorting and the top-K merge compare candidates many times
         d = self.design
-        return (-Fraction(self.bandwidth_units, self.cost_units), self.cost_units,
-                physics.tp_group_domains(d.net, d.tensor_parallel), d.pipeline_parallel,
-                d.mem.index, d.net.index, d.backing.index if d.backing else -1)
+        return (-Fraction(self.bandwidth_units, self.cost_units), self.cost_units) + d.tie_key()
 
 
 def _per_class(cache, n, t: int, pp: np.ndarray, class_of: np.ndarray, fn) -> np.ndarray:

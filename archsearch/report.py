@@ -13,7 +13,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .level_report import levels_tables
+from .level_report import levels_tables, span_words
 from .tables import Column, fit_tables, fits
 from .physics import tightest
 from .solve import RankedDesign, SolveResult
@@ -226,8 +226,7 @@ def fabric_cell(r: dict[str, Any]) -> str:
         return "-"
     dom, fab = lv["domain"], lv["fabric"]
     lvl = f" L{fab['fat_tree_levels']}" if fab["fat_tree_levels"] else ""
-    span = f", TP over {dom['domains_per_tp_group']}" if dom.get("domains_per_tp_group", 1) > 1 else ""
-    return (f"x{dom['nodes_per_domain']} ({dom['domains']} domains{span}) + {fab['interconnect']} "
+    return (f"x{dom['nodes_per_domain']} ({dom['domains']} domains{span_words(dom)}) + {fab['interconnect']} "
             f"{fab['topology']}{lvl}")
 
 

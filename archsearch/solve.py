@@ -361,8 +361,7 @@ def swap_variant(problem, mode: str):
 
 def _rank_key(rd: RankedDesign):
     d = rd.design
-    return (-rd.metrics.bandwidth_per_dollar, rd.metrics.cost_usd, physics.tp_group_domains(d.net, d.tensor_parallel),
-            d.pipeline_parallel, d.mem.index, d.net.index, d.backing.index if d.backing else -1)
+    return (-rd.metrics.bandwidth_per_dollar, rd.metrics.cost_usd) + d.tie_key()
 
 
 def solve(problem, *, top_k: Optional[int] = None, distinct: Optional[str] = None,

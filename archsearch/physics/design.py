@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Optional
 
 from ..units import PS_PER_S, gb_per_s_to_bytes_per_s
-from .configs import BackingConfig, MemoryConfig, NetworkConfig
+from .configs import BackingConfig, MemoryConfig, NetworkConfig, tp_group_domains
 from .costs import network_cost_usd, network_counts, network_power_w
 from .decode import compute_per_token_flops, micro_batch_m, step_bytes
 from .levels import level_comm_s
@@ -41,6 +41,13 @@ class Design:
         """Every decision: memory configuration, network configuration, nodes, TP, backing tier."""
         return (self.mem.index, self.net.index, self.nodes, self.tensor_parallel,
                 self.backing.index if self.backing else -1)
+
+    def tie_key(self) -> tuple[int, int, int, int, int]:
+        """The order among designs of equal bandwidth per dollar and cost: a TP group over fewer scale-up
+        domains, fewer pipeline stages, then catalog order of memory, network and backing configuration.  The
+        oracle's sort key and ``solve``'s merge read it; ``solve.lex_cheapest`` states it as integers."""
+        return (tp_group_domains(self.net, self.tensor_parallel), self.pipeline_parallel, self.mem.index,
+                self.net.index, self.backing.index if self.backing else -1)
 
     @property
     def wiring(self):
