@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -171,12 +172,27 @@ def test_matrix_rows_are_node_classes_and_loosen_with_bandwidth():
     assert ok.shape == (2, 4) and (ok[1] >= ok[0]).all()
 
 
+def _class_coefficients(req, tau: int, t) -> tuple:
+    """The reference: (cw, ck, cf, c0, fixed, ch, X table) of one node class at TP degree tau, in picoseconds,
+    each a ceiling of an exact Fraction, written out class by class (the library computes them vectorised)."""
+    def ceil(x) -> int:
+        return math.ceil(Fraction(x))
+    ps = PS_PER_S
+    flops = ps * (req.step_flops_per_m + req.attention_flops_per_m)
+    am = req.accepted_per_step * req.amortised_prefill_flops * ps
+    return (ceil(Fraction(ps * req.step_weight_bytes, tau * t.eff_bw)),
+            ceil(Fraction(ps * physics.kv_read_for_tp(req, tau), tau * t.eff_bw)),
+            ceil(Fraction(flops) / (tau * t.decode_flops)), ceil(Fraction(am) / (tau * t.prefill_flops)),
+            req.layers * t.overhead_ps,
+            ceil(Fraction(flops) * Fraction(t.decode_half_tokens) / req.step_tokens / (tau * t.decode_flops)),
+            (0,) + tuple(ceil(Fraction(ps * x, tau * t.eff_bw)) for x in req.moe_extra_bytes))
+
+
 @pytest.mark.parametrize("name", ["llama-2-70b-chat", "mixtral-8x7b-batch", "llama-3.1-70b-speculative",
                                   "long-document-prefill", "deepseek-v3-serving"])
 def test_class_columns_are_the_class_coefficients_of_every_class(name):
-    """The vectorised coefficients equal ``_class_coefficients`` class by class (dense, MoE, speculative,
-    prefill and batch-aware decode efficiency all exercised by the bundled problems)."""
-    from archsearch.physics.calibrated import _class_coefficients
+    """The vectorised coefficients equal the reference ``_class_coefficients`` class by class (dense, MoE,
+    speculative, prefill and batch-aware decode efficiency all exercised by the bundled problems)."""
     from archsearch import load_problem
     p = load_problem(name)
     req = physics.requirements(p)

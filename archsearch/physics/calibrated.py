@@ -138,23 +138,6 @@ def _column(values: Sequence[int], kind):
     return np.array(values, dtype=kind)[:, None]
 
 
-def _class_coefficients(req: Requirements, tau: int, t: NodeTerms) -> tuple:
-    """(cw, ck, cf, c0, fixed, ch, X table) of one node class at TP degree tau, in picoseconds, rounded up.
-    ch x PP is what a micro-batch of M / PP requests (M / PP x step tokens per GEMM) adds to M x cf when the
-    decode efficiency is batch-aware: efficiency x tokens / (tokens + half) makes the compute time
-    (M + PP x half / step tokens) x cf."""
-    a = req.accepted_per_step
-    kv = kv_read_for_tp(req, tau)
-    am = a * req.amortised_prefill_flops * PS_PER_S
-    flops = PS_PER_S * (req.step_flops_per_m + req.attention_flops_per_m)
-    half = flops * t.decode_half_tokens / req.step_tokens
-    return (_ceil(PS_PER_S * req.step_weight_bytes, tau * t.eff_bw), _ceil(PS_PER_S * kv, tau * t.eff_bw),
-            _ceil(flops, tau * t.decode_flops),
-            _ceil(am.numerator, am.denominator * tau * t.prefill_flops), req.layers * t.overhead_ps,
-            _ceil(half.numerator, half.denominator * tau * t.decode_flops),
-            (0,) + tuple(_ceil(PS_PER_S * x, tau * t.eff_bw) for x in req.moe_extra_bytes))
-
-
 def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerms], tau: int, pp,
                memo: Optional[dict] = None):
     """(mem, comp, comm, fixed): PP times each part of one decode step per user, in picoseconds, for each
@@ -165,8 +148,9 @@ def step_times(req: Requirements, cc: CommCoefficients, terms: Sequence[NodeTerm
     memo = {} if memo is None else memo
     key = (tau, id(terms))   # the memo keeps ``terms`` alive (below), so its id names it while the memo lives
     if key not in memo or memo[key][4] is not terms:  # the rows' coefficients, as Python integers and (where they fit) int64 columns
-        cw, ck, cf, c0, fx, ch, xt = zip(*(_class_coefficients(req, tau, t) for t in terms))
-        cols = {"cw": cw, "ck": ck, "cf": cf, "c0": c0, "fx": fx, "ch": ch}
+        every = class_columns(req, tau, terms)
+        cols = {name: tuple(every[name].tolist()) for name in ("cw", "ck", "cf", "c0", "fx", "ch")}
+        xt = [tuple(row) for row in every["xt"].tolist()]
         peak = {name: max(v) for name, v in cols.items()}
         peak["xt"] = max(max(r) for r in xt)
         small = all(v < INT_LIMIT for v in peak.values())
@@ -225,9 +209,12 @@ def class_arrays(terms: Sequence[NodeTerms]) -> dict:
 
 
 def class_columns(req: Requirements, tau: int, terms: Sequence[NodeTerms], arrays: Optional[dict] = None) -> dict:
-    """``_class_coefficients`` of every class at once, as numpy arrays of Python integers (dtype object, exact):
-    columns ``cw``, ``ck``, ``cf``, ``c0``, ``fx``, ``ch`` (one entry per class) and ``xt`` (classes x
-    (1 + MoE table)).  Each entry is the same ceiling of the same rational number, with no rounding.
+    """The decode step's per-class coefficients at TP degree tau, in picoseconds, rounded up, every class at once
+    as numpy arrays of Python integers (dtype object, exact): columns ``cw`` (weights), ``ck`` (KV), ``cf``
+    (FLOPs per request), ``c0`` (amortised prefill), ``fx`` (fixed per-layer time), ``ch`` (one entry per class)
+    and ``xt`` (classes x (1 + MoE table)).  ch x PP is what a micro-batch of M / PP requests (M / PP x step
+    tokens per GEMM) adds to M x cf when the decode efficiency is batch-aware: efficiency x tokens /
+    (tokens + half) makes the compute time (M + PP x half / step tokens) x cf.
     ``arrays``: ``class_arrays(terms)``, if the caller keeps it."""
     import numpy as np
     a = class_arrays(terms) if arrays is None else arrays
